@@ -1,0 +1,147 @@
+"""Load and validate `mlci.toml`, the toolkit's one config file in a generated repository."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+import typing
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
+
+CONFIG_FILE = "mlci.toml"
+
+StageName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+MetricName = Annotated[str, Field(min_length=1)]
+
+
+class ConfigError(Exception):
+    """A config file that is missing, unreadable or invalid; the message says what and where."""
+
+
+class Section(BaseModel):
+    """A table of the config file: typed, strict, and closed to unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Registry(Section):
+    """Which model the registry tracks and the order of the stages it moves through."""
+
+    model: str = Field(default="model", min_length=1)
+    stages: list[StageName] = Field(default=["staging", "production"], min_length=1)
+
+    @model_validator(mode="after")
+    def _stages_are_unique(self) -> Registry:
+        repeated = sorted({stage for stage in self.stages if self.stages.count(stage) > 1})
+        if repeated:
+            raise ValueError(f"each stage may appear once, repeated: {', '.join(repeated)}")
+        return self
+
+
+class Gates(Section):
+    """What a version must reach to be promoted."""
+
+    minimum: dict[MetricName, float] = {}
+    max_regression: dict[MetricName, Annotated[float, Field(ge=0)]] = {}
+
+
+class Store(Section):
+    """Where built bentos live: a local folder or any fsspec URL."""
+
+    url: str = Field(min_length=1)
+
+
+class Deployment(Section):
+    """How one stage runs its model."""
+
+    target: Literal["local"] = "local"
+    port: int = Field(ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+
+
+class Drift(Section):
+    """When live inputs count as drifted from the training data."""
+
+    psi_threshold: float = Field(default=0.2, gt=0)
+    min_samples: int = Field(default=100, ge=1)
+
+
+class Config(Section):
+    """The whole config file."""
+
+    registry: Registry = Registry()
+    gates: Gates = Gates()
+    store: Store
+    deploy: dict[StageName, Deployment]
+    drift: Drift = Drift()
+
+    @model_validator(mode="after")
+    def _every_stage_deploys_once(self) -> Config:
+        stages, deployed = set(self.registry.stages), set(self.deploy)
+        if stages != deployed:
+            missing = ", ".join(f"[deploy.{name}]" for name in sorted(stages - deployed))
+            extra = ", ".join(f"[deploy.{name}]" for name in sorted(deployed - stages))
+            problems = [f"missing {missing}" if missing else "", f"not a stage: {extra}" if extra else ""]
+            raise ValueError(
+                "each stage in registry.stages needs one [deploy.<stage>] table; "
+                + "; ".join(p for p in problems if p)
+            )
+        ports = [deployment.port for deployment in self.deploy.values()]
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"each stage needs its own port, got {sorted(ports)}")
+        return self
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file, raising ConfigError with a message a user can act on."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file. mlci reads {CONFIG_FILE} at the repository root: "
+            "run it from there, or pass --config PATH."
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        lines = [describe(detail) for detail in error.errors(include_url=False)]
+        raise ConfigError(f"{path}: invalid config\n" + "\n".join(f"  {line}" for line in lines)) from None
+
+
+def describe(detail: ErrorDetails) -> str:
+    """One line naming the key and what is wrong with it."""
+    loc = [str(part) for part in detail["loc"]]
+    key = ".".join(loc)
+    if detail["type"] == "extra_forbidden":
+        known = known_keys(loc[:-1])
+        hint = difflib.get_close_matches(loc[-1], known, n=1)
+        suggestion = f"did you mean '{hint[0]}'? " if hint else ""
+        return f"{key}: unknown key; {suggestion}known keys here: {', '.join(known)}"
+    if detail["type"] == "missing":
+        return f"{key}: required key is missing"
+    message = detail["msg"].removeprefix("Value error, ")
+    if detail["type"] == "value_error":
+        return f"{key}: {message}" if key else message
+    return f"{key}: {message} (got {detail['input']!r})"
+
+
+def known_keys(loc: list[str]) -> list[str]:
+    """The keys the table at `loc` accepts, following nested sections and `dict[str, Section]` tables."""
+    annotation: object = Config
+    for part in loc:
+        if isinstance(annotation, type) and issubclass(annotation, Section):
+            annotation = annotation.model_fields[part].annotation
+        else:  # a dict of sections: `part` is the user's own key
+            annotation = typing.get_args(annotation)[1]
+    if isinstance(annotation, type) and issubclass(annotation, Section):
+        return list(annotation.model_fields)
+    return []

@@ -1,0 +1,145 @@
+"""Refuse bad answers before cookiecutter writes anything, naming the field, the value and what would do."""
+
+from __future__ import annotations
+
+import json
+import keyword
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ANSWERS: dict[str, Any] = json.loads(r"""{{ cookiecutter | jsonify }}""")
+
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
+LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary")
+STORAGE_SCHEMES = ("s3", "gs", "azure")
+# Names the generated package must not take: it would shadow a dependency of the generated repository.
+TAKEN_PACKAGE_NAMES = {"mlci", "dvc", "gto", "bentoml", "great_expectations", "pandas", "numpy", "sklearn", "tests"}
+
+PROJECT = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+
+
+def check_line(value: str) -> str | None:
+    """Free text: something, on one line."""
+    if not value.strip():
+        return "is empty. Give a short text on one line."
+    if any(ord(char) < 32 for char in value):
+        return "must be a single line with no control characters."
+    return None
+
+
+def check_project(value: str) -> str | None:
+    """The repository and distribution name."""
+    if not PROJECT.fullmatch(value):
+        return (
+            "is not a valid name. Use lowercase letters and digits, words joined by single hyphens, "
+            "starting with a letter, e.g. 'penguin-species'."
+        )
+    return None
+
+
+def check_package(value: str) -> str | None:
+    """The importable Python package name."""
+    if not PACKAGE.fullmatch(value):
+        hint = "starts with a digit" if value[:1].isdigit() else "is not a valid Python package name"
+        return f"{hint}. Use lowercase letters, digits and underscores, starting with a letter, e.g. 'penguin_species'."
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        return "is a Python keyword. Choose another name, e.g. 'my_" + value + "'."
+    if value in sys.stdlib_module_names or value in TAKEN_PACKAGE_NAMES:
+        return "would shadow a module of the standard library or a dependency. Choose another name."
+    return None
+
+
+def check_email(value: str) -> str | None:
+    """The author's e-mail address."""
+    if not EMAIL.fullmatch(value):
+        return "is not an e-mail address. Give one like 'name@example.com'."
+    return None
+
+
+def check_choice(choices: tuple[str, ...]) -> Callable[[str], str | None]:
+    """One of a fixed set of answers."""
+
+    def check(value: str) -> str | None:
+        if value not in choices:
+            return f"is not supported. Choose one of: {', '.join(choices)}."
+        return None
+
+    return check
+
+
+def check_storage(value: str) -> str | None:
+    """A local folder outside the repository, or a cloud URL DVC and fsspec understand."""
+    if "://" in value:
+        scheme, _, rest = value.partition("://")
+        if scheme not in STORAGE_SCHEMES:
+            return f"has an unknown scheme '{scheme}://'. Use {', '.join(s + '://' for s in STORAGE_SCHEMES)} or a folder."
+        if not rest.strip("/"):
+            return f"names no bucket or container. Give one, e.g. '{scheme}://my-bucket/{ANSWERS['project']}'."
+        return None
+    if not (value.startswith("~") or os.path.isabs(value)):
+        return (
+            "is a relative path, which DVC and mlci would resolve from different folders. "
+            f"Give an absolute path or one under ~, e.g. '~/mlci-storage/{ANSWERS['project']}'."
+        )
+    repository = Path(ANSWERS["_output_dir"], ANSWERS["project"]).resolve()
+    storage = Path(value).expanduser().resolve()
+    if storage == repository or repository in storage.parents:
+        return "is inside the generated repository. Storage must live outside it, e.g. beside it."
+    return None
+
+
+def check_mlci_source(value: str) -> str | None:
+    """A git URL pip and uv can install from, or the path of a checkout's ci/ folder."""
+    if value.startswith("git+"):
+        if not re.match(r"git\+(https|ssh|file)://\S+$", value):
+            return "is not a git URL. Use e.g. 'git+https://github.com/OWNER/mlci@v0.1.0#subdirectory=ci'."
+        return None
+    if not os.path.isabs(value):
+        return "is neither a git+ URL nor an absolute path. Give the absolute path of the template's ci/ folder."
+    if not Path(value, "pyproject.toml").is_file():
+        return "has no pyproject.toml. Give the path of the template's ci/ folder, where mlci's pyproject.toml is."
+    return None
+
+
+CHECKS: dict[str, Callable[[str], str | None]] = {
+    "project_name": check_line,
+    "project": check_project,
+    "package_name": check_package,
+    "description": check_line,
+    "author_name": check_line,
+    "author_email": check_email,
+    "python_version": check_choice(PYTHON_VERSIONS),
+    "license": check_choice(LICENSES),
+    "storage": check_storage,
+    "mlci_source": check_mlci_source,
+}
+
+
+def problems(answers: dict[str, Any]) -> list[str]:
+    """Every bad answer, one message each."""
+    found = []
+    for field, check in CHECKS.items():
+        value = str(answers[field])
+        message = check(value)
+        if message:
+            found.append(f"  {field} = {value!r} {message}")
+    return found
+
+
+def main() -> int:
+    found = problems(ANSWERS)
+    if found:
+        print("mlci template: these answers cannot be used, nothing was generated:", file=sys.stderr)
+        print("\n".join(found), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

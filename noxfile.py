@@ -1,0 +1,39 @@
+# /// script
+# dependencies = ["nox>=2025.2.9"]
+# ///
+"""The template's own sessions: tests, lint, and a demo of a generated repository's life cycle."""
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+TELEMETRY_OFF = {"GX_ANALYTICS_ENABLED": "false", "BENTOML_DO_NOT_TRACK": "true", "DVC_NO_ANALYTICS": "1"}
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the tests of the hooks, the toolkit and generated repositories."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"), "./ci")
+    session.run("pytest", *session.posargs, env=TELEMETRY_OFF)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Run the pre-commit hooks on every file, then the type checker."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"), "./ci")
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
+    session.run("mypy")
+
+
+@nox.session(default=False)
+def demo(session: nox.Session) -> None:
+    """Generate a repository into build/demo and run its life cycle, printing each step."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "demo"))
+    session.run("python", "tools/demo.py", *session.posargs, env=TELEMETRY_OFF)
+
+
+if __name__ == "__main__":
+    nox.main()

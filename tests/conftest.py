@@ -1,0 +1,51 @@
+"""Shared helpers: the template's location, answers that keep generation offline, and git/command runners."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+CI_PACKAGE = TEMPLATE / "ci"
+
+# The tools the tests call (cookiecutter, nox, uv, ruff) come from the test environment, however pytest was started.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+for variable, value in {"GX_ANALYTICS_ENABLED": "false", "BENTOML_DO_NOT_TRACK": "true", "DVC_NO_ANALYTICS": "1"}.items():
+    os.environ.setdefault(variable, value)
+
+
+def offline_answers(storage: Path | str, /, **answers: str) -> dict[str, str]:
+    """Answers that point the toolkit at this checkout's ci/ and storage at a temporary folder."""
+    return {"storage": str(storage), "mlci_source": str(CI_PACKAGE), **answers}
+
+
+def run(*command: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command, and fail the test with its output if it fails."""
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def files_in(project: Path) -> set[str]:
+    """Every file of a generated repository, relative, git's own folder left out."""
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts
+    }
+
+
+@pytest.fixture
+def no_git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user whose git knows no name or e-mail."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for variable in ("NAME", "EMAIL"):
+        for role in ("AUTHOR", "COMMITTER"):
+            monkeypatch.delenv(f"GIT_{role}_{variable}", raising=False)
+    monkeypatch.delenv("EMAIL", raising=False)

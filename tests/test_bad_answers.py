@@ -1,0 +1,73 @@
+"""Bad answers are refused before anything is written, with a message naming the field and the value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+from pytest_cookies.plugin import Cookies
+
+from conftest import CI_PACKAGE, offline_answers
+
+BAD_ANSWERS = [
+    ("project_name", "   ", "is empty"),
+    ("project", "My Project", "not a valid name"),
+    ("project", "double--hyphen", "not a valid name"),
+    ("package_name", "2fast", "starts with a digit"),
+    ("package_name", "class", "is a Python keyword"),
+    ("package_name", "match", "is a Python keyword"),
+    ("package_name", "my-package", "not a valid Python package name"),
+    ("package_name", "json", "would shadow"),
+    ("package_name", "bentoml", "would shadow"),
+    ("description", "two\nlines", "single line"),
+    ("author_name", "", "is empty"),
+    ("author_email", "not-an-email", "is not an e-mail address"),
+    ("author_email", "a@b", "is not an e-mail address"),
+    ("python_version", "3.10", "Choose one of: 3.11, 3.12, 3.13"),
+    ("python_version", "3.14", "Choose one of: 3.11, 3.12, 3.13"),
+    ("license", "GPL-3.0", "Choose one of: MIT, Apache-2.0, BSD-3-Clause, Proprietary"),
+    ("storage", "ftp://host/models", "unknown scheme 'ftp://'"),
+    ("storage", "s3://", "names no bucket"),
+    ("storage", "relative/storage", "is a relative path"),
+    ("mlci_source", "ci", "neither a git+ URL nor an absolute path"),
+    ("mlci_source", "git+not a url", "is not a git URL"),
+    ("mlci_source", str(CI_PACKAGE / "src"), "has no pyproject.toml"),
+]
+
+
+def refuse(cookies: Cookies, capfd: pytest.CaptureFixture[str], tmp_path: Path, answers: dict[str, str]) -> str:
+    """Bake with bad answers; return what the hook said after checking nothing was left behind."""
+    result = cookies.bake(extra_context=answers)
+    assert result.exit_code != 0
+    assert isinstance(result.exception, FailedHookException)
+    left = [path for path in tmp_path.rglob("*") if not path.is_dir()]
+    assert left == [], "generation left files behind"
+    return capfd.readouterr().err
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), BAD_ANSWERS)
+def test_bad_answer_is_refused(
+    cookies: Cookies, capfd: pytest.CaptureFixture[str], tmp_path: Path, field: str, value: str, reason: str
+) -> None:
+    message = refuse(cookies, capfd, tmp_path, offline_answers(tmp_path / "storage", **{field: value}))
+    assert f"{field} = {value!r}" in message
+    assert reason in message
+    assert "nothing was generated" in message
+
+
+def test_storage_inside_the_repository_is_refused(
+    cookies: Cookies, capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    inside = tmp_path / "cookies" / "bake00" / "penguin-species" / "storage"
+    message = refuse(cookies, capfd, tmp_path, offline_answers(inside))
+    assert "is inside the generated repository" in message
+
+
+def test_every_bad_answer_is_reported_at_once(
+    cookies: Cookies, capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    answers = offline_answers(tmp_path / "storage", package_name="2fast", author_email="nobody", license="WTFPL")
+    message = refuse(cookies, capfd, tmp_path, answers)
+    for field in ("package_name", "author_email", "license"):
+        assert f"  {field} = " in message

@@ -1,0 +1,115 @@
+"""Every combination of the answers that change the output generates the exact expected repository."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from pytest_cookies.plugin import Cookies
+
+from conftest import files_in, offline_answers, run
+from mlci.config import load_config
+
+PYTHON_VERSIONS = ["3.11", "3.12", "3.13"]
+LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"]
+STORAGES = ["local", "s3://models-bucket/team", "gs://models-bucket", "azure://container/path"]
+MLCI_SOURCES = ["path", "git+https://github.com/mlci/mlci@v0.1.0#subdirectory=ci"]
+
+# Every license with every kind of storage; Python version and toolkit source cycle over those.
+MATRIX = [
+    (license_, storage, python, source)
+    for (license_, storage), python, source in zip(
+        itertools.product(LICENSES, STORAGES), itertools.cycle(PYTHON_VERSIONS), itertools.cycle(MLCI_SOURCES)
+    )
+]
+
+ALWAYS = {
+    ".dvc/.gitignore",
+    ".dvc/config",
+    ".dvcignore",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "README.md",
+    "mlci.toml",
+    "noxfile.py",
+    "pyproject.toml",
+    "src/penguin_species/__init__.py",
+    "src/penguin_species/py.typed",
+    "tests/test_config.py",
+    "tests/test_package.py",
+}
+LICENSE_TITLES = {"MIT": "MIT License", "BSD-3-Clause": "BSD 3-Clause License", "Apache-2.0": "Apache License"}
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\bcookiecutter\.")
+
+
+def test_matrix_covers_every_value() -> None:
+    for position, values in enumerate([LICENSES, STORAGES, PYTHON_VERSIONS, MLCI_SOURCES]):
+        assert {combination[position] for combination in MATRIX} == set(values)
+
+
+@pytest.mark.parametrize(("license_", "storage", "python", "source"), MATRIX)
+def test_generates_exact_repository(
+    cookies: Cookies, tmp_path: Path, license_: str, storage: str, python: str, source: str
+) -> None:
+    storage_root = str(tmp_path / "storage") if storage == "local" else storage
+    answers = offline_answers(
+        storage_root,
+        license=license_,
+        python_version=python,
+        **({} if source == "path" else {"mlci_source": source}),
+    )
+    result = cookies.bake(extra_context=answers)
+    assert result.exit_code == 0, result.exception
+    project = result.project_path
+
+    expected = ALWAYS | ({"LICENSE"} if license_ != "Proprietary" else set())
+    assert files_in(project) == expected
+
+    for name in expected:
+        text = (project / name).read_text(encoding="utf-8")
+        assert not LEFTOVER_JINJA.search(text), f"template syntax left in {name}"
+
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={python}"
+    assert pyproject["project"]["license"] == ("LicenseRef-Proprietary" if license_ == "Proprietary" else license_)
+    dev = pyproject["dependency-groups"]["dev"]
+    kind = storage.split("://")[0]
+    assert any(dependency.startswith(f"dvc[{kind}]") for dependency in dev) == (storage != "local")
+    if source == "path":
+        assert pyproject["tool"]["uv"]["sources"]["mlci"] == {"path": answers["mlci_source"]}
+    else:
+        assert f"mlci @ {source}" in dev
+
+    assert load_config(project / "mlci.toml").store.url == f"{storage_root}/bentos"
+    assert f"url = {storage_root}/dvc" in (project / ".dvc" / "config").read_text()
+    if license_ != "Proprietary":
+        title = (project / "LICENSE").read_text().split("\n", 1)[0].strip()
+        assert title == LICENSE_TITLES[license_]
+
+    # Python versions that are not installed here are linted for their own target, not run.
+    run("ruff", "check", "--no-cache", ".", cwd=project)
+    run("ruff", "format", "--no-cache", "--check", ".", cwd=project)
+
+
+def test_generated_repository_is_one_clean_commit_on_main(cookies: Cookies, tmp_path: Path) -> None:
+    project = cookies.bake(extra_context=offline_answers(tmp_path / "storage")).project_path
+    assert run("git", "branch", "--show-current", cwd=project).stdout.strip() == "main"
+    assert run("git", "rev-list", "--count", "HEAD", cwd=project).stdout.strip() == "1"
+    assert run("git", "status", "--porcelain", cwd=project).stdout == ""
+    tracked = set(run("git", "ls-files", cwd=project).stdout.split())
+    assert tracked == files_in(project)
+
+
+def test_free_text_is_escaped_where_it_lands(cookies: Cookies, tmp_path: Path) -> None:
+    tricky = 'Says "hello" \\ and \'bye\' <b>'
+    answers = offline_answers(tmp_path / "storage", description=tricky, author_name='Ann "A" O\'Neil')
+    project = cookies.bake(extra_context=answers).project_path
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["description"] == tricky
+    assert pyproject["project"]["authors"][0]["name"] == 'Ann "A" O\'Neil'
+    for module in project.rglob("*.py"):
+        ast.parse(module.read_text(), filename=str(module))

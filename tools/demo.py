@@ -1,0 +1,59 @@
+"""Generate a repository from this template and run its life cycle locally, printing each step.
+
+Everything is real: a bare git repository stands in for the remote, a local folder for storage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+
+
+def step(title: str, *command: str, cwd: Path) -> None:
+    """Print what runs, run it, and stop the demo if it fails."""
+    print(f"\n==> {title}\n    $ {' '.join(command)}", flush=True)
+    if subprocess.run(command, cwd=cwd).returncode != 0:
+        sys.exit(f"demo: step failed: {title}")
+
+
+def generate(workdir: Path) -> Path:
+    """Generate the project with the template's own toolkit, storage beside it."""
+    print(f"\n==> Generate a repository into {workdir}", flush=True)
+    project = cookiecutter(
+        str(TEMPLATE),
+        no_input=True,
+        output_dir=str(workdir),
+        extra_context={"storage": str(workdir / "storage"), "mlci_source": str(TEMPLATE / "ci")},
+    )
+    return Path(project)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "demo", help="emptied, then used")
+    workdir = parser.parse_args().workdir.resolve()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+
+    origin = workdir / "origin.git"
+    step("Create the remote: a bare git repository", "git", "init", "--quiet", "--bare", str(origin), cwd=workdir)
+    project = generate(workdir)
+    step("Show the first commit", "git", "log", "--stat", "--oneline", cwd=project)
+    step("Connect the remote", "git", "remote", "add", "origin", str(origin), cwd=project)
+    step("Run the checks every push runs", "nox", "-s", "lint", "tests", cwd=project)
+    step("Validate the toolkit's config", "uv", "run", "mlci", "config", cwd=project)
+    step("Stage the lock file that the first run wrote", "git", "add", "uv.lock", cwd=project)
+    step("Commit it", "git", "commit", "--quiet", "-m", "Lock the environment", cwd=project)
+    step("Push main to the remote", "git", "push", "--quiet", "-u", "origin", "main", cwd=project)
+    print(f"\ndemo: done. The generated repository is {project}; its remote is {origin}.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Every step of this repository's life cycle as a nox session: the same on a laptop and in CI.
+
+All sessions share the project's one environment, which uv keeps in step with `uv.lock`,
+so the model is trained, tested and served with exactly the same packages.
+"""
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "tests"]
+
+
+def uv_run(session: nox.Session, *args: str) -> None:
+    """Run a command in the project's environment, syncing it with the lock file first."""
+    session.run("uv", "run", *args, external=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Run the pre-commit hooks on every file, then the type checker."""
+    uv_run(session, "pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
+    uv_run(session, "mypy")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite."""
+    uv_run(session, "pytest", *session.posargs)

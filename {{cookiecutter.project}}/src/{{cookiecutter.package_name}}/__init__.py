@@ -1,0 +1,5 @@
+"""The {{ cookiecutter.project }} model: its data, training and service."""
+
+from importlib.metadata import version
+
+__version__ = version("{{ cookiecutter.project }}")
