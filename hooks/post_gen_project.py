@@ -43,8 +43,14 @@ def main() -> int:
         git("init", "--quiet")
         git("symbolic-ref", "HEAD", "refs/heads/main")
         git("add", "--all")
-        git("commit", "--quiet", "--no-verify", "-m", f"Generate {ANSWERS['project']} from the mlci template",
-            env=commit_env())
+        git(
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            f"Generate {ANSWERS['project']} from the mlci template",
+            env=commit_env(),
+        )
     except subprocess.CalledProcessError as error:
         print(f"mlci template: `{' '.join(error.cmd)}` failed:\n{error.stderr}", file=sys.stderr)
         return 1

@@ -78,7 +78,9 @@ def check_storage(value: str) -> str | None:
     if "://" in value:
         scheme, _, rest = value.partition("://")
         if scheme not in STORAGE_SCHEMES:
-            return f"has an unknown scheme '{scheme}://'. Use {', '.join(s + '://' for s in STORAGE_SCHEMES)} or a folder."
+            return (
+                f"has an unknown scheme '{scheme}://'. Use {', '.join(s + '://' for s in STORAGE_SCHEMES)} or a folder."
+            )
         if not rest.strip("/"):
             return f"names no bucket or container. Give one, e.g. '{scheme}://my-bucket/{ANSWERS['project']}'."
         return None

@@ -14,7 +14,11 @@ CI_PACKAGE = TEMPLATE / "ci"
 
 # The tools the tests call (cookiecutter, nox, uv, ruff) come from the test environment, however pytest was started.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-for variable, value in {"GX_ANALYTICS_ENABLED": "false", "BENTOML_DO_NOT_TRACK": "true", "DVC_NO_ANALYTICS": "1"}.items():
+for variable, value in {
+    "GX_ANALYTICS_ENABLED": "false",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "DVC_NO_ANALYTICS": "1",
+}.items():
     os.environ.setdefault(variable, value)
 
 
@@ -49,3 +53,18 @@ def no_git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         for role in ("AUTHOR", "COMMITTER"):
             monkeypatch.delenv(f"GIT_{role}_{variable}", raising=False)
     monkeypatch.delenv("EMAIL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def generated_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One repository generated with the default answers, in a path with spaces, shared by the slow tests.
+
+    Its environment (.venv) is made once, by the first test that runs one of its sessions.
+    """
+    from cookiecutter.main import cookiecutter
+
+    output_dir = tmp_path_factory.mktemp("generated") / "a folder with spaces"
+    project = cookiecutter(
+        str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=offline_answers(output_dir / "storage")
+    )
+    return Path(project)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import CI_PACKAGE, offline_answers
 from cookiecutter.exceptions import FailedHookException
 from pytest_cookies.plugin import Cookies
-
-from conftest import CI_PACKAGE, offline_answers
 
 BAD_ANSWERS = [
     ("project_name", "   ", "is empty"),

@@ -9,10 +9,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from pytest_cookies.plugin import Cookies
-
 from conftest import files_in, offline_answers, run
 from mlci.config import load_config
+from pytest_cookies.plugin import Cookies
 
 PYTHON_VERSIONS = ["3.11", "3.12", "3.13"]
 LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"]
@@ -105,7 +104,7 @@ def test_generated_repository_is_one_clean_commit_on_main(cookies: Cookies, tmp_
 
 
 def test_free_text_is_escaped_where_it_lands(cookies: Cookies, tmp_path: Path) -> None:
-    tricky = 'Says "hello" \\ and \'bye\' <b>'
+    tricky = "Says \"hello\" \\ and 'bye' <b>"
     answers = offline_answers(tmp_path / "storage", description=tricky, author_name='Ann "A" O\'Neil')
     project = cookies.bake(extra_context=answers).project_path
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())

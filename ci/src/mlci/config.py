@@ -86,8 +86,7 @@ class Config(Section):
             extra = ", ".join(f"[deploy.{name}]" for name in sorted(deployed - stages))
             problems = [f"missing {missing}" if missing else "", f"not a stage: {extra}" if extra else ""]
             raise ValueError(
-                "each stage in registry.stages needs one [deploy.<stage>] table; "
-                + "; ".join(p for p in problems if p)
+                "each stage in registry.stages needs one [deploy.<stage>] table; " + "; ".join(p for p in problems if p)
             )
         ports = [deployment.port for deployment in self.deploy.values()]
         if len(set(ports)) != len(ports):

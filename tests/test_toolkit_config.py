@@ -1,0 +1,120 @@
+"""The toolkit's config loader: valid files load with defaults, bad ones name the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlci.config import ConfigError, load_config
+
+VALID = """
+[store]
+url = "/srv/bentos"
+
+[deploy.staging]
+port = 3001
+
+[deploy.production]
+port = 3000
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mlci.toml"
+    path.write_text(text)
+    return path
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    return str(raised.value)
+
+
+def test_minimal_file_gets_the_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, VALID))
+    assert config.registry.stages == ["staging", "production"]
+    assert config.registry.model == "model"
+    assert config.deploy["staging"].target == "local"
+    assert config.deploy["production"].workers == 1
+    assert config.drift.psi_threshold == 0.2
+    assert config.gates.minimum == {}
+
+
+def test_custom_stages_and_gates(tmp_path: Path) -> None:
+    text = """
+[registry]
+stages = ["dev", "prod"]
+[gates]
+minimum = { accuracy = 0.8, f1 = 1 }
+max_regression = { accuracy = 0.02 }
+[store]
+url = "s3://bucket/bentos"
+[deploy.dev]
+port = 4000
+workers = 2
+[deploy.prod]
+port = 4001
+"""
+    config = load_config(write(tmp_path, text))
+    assert config.registry.stages == ["dev", "prod"]
+    assert config.gates.minimum == {"accuracy": 0.8, "f1": 1.0}
+    assert config.deploy["dev"].workers == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            VALID.replace("port = 3001", 'port = "3001"'),
+            "deploy.staging.port: Input should be a valid integer (got '3001')",
+        ),
+        (
+            VALID.replace("port = 3001", "port = 70000"),
+            "deploy.staging.port: Input should be less than or equal to 65535",
+        ),
+        (VALID.replace("port = 3001", "port = 3001\nprt = 1"), "deploy.staging.prt: unknown key; did you mean 'port'?"),
+        (VALID + "[gatez]\n", "gatez: unknown key; did you mean 'gates'? known keys here: registry, gates, store"),
+        (VALID.replace('url = "/srv/bentos"', ""), "store.url: required key is missing"),
+        (VALID.replace("[store]", "[other]"), "store: required key is missing"),
+        (VALID + "[drift]\npsi_threshold = 0\n", "drift.psi_threshold: Input should be greater than 0"),
+        (
+            VALID + "[gates]\nmax_regression = { accuracy = -0.1 }\n",
+            "gates.max_regression.accuracy: Input should be greater",
+        ),
+        (
+            VALID + "[gates]\nminimum = { accuracy = 'high' }\n",
+            "gates.minimum.accuracy: Input should be a valid number",
+        ),
+        (VALID + "[registry]\nstages = 'staging'\n", "registry.stages: Input should be a valid list"),
+        (VALID + '[registry]\nstages = ["staging", "staging", "production"]\n', "repeated: staging"),
+        (VALID + '[registry]\nstages = ["Staging!"]\n', "registry.stages.0: String should match pattern"),
+        (VALID + '[registry]\nstages = ["staging"]\n', "not a stage: [deploy.production]"),
+        (VALID + '[registry]\nstages = ["staging", "production", "canary"]\n', "missing [deploy.canary]"),
+        (VALID.replace("port = 3000", "port = 3001"), "each stage needs its own port, got [3001, 3001]"),
+        (VALID.replace("port = 3001", 'port = 3001\ntarget = "k8s"'), "deploy.staging.target: Input should be 'local'"),
+        ("store = [", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    message = error_of(path)
+    assert message.startswith(str(path))
+    assert expected in message
+
+
+def test_every_problem_is_listed(tmp_path: Path) -> None:
+    text = VALID.replace("port = 3001", 'port = "x"\nworkrs = 2')
+    message = error_of(write(tmp_path, text))
+    assert "deploy.staging.port" in message
+    assert "deploy.staging.workrs: unknown key; did you mean 'workers'?" in message
+
+
+def test_missing_file_says_where_to_run(tmp_path: Path) -> None:
+    message = error_of(tmp_path / "mlci.toml")
+    assert "no such file" in message
+    assert "--config PATH" in message
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    assert "cannot be read" in error_of(tmp_path)
