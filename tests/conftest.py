@@ -12,7 +12,10 @@ import pytest
 TEMPLATE = Path(__file__).resolve().parents[1]
 CI_PACKAGE = TEMPLATE / "ci"
 
-# The tools the tests call (cookiecutter, nox, uv, ruff) come from the test environment, however pytest was started.
+# The tools the tests call (cookiecutter, nox, uv, ruff) come from the test environment, however pytest was started,
+# but a generated repository must use its own environment, as it does for a user: nox's pointers to ours go.
+for variable in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"):
+    os.environ.pop(variable, None)
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 for variable, value in {
     "GX_ANALYTICS_ENABLED": "false",

@@ -22,6 +22,11 @@ def test_checks_leave_only_the_lock_file(checked_project: Path) -> None:
     assert run("git", "status", "--porcelain", cwd=checked_project).stdout.splitlines() == ["?? uv.lock"]
 
 
+def test_sessions_use_the_projects_own_environment(checked_project: Path) -> None:
+    prefix = run("uv", "run", "python", "-c", "import sys; print(sys.prefix)", cwd=checked_project).stdout.strip()
+    assert Path(prefix) == checked_project / ".venv"
+
+
 def test_formatter_changes_nothing(checked_project: Path) -> None:
     run("uv", "run", "pre-commit", "run", "ruff-format", "--all-files", cwd=checked_project)
     assert run("git", "status", "--porcelain", cwd=checked_project).stdout.splitlines() == ["?? uv.lock"]

@@ -6,6 +6,7 @@ Everything is real: a bare git repository stands in for the remote, a local fold
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,8 @@ def generate(workdir: Path) -> Path:
 
 
 def main() -> None:
+    for variable in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"):  # set by nox for its own session: not the project's
+        os.environ.pop(variable, None)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "demo", help="emptied, then used")
     workdir = parser.parse_args().workdir.resolve()
