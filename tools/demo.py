@@ -24,6 +24,14 @@ def step(title: str, *command: str, cwd: Path) -> None:
         sys.exit(f"demo: step failed: {title}")
 
 
+def identity(project: Path) -> list[str]:
+    """Git options that sign the demo's own commits as the generated author, where git knows nobody."""
+    known = subprocess.run(["git", "config", "user.email"], cwd=project, capture_output=True).returncode == 0
+    author = subprocess.run(["git", "log", "-1", "--format=%an%n%ae"], cwd=project, capture_output=True, text=True)
+    name, email = author.stdout.split("\n")[:2]
+    return [] if known else ["-c", f"user.name={name}", "-c", f"user.email={email}"]
+
+
 def generate(workdir: Path) -> Path:
     """Generate the project with the template's own toolkit, storage beside it."""
     print(f"\n==> Generate a repository into {workdir}", flush=True)
@@ -53,7 +61,7 @@ def main() -> None:
     step("Run the checks every push runs", "nox", "-s", "lint", "tests", cwd=project)
     step("Validate the toolkit's config", "uv", "run", "mlci", "config", cwd=project)
     step("Stage the lock file that the first run wrote", "git", "add", "uv.lock", cwd=project)
-    step("Commit it", "git", "commit", "--quiet", "-m", "Lock the environment", cwd=project)
+    step("Commit it", "git", *identity(project), "commit", "--quiet", "-m", "Lock the environment", cwd=project)
     step("Push main to the remote", "git", "push", "--quiet", "-u", "origin", "main", cwd=project)
     print(f"\ndemo: done. The generated repository is {project}; its remote is {origin}.")
 
