@@ -1,12 +1,15 @@
-"""Do what templating cannot: make the generated folder a git repository on `main` with a first commit."""
+"""Do what templating cannot: cache the DVC-tracked data, then make a git repository on `main` with a first commit."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 ANSWERS: dict[str, Any] = json.loads(r"""{{ cookiecutter | jsonify }}""")
@@ -35,10 +38,23 @@ def commit_env() -> dict[str, str]:
     return env
 
 
+def cache_tracked_data() -> None:
+    """Put each DVC-tracked file of the template into the DVC cache, as `dvc add` would, so it can be pushed."""
+    for pointer in Path("data").glob("*.dvc"):
+        md5 = re.search(r"md5: ([0-9a-f]{32})", pointer.read_text()).group(1)  # type: ignore[union-attr]
+        data = pointer.with_suffix("")
+        if hashlib.md5(data.read_bytes()).hexdigest() != md5:
+            raise SystemExit(f"mlci template: {data} does not match {pointer}; the template is damaged.")
+        cached = Path(".dvc", "cache", "files", "md5", md5[:2], md5[2:])
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data, cached)
+
+
 def main() -> int:
     if shutil.which("git") is None:
         print("mlci template: git is not installed; install it and generate again.", file=sys.stderr)
         return 1
+    cache_tracked_data()
     try:
         git("init", "--quiet")
         git("symbolic-ref", "HEAD", "refs/heads/main")

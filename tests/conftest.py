@@ -37,6 +37,17 @@ def run(*command: str, cwd: Path, env: dict[str, str] | None = None) -> subproce
     return result
 
 
+def commit(project: Path, message: str) -> None:
+    """Commit everything, as a test user whatever git identity the machine has."""
+    identity = {
+        f"GIT_{role}_{key}": value
+        for role in ("AUTHOR", "COMMITTER")
+        for key, value in (("NAME", "Test User"), ("EMAIL", "test@example.com"))
+    }
+    run("git", "add", "--all", cwd=project)
+    run("git", "commit", "--quiet", "-m", message, cwd=project, env={**os.environ, **identity})
+
+
 def files_in(project: Path) -> set[str]:
     """Every file of a generated repository, relative, git's own folder left out."""
     return {

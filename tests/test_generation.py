@@ -26,20 +26,32 @@ MATRIX = [
     )
 ]
 
-ALWAYS = {
+DATA_IN_DVC_CACHE = ".dvc/cache/files/md5/a0/6a0210251465a86fb970018292304d"
+IGNORED = {"data/penguins.csv", DATA_IN_DVC_CACHE}  # tracked by DVC, not git
+ALWAYS = IGNORED | {
     ".dvc/.gitignore",
     ".dvc/config",
     ".dvcignore",
     ".gitignore",
     ".pre-commit-config.yaml",
     "README.md",
+    "data/.gitignore",
+    "data/penguins.csv.dvc",
+    "dvc.yaml",
     "mlci.toml",
     "noxfile.py",
+    "params.yaml",
     "pyproject.toml",
     "src/penguin_species/__init__.py",
+    "src/penguin_species/data.py",
+    "src/penguin_species/evaluate.py",
+    "src/penguin_species/params.py",
     "src/penguin_species/py.typed",
+    "src/penguin_species/schema.py",
+    "src/penguin_species/train.py",
     "tests/test_config.py",
     "tests/test_package.py",
+    "tests/test_pipeline.py",
 }
 LICENSE_TITLES = {"MIT": "MIT License", "BSD-3-Clause": "BSD 3-Clause License", "Apache-2.0": "Apache License"}
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\bcookiecutter\.")
@@ -100,7 +112,8 @@ def test_generated_repository_is_one_clean_commit_on_main(cookies: Cookies, tmp_
     assert run("git", "rev-list", "--count", "HEAD", cwd=project).stdout.strip() == "1"
     assert run("git", "status", "--porcelain", cwd=project).stdout == ""
     tracked = set(run("git", "ls-files", cwd=project).stdout.split())
-    assert tracked == files_in(project)
+    assert tracked == files_in(project) - IGNORED
+    assert (project / DATA_IN_DVC_CACHE).read_bytes() == (project / "data/penguins.csv").read_bytes()
 
 
 def test_free_text_is_escaped_where_it_lands(cookies: Cookies, tmp_path: Path) -> None:

@@ -27,3 +27,11 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite."""
     uv_run(session, "pytest", *session.posargs)
+
+
+@nox.session(default=False)
+def repro(session: nox.Session) -> None:
+    """Reproduce the pipeline: pull what the remote has, run what changed, push the results."""
+    uv_run(session, "dvc", "pull", "--allow-missing")
+    uv_run(session, "dvc", "repro", *session.posargs)
+    uv_run(session, "dvc", "push")
