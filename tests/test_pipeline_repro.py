@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import commit, run
 
 pytestmark = pytest.mark.slow
