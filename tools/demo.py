@@ -62,6 +62,11 @@ def main() -> None:
     step("Validate the toolkit's config", "uv", "run", "mlci", "config", cwd=project)
     step("Stage the lock file that the first run wrote", "git", "add", "uv.lock", cwd=project)
     step("Commit it", "git", *identity(project), "commit", "--quiet", "-m", "Lock the environment", cwd=project)
+    step("Reproduce the pipeline and push data and model to the DVC remote", "nox", "-s", "repro", cwd=project)
+    step("Show the metrics", "uv", "run", "dvc", "metrics", "show", cwd=project)
+    step("Reproduce again: nothing changed, nothing runs", "uv", "run", "dvc", "repro", cwd=project)
+    step("Stage the pipeline's lock and results", "git", "add", "--all", cwd=project)
+    step("Commit them", "git", *identity(project), "commit", "--quiet", "-m", "Reproduce the pipeline", cwd=project)
     step("Push main to the remote", "git", "push", "--quiet", "-u", "origin", "main", cwd=project)
     print(f"\ndemo: done. The generated repository is {project}; its remote is {origin}.")
 
