@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import files_in, offline_answers, run
+from conftest import TEMPLATE, files_in, offline_answers, run
 from mlci.config import load_config
 from pytest_cookies.plugin import Cookies
 
@@ -125,3 +125,11 @@ def test_free_text_is_escaped_where_it_lands(cookies: Cookies, tmp_path: Path) -
     assert pyproject["project"]["authors"][0]["name"] == 'Ann "A" O\'Neil'
     for module in project.rglob("*.py"):
         ast.parse(module.read_text(), filename=str(module))
+
+
+def test_every_template_file_is_committed() -> None:
+    # The generated .gitignore files apply to the template's own folder too, and could hide a file from git.
+    template_dir = TEMPLATE / "{{cookiecutter.project}}"
+    tracked = set(run("git", "ls-files", cwd=template_dir).stdout.splitlines())
+    on_disk = {path.relative_to(template_dir).as_posix() for path in template_dir.rglob("*") if path.is_file()}
+    assert on_disk - tracked == set()
