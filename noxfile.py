@@ -10,14 +10,22 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-TELEMETRY_OFF = {"GX_ANALYTICS_ENABLED": "false", "BENTOML_DO_NOT_TRACK": "true", "DVC_NO_ANALYTICS": "1"}
+# What the tests and the demo run under: no telemetry, and generated repositories in their own environment,
+# as for a user: nox points VIRTUAL_ENV and UV_PROJECT_ENVIRONMENT at its session, and `uv run` would follow.
+USER_ENV = {
+    "GX_ANALYTICS_ENABLED": "false",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "DVC_NO_ANALYTICS": "1",
+    "VIRTUAL_ENV": None,
+    "UV_PROJECT_ENVIRONMENT": None,
+}
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the tests of the hooks, the toolkit and generated repositories."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"), "./ci")
-    session.run("pytest", *session.posargs, env=TELEMETRY_OFF)
+    session.run("pytest", *session.posargs, env=USER_ENV)
 
 
 @nox.session
@@ -32,7 +40,7 @@ def lint(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Generate a repository into build/demo and run its life cycle, printing each step."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "demo"))
-    session.run("python", "tools/demo.py", *session.posargs, env=TELEMETRY_OFF)
+    session.run("python", "tools/demo.py", *session.posargs, env=USER_ENV)
 
 
 if __name__ == "__main__":

@@ -6,28 +6,29 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CI_PACKAGE = TEMPLATE / "ci"
 
-# The tools the tests call (cookiecutter, nox, uv, ruff) come from the test environment, however pytest was started,
-# but a generated repository must use its own environment, as it does for a user: nox's pointers to ours go.
-for variable in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"):
-    os.environ.pop(variable, None)
+# The tools the tests call (cookiecutter, nox, uv, ruff) come from the test environment, however pytest was started.
+# The rest of the environment (telemetry off, no pointer to nox's own venv) is set by `nox -s tests`.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-for variable, value in {
-    "GX_ANALYTICS_ENABLED": "false",
-    "BENTOML_DO_NOT_TRACK": "true",
-    "DVC_NO_ANALYTICS": "1",
-}.items():
-    os.environ.setdefault(variable, value)
 
 
 def offline_answers(storage: Path | str, /, **answers: str) -> dict[str, str]:
     """Answers that point the toolkit at this checkout's ci/ and storage at a temporary folder."""
     return {"storage": str(storage), "mlci_source": str(CI_PACKAGE), **answers}
+
+
+def generate(output_dir: Path, **answers: str) -> Path:
+    """Generate a repository with cookiecutter's own API, as its command line does, storage beside it."""
+    from cookiecutter.main import cookiecutter
+
+    extra_context = offline_answers(output_dir / "storage", **answers)
+    return Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=extra_context))
 
 
 def run(*command: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -73,12 +74,21 @@ def no_git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def generated_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One repository generated with the default answers, in a path with spaces, shared by the slow tests.
 
-    Its environment (.venv) is made once, by the first test that runs one of its sessions.
+    Its environment (.venv) is made once, by `checked_project`.
     """
-    from cookiecutter.main import cookiecutter
+    return generate(tmp_path_factory.mktemp("generated") / "a folder with spaces")
 
-    output_dir = tmp_path_factory.mktemp("generated") / "a folder with spaces"
-    project = cookiecutter(
-        str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=offline_answers(output_dir / "storage")
-    )
-    return Path(project)
+
+class CheckedProject(NamedTuple):
+    """A generated repository after `nox -s lint tests`, and the git status those sessions left."""
+
+    path: Path
+    status_after_checks: list[str]
+
+
+@pytest.fixture(scope="session")
+def checked_project(generated_project: Path) -> CheckedProject:
+    """The shared repository after the checks every push runs."""
+    run("nox", "-s", "lint", "tests", cwd=generated_project)
+    status = run("git", "status", "--porcelain", cwd=generated_project).stdout.splitlines()
+    return CheckedProject(generated_project, status)

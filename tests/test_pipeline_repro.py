@@ -1,7 +1,4 @@
-"""The generated pipeline, run for real with DVC: reproducible, incremental, and round-tripped through the remote.
-
-Runs after test_generated_repository.py on the same generated repository (pytest's file order).
-"""
+"""The generated pipeline, run for real with DVC: reproducible, incremental, and round-tripped through the remote."""
 
 from __future__ import annotations
 
@@ -10,18 +7,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import commit, run
+from conftest import CheckedProject, commit, run
 
 pytestmark = pytest.mark.slow
 STAGES = ("prepare", "train", "evaluate")
 
 
 @pytest.fixture(scope="module")
-def reproduced(generated_project: Path) -> Path:
-    """The shared repository after `nox -s repro`, its results committed."""
-    run("nox", "-s", "repro", cwd=generated_project)
-    commit(generated_project, "Reproduce the pipeline")
-    return generated_project
+def reproduced(checked_project: CheckedProject) -> Path:
+    """The shared repository, once checked, after `nox -s repro`, its lock file and results committed."""
+    project = checked_project.path
+    run("nox", "-s", "repro", cwd=project)
+    commit(project, "Reproduce the pipeline")
+    return project
 
 
 def dvc(project: Path, *args: str) -> str:

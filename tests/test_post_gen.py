@@ -7,19 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, offline_answers, run
-from cookiecutter.main import cookiecutter
-
-
-def generate(output_dir: Path, **answers: str) -> Path:
-    """Generate a repository with cookiecutter's own API, as its command line does."""
-    project = cookiecutter(
-        str(TEMPLATE),
-        no_input=True,
-        output_dir=str(output_dir),
-        extra_context=offline_answers(output_dir / "storage", **answers),
-    )
-    return Path(project)
+from conftest import generate, run
 
 
 def author_of_head(project: Path) -> str:

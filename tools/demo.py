@@ -6,7 +6,6 @@ Everything is real: a bare git repository stands in for the remote, a local fold
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -24,12 +23,14 @@ def step(title: str, *command: str, cwd: Path) -> None:
         sys.exit(f"demo: step failed: {title}")
 
 
-def identity(project: Path) -> list[str]:
-    """Git options that sign the demo's own commits as the generated author, where git knows nobody."""
+def commit_all(project: Path, message: str) -> None:
+    """Commit every change, signed as the generated author where git knows nobody."""
     known = subprocess.run(["git", "config", "user.email"], cwd=project, capture_output=True).returncode == 0
     author = subprocess.run(["git", "log", "-1", "--format=%an%n%ae"], cwd=project, capture_output=True, text=True)
     name, email = author.stdout.split("\n")[:2]
-    return [] if known else ["-c", f"user.name={name}", "-c", f"user.email={email}"]
+    identity = [] if known else ["-c", f"user.name={name}", "-c", f"user.email={email}"]
+    step("Stage every change", "git", "add", "--all", cwd=project)
+    step(f"Commit: {message}", "git", *identity, "commit", "--quiet", "-m", message, cwd=project)
 
 
 def generate(workdir: Path) -> Path:
@@ -45,8 +46,6 @@ def generate(workdir: Path) -> Path:
 
 
 def main() -> None:
-    for variable in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"):  # set by nox for its own session: not the project's
-        os.environ.pop(variable, None)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "demo", help="emptied, then used")
     workdir = parser.parse_args().workdir.resolve()
@@ -60,13 +59,11 @@ def main() -> None:
     step("Connect the remote", "git", "remote", "add", "origin", str(origin), cwd=project)
     step("Run the checks every push runs", "nox", "-s", "lint", "tests", cwd=project)
     step("Validate the toolkit's config", "uv", "run", "mlci", "config", cwd=project)
-    step("Stage the lock file that the first run wrote", "git", "add", "uv.lock", cwd=project)
-    step("Commit it", "git", *identity(project), "commit", "--quiet", "-m", "Lock the environment", cwd=project)
+    commit_all(project, "Lock the environment (the first run wrote uv.lock)")
     step("Reproduce the pipeline and push data and model to the DVC remote", "nox", "-s", "repro", cwd=project)
     step("Show the metrics", "uv", "run", "dvc", "metrics", "show", cwd=project)
     step("Reproduce again: nothing changed, nothing runs", "uv", "run", "dvc", "repro", cwd=project)
-    step("Stage the pipeline's lock and results", "git", "add", "--all", cwd=project)
-    step("Commit them", "git", *identity(project), "commit", "--quiet", "-m", "Reproduce the pipeline", cwd=project)
+    commit_all(project, "Reproduce the pipeline (dvc.lock and reports)")
     step("Push main to the remote", "git", "push", "--quiet", "-u", "origin", "main", cwd=project)
     print(f"\ndemo: done. The generated repository is {project}; its remote is {origin}.")
 

@@ -33,6 +33,6 @@ def test_model_handles_missing_values_and_scores_well(raw: pd.DataFrame) -> None
     train, test = split(raw, 0.25, seed=1)
     assert test.isna().any().any(), "the test set should exercise missing values"
     result = evaluate(fit(train, PARAMS), test)
-    assert set(result["metrics"]) == {"accuracy", "f1_macro", "roc_auc_ovr"}
-    assert result["metrics"]["accuracy"] > 0.9
-    assert len(result["confusion"]) == len(test)
+    assert set(result.metrics) == {"accuracy", "f1_macro", "roc_auc_ovr"}
+    assert result.metrics["accuracy"] > 0.9
+    assert len(result.plots["confusion"]) == len(test)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,15 @@ def curves(
     return pd.concat(roc), pd.concat(pr)
 
 
-def evaluate(model: Pipeline, frame: pd.DataFrame) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Evaluation:
+    """Metrics, and the data of the plots DVC draws: confusion matrix, ROC and PR curves."""
+
+    metrics: dict[str, float]
+    plots: dict[str, pd.DataFrame]
+
+
+def evaluate(model: Pipeline, frame: pd.DataFrame) -> Evaluation:
     """Metrics and plot data of `model` on `frame`."""
     actual = frame[TARGET.name]
     predicted = model.predict(frame[FEATURE_NAMES])
@@ -64,21 +72,17 @@ def evaluate(model: Pipeline, frame: pd.DataFrame) -> dict[str, Any]:
     classes = [str(label) for label in model.classes_]
     roc, pr = curves(actual, scores, classes)
     confusion = pd.DataFrame({"actual": actual, "predicted": predicted})
-    return {
-        "metrics": metrics(actual, predicted, scores, classes),
-        "confusion": confusion,
-        "roc": roc,
-        "pr": pr,
-    }
+    plots = {"confusion": confusion, "roc": roc, "pr": pr}
+    return Evaluation(metrics(actual, predicted, scores, classes), plots)
 
 
 def main() -> None:
     model: Pipeline = pickle.loads(MODEL.read_bytes())
     result = evaluate(model, read_csv(TEST))
     PLOTS.mkdir(parents=True, exist_ok=True)
-    METRICS.write_text(json.dumps(result["metrics"], indent=2) + "\n", encoding="utf-8")
-    for name in ("confusion", "roc", "pr"):
-        result[name].to_csv(PLOTS / f"{name}.csv", index=False)
+    METRICS.write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
+    for name, points in result.plots.items():
+        points.to_csv(PLOTS / f"{name}.csv", index=False)
 
 
 if __name__ == "__main__":
