@@ -30,6 +30,12 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def validate(session: nox.Session) -> None:
+    """Check the data against the validation suites: `nox -s validate -- --suite NAME FILE` checks a new file."""
+    uv_run(session, "mlci", "validate", *session.posargs)
+
+
+@nox.session(default=False)
 def repro(session: nox.Session) -> None:
     """Reproduce the pipeline: pull what the remote has, run what changed, push the results."""
     uv_run(session, "dvc", "pull", "--allow-missing")

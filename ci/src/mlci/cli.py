@@ -9,6 +9,8 @@ from pathlib import Path
 
 from mlci import __version__
 from mlci.config import CONFIG_FILE, ConfigError, load_config
+from mlci.suites import SuiteError, discover, select
+from mlci.validation_report import summary, write_record
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -18,6 +20,25 @@ def show_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     print(f"{args.config}: valid", file=sys.stderr)
     print(config.model_dump_json(indent=2))
+    return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    """Check each data file against its suite; exit 1 when any expectation fails."""
+    settings = load_config(args.config).validation
+    suites = select(discover(Path(settings.suites)), args.suite)
+    if args.files and len(suites) > 1:
+        raise SuiteError("files given but several suites exist: name the one to check them against with --suite")
+    from mlci import validate as great_expectations  # imports in seconds: only this command pays for it
+
+    outcomes = great_expectations.run(suites, Path(settings.docs), args.files or None)
+    write_record(outcomes, Path(settings.report))
+    print(summary(outcomes))
+    print(f"results: {settings.report}; Data Docs: {Path(settings.docs) / 'index.html'}")
+    failed = [outcome for outcome in outcomes if not outcome.success]
+    if failed:
+        print(f"mlci: validation failed for {len(failed)} of {len(outcomes)} data files", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -38,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     config = commands.add_parser("config", help="validate the config file and print its settings")
     config.set_defaults(handler=show_config)
+    check = commands.add_parser(
+        "validate",
+        help="check the data against the validation suites (exit 1 on failure)",
+        description="Check each suite's data file, or the FILEs given, with Great Expectations. "
+        "Prints the failed expectations with offending values, writes the results as JSON and builds Data Docs.",
+    )
+    check.add_argument("--suite", metavar="NAME", help="check only this suite (default: every suite)")
+    check.add_argument("files", nargs="*", type=Path, metavar="FILE", help="check these files instead of its data")
+    check.set_defaults(handler=validate)
     return parser
 
 
@@ -47,6 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except ConfigError as error:
+    except (ConfigError, SuiteError) as error:
         print(f"mlci: error: {error}", file=sys.stderr)
         return 2

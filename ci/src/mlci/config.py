@@ -62,6 +62,14 @@ class Deployment(Section):
     workers: int = Field(default=1, ge=1)
 
 
+class Validation(Section):
+    """Where the data-validation suites live and where their results go."""
+
+    suites: str = Field(default="validation", min_length=1)
+    report: str = Field(default="reports/validation.json", min_length=1)
+    docs: str = Field(default="reports/data-docs", min_length=1)
+
+
 class Drift(Section):
     """When live inputs count as drifted from the training data."""
 
@@ -76,6 +84,7 @@ class Config(Section):
     gates: Gates = Gates()
     store: Store
     deploy: dict[StageName, Deployment]
+    validation: Validation = Validation()
     drift: Drift = Drift()
 
     @model_validator(mode="after")

@@ -35,8 +35,11 @@ class Categorical:
 
 Column = Numeric | Categorical
 
+# What the model predicts: a classifier's target is one of a fixed set of classes.
+TARGET = Categorical("species", ("Adelie", "Chinstrap", "Gentoo"), nullable=False, role="target")
+
 COLUMNS: tuple[Column, ...] = (
-    Categorical("species", ("Adelie", "Chinstrap", "Gentoo"), nullable=False, role="target"),
+    TARGET,
     Categorical("island", ("Biscoe", "Dream", "Torgersen"), nullable=False),
     Numeric("bill_length_mm", 25.0, 70.0),
     Numeric("bill_depth_mm", 10.0, 25.0),
@@ -46,7 +49,6 @@ COLUMNS: tuple[Column, ...] = (
     Numeric("year", 2007, 2030, nullable=False, role="metadata"),
 )
 
-TARGET = next(column for column in COLUMNS if column.role == "target")
 FEATURES = tuple(column for column in COLUMNS if column.role == "feature")
 NUMERIC_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Numeric))
 CATEGORICAL_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Categorical))
