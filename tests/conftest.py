@@ -92,3 +92,20 @@ def checked_project(generated_project: Path) -> CheckedProject:
     run("nox", "-s", "lint", "tests", cwd=generated_project)
     status = run("git", "status", "--porcelain", cwd=generated_project).stdout.splitlines()
     return CheckedProject(generated_project, status)
+
+
+STAGES = ("validate", "prepare", "train", "evaluate")
+
+
+@pytest.fixture(scope="session")
+def reproduced(checked_project: CheckedProject) -> Path:
+    """The shared repository, once checked, after `nox -s repro`, its lock file and results committed."""
+    project = checked_project.path
+    run("nox", "-s", "repro", cwd=project)
+    commit(project, "Reproduce the pipeline")
+    return project
+
+
+def dvc(project: Path, *args: str) -> str:
+    """Run DVC in a generated repository's own environment; its output."""
+    return run("uv", "run", "dvc", *args, cwd=project).stdout

@@ -7,23 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CheckedProject, commit, run
+from conftest import STAGES, dvc, run
 
 pytestmark = pytest.mark.slow
-STAGES = ("prepare", "train", "evaluate")
-
-
-@pytest.fixture(scope="module")
-def reproduced(checked_project: CheckedProject) -> Path:
-    """The shared repository, once checked, after `nox -s repro`, its lock file and results committed."""
-    project = checked_project.path
-    run("nox", "-s", "repro", cwd=project)
-    commit(project, "Reproduce the pipeline")
-    return project
-
-
-def dvc(project: Path, *args: str) -> str:
-    return run("uv", "run", "dvc", *args, cwd=project).stdout
 
 
 def model_md5(project: Path) -> str:

@@ -31,7 +31,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def validate(session: nox.Session) -> None:
-    """Check the data against the validation suites: `nox -s validate -- --suite NAME FILE` checks a new file."""
+    """Check the data against its suites (`nox -s validate -- --suite NAME FILE`: a new file)."""
     uv_run(session, "mlci", "validate", *session.posargs)
 
 

@@ -25,8 +25,9 @@ def expectations() -> list[Expectation]:
 
 def from_schema(columns: tuple[Column, ...]) -> list[Expectation]:
     """The rules the schema states: the columns, their types, ranges, categories and nullability."""
+    names = [column.name for column in columns]
     rules: list[Expectation] = [
-        gxe.ExpectTableColumnsToMatchSet(column_set=[column.name for column in columns], exact_match=True)
+        gxe.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True)
     ]
     for column in columns:
         if isinstance(column, Numeric):
@@ -37,9 +38,8 @@ def from_schema(columns: tuple[Column, ...]) -> list[Expectation]:
                 ),
             ]
         elif isinstance(column, Categorical):
-            rules.append(
-                gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.categories))
-            )
+            allowed = list(column.categories)
+            rules.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=allowed))
         if not column.nullable:
             rules.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))
     return rules
@@ -48,15 +48,18 @@ def from_schema(columns: tuple[Column, ...]) -> list[Expectation]:
 def hand_written() -> list[Expectation]:
     """What we know of this data beyond the schema."""
     nullable = [column.name for column in COLUMNS if column.nullable]
+    everything = [column.name for column in COLUMNS]
     return [
         # The 2007-2009 study counted 344 penguins: far fewer rows means a truncated export.
         gxe.ExpectTableRowCountToBeBetween(min_value=300, max_value=100_000),
         # A few birds lack a measurement or a sex; more than 5% missing means a broken export.
         *(gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=0.95) for name in nullable),
         # Every species must be present, or the model cannot learn it.
-        gxe.ExpectColumnDistinctValuesToEqualSet(column=TARGET.name, value_set=list(TARGET.categories)),
+        gxe.ExpectColumnDistinctValuesToEqualSet(
+            column=TARGET.name, value_set=[*TARGET.categories]
+        ),
         # Each row is one bird: a repeated row is a duplicated record.
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=[column.name for column in COLUMNS]),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=everything),
         # Adult penguins of these species weigh 3.5 to 5 kg on average.
         gxe.ExpectColumnMeanToBeBetween(column="body_mass_g", min_value=3500, max_value=5000),
     ]

@@ -15,13 +15,23 @@ import pandas as pd
 from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
 from great_expectations.data_context.types.base import ProgressBarsConfig
-from great_expectations.datasource.fluent import PandasDatasource
+from great_expectations.datasource.fluent.pandas_datasource import PandasDatasource
 
 from mlci.suites import Suite
 from mlci.validation_report import Failure, Outcome
 
 # Arguments of an expectation that do not belong to the rule it states.
-NOT_THE_RULE = {"batch_id", "column", "mostly", "result_format", "catch_exceptions", "meta", "notes", "description", "id"}
+NOT_THE_RULE = {
+    "batch_id",
+    "column",
+    "mostly",
+    "result_format",
+    "catch_exceptions",
+    "meta",
+    "notes",
+    "description",
+    "id",
+}
 EXAMPLES = 5  # offending values shown per failed expectation
 
 
@@ -104,7 +114,8 @@ def found(item: ExpectationValidationResult) -> str:
     errors = sorted(set(exception_messages(item.exception_info or {})))
     if errors:
         return "could not be checked: " + "; ".join(errors)
-    result: dict[str, Any] = item.to_json_dict()["result"] or {}
+    reported = item.to_json_dict()["result"]
+    result: dict[str, Any] = reported if isinstance(reported, dict) else {}
     assert item.expectation_config is not None
     mostly = item.expectation_config.kwargs.get("mostly")
     allowed = f", at most {1 - mostly:.0%} allowed" if mostly else ""
