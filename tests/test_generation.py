@@ -52,6 +52,7 @@ ALWAYS = IGNORED | {
     "tests/test_config.py",
     "tests/test_package.py",
     "tests/test_pipeline.py",
+    "tests/test_validation.py",
     "validation/penguins.py",
 }
 LICENSE_TITLES = {"MIT": "MIT License", "BSD-3-Clause": "BSD 3-Clause License", "Apache-2.0": "Apache License"}
