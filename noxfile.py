@@ -1,7 +1,7 @@
 # /// script
 # dependencies = ["nox>=2025.2.9"]
 # ///
-"""The template's own sessions: tests, lint, and a demo of a generated repository's life cycle."""
+"""The template's own sessions: tests, lint, a demo of a generated repository's life cycle, and benchmarks."""
 
 import nox
 
@@ -45,6 +45,13 @@ def demo(session: nox.Session) -> None:
     """Generate a repository into build/demo and run its life cycle, printing each step."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "demo"))
     session.run("python", "tools/demo.py", *session.posargs, env=USER_ENV)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Measure a generated repository against baselines taken in the same run (`-- --help` lists options)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "demo"))
+    session.run("python", "tools/bench.py", *session.posargs, env=USER_ENV)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,11 @@ from cookiecutter.main import cookiecutter
 TEMPLATE = Path(__file__).resolve().parents[1]
 
 
-def step(title: str, *command: str, cwd: Path) -> None:
-    """Print what runs, run it, and stop the demo if it fails."""
+def step(title: str, *command: str, cwd: Path, fails: bool = False) -> None:
+    """Print what runs, run it, and stop the demo if it does not end as expected (`fails`: it must fail)."""
     print(f"\n==> {title}\n    $ {' '.join(command)}", flush=True)
-    if subprocess.run(command, cwd=cwd).returncode != 0:
-        sys.exit(f"demo: step failed: {title}")
+    if (subprocess.run(command, cwd=cwd).returncode != 0) != fails:
+        sys.exit(f"demo: step {'succeeded' if fails else 'failed'}: {title}")
 
 
 def commit_all(project: Path, message: str) -> None:
@@ -31,6 +31,13 @@ def commit_all(project: Path, message: str) -> None:
     identity = [] if known else ["-c", f"user.name={name}", "-c", f"user.email={email}"]
     step("Stage every change", "git", "add", "--all", cwd=project)
     step(f"Commit: {message}", "git", *identity, "commit", "--quiet", "-m", message, cwd=project)
+
+
+def break_data(project: Path, bad: Path) -> Path:
+    """A copy of the shipped data with an island that does not exist and a flipper a metre long."""
+    text = (project / "data" / "penguins.csv").read_text()
+    bad.write_text(text.replace("Adelie,Dream,", "Adelie,Atlantis,", 3).replace(",181,", ",1000,", 1))
+    return bad
 
 
 def generate(workdir: Path) -> Path:
@@ -60,6 +67,14 @@ def main() -> None:
     step("Run the checks every push runs", "nox", "-s", "lint", "tests", cwd=project)
     step("Validate the toolkit's config", "uv", "run", "mlci", "config", cwd=project)
     commit_all(project, "Lock the environment (the first run wrote uv.lock)")
+    step("Validate the data with the Great Expectations suites", "nox", "-s", "validate", cwd=project)
+    bad_data = break_data(project, workdir / "bad-penguins.csv")
+    step(
+        "Check a bad file: the suite names each problem and fails",
+        *("nox", "-s", "validate", "--", "--suite", "penguins", str(bad_data)),
+        cwd=project,
+        fails=True,
+    )
     step("Reproduce the pipeline and push data and model to the DVC remote", "nox", "-s", "repro", cwd=project)
     step("Show the metrics", "uv", "run", "dvc", "metrics", "show", cwd=project)
     step("Reproduce again: nothing changed, nothing runs", "uv", "run", "dvc", "repro", cwd=project)
