@@ -1,0 +1,78 @@
+"""The model as an HTTP service: `POST /predict` answers one record or a list of them.
+
+Serve the working tree with `uv run bentoml serve {{ cookiecutter.package_name }}.service:Classifier`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from typing import Any
+
+import bentoml
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from {{ cookiecutter.package_name }}.contract import Prediction, Records
+from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, MODEL
+
+VERSION_VARIABLE = (
+    "MODEL_VERSION"  # set by what serves a registered build; unset for the working tree
+)
+
+
+def as_frame(records: list[Any]) -> pd.DataFrame:
+    """Records as the frame training saw: the same columns, missing values as NaN."""
+    frame = pd.DataFrame([record.model_dump() for record in records], columns=FEATURE_NAMES)
+    return frame.fillna(np.nan)
+
+
+def answers(model: Pipeline, frame: pd.DataFrame, version: str) -> list[Prediction]:
+    """The predicted class and the probability of each class, per row."""
+    classes = [str(label) for label in model.classes_]
+    return [
+        Prediction(
+            prediction=classes[int(np.argmax(row))],
+            probabilities=dict(zip(classes, map(float, row), strict=True)),
+            model_version=version,
+        )
+        for row in model.predict_proba(frame)
+    ]
+
+
+class JSONBodyOnly:
+    """Answer 400, naming the header, to a request for the model whose body is not JSON."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/predict":
+            declared = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+            if declared.partition(";")[0].strip().lower() != "application/json":
+                message = f"Content-Type must be application/json, got {declared or 'none'!r}"
+                await JSONResponse({"error": message}, status_code=400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+@bentoml.service(traffic={"timeout": 10})
+class Classifier:
+    """The trained model behind `/predict`; ready once the model is loaded."""
+
+    def __init__(self) -> None:
+        self.model: Pipeline = pickle.loads(MODEL.read_bytes())
+        self.version = os.environ.get(VERSION_VARIABLE, "working-tree")
+
+    @bentoml.api(route="/predict")  # type: ignore[untyped-decorator]  # bentoml loads its API lazily
+    def predict(self, records: Records) -> list[Prediction]:
+        """Predict the class of each record, with the probability of every class."""
+        return answers(self.model, as_frame(records), self.version)
+
+
+# The decorator made the class a bentoml.Service; bentoml's lazy imports hide it from type checkers.
+SERVICE: Any = Classifier
+SERVICE.add_asgi_middleware(JSONBodyOnly)
