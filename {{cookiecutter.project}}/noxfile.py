@@ -41,3 +41,15 @@ def repro(session: nox.Session) -> None:
     uv_run(session, "dvc", "pull", "--allow-missing")
     uv_run(session, "dvc", "repro", *session.posargs)
     uv_run(session, "dvc", "push")
+
+
+@nox.session(default=False)
+def build(session: nox.Session) -> None:
+    """Build the current model's bento once and store it (`-- VERSION`; default: the commit)."""
+    uv_run(session, "mlci", "build", *session.posargs)
+
+
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Serve a stored build, not the working tree (`-- [VERSION] --port N`)."""
+    uv_run(session, "mlci", "serve", *session.posargs)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from mlci import __version__
 from mlci.config import CONFIG_FILE, ConfigError, load_config
+from mlci.build import BuildError, Project, build, commit_version
+from mlci.serve import serve
+from mlci.store import Store, StoreError
 from mlci.suites import SuiteError, discover, select
 from mlci.validation_report import summary, write_record
 
@@ -42,6 +45,25 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_bento(args: argparse.Namespace) -> int:
+    """Build the current model's bento once and store it with its checksum."""
+    config = load_config(args.config)
+    project = Project.read(Path.cwd(), config.registry.model)
+    version = args.version or commit_version(project.root)
+    record, made = build(project, Store(config.store.url), version)
+    state = "built and stored" if made else "already in the store, nothing built"
+    print(f"{project.name} {version}: {state}: {config.store.url} (bento sha256 {record['bento_sha256']})")
+    return 0
+
+
+def serve_build(args: argparse.Namespace) -> int:
+    """Serve a stored build until interrupted."""
+    config = load_config(args.config)
+    project = Project.read(Path.cwd(), config.registry.model)
+    version = args.version or commit_version(project.root)
+    return serve(Store(config.store.url), project.name, version, args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: global options, then one subcommand."""
     parser = argparse.ArgumentParser(
@@ -68,6 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--suite", metavar="NAME", help="check only this suite (default: every suite)")
     check.add_argument("files", nargs="*", type=Path, metavar="FILE", help="check these files instead of its data")
     check.set_defaults(handler=validate)
+    make = commands.add_parser(
+        "build",
+        help="build the current model's bento once and keep it in the artifact store",
+        description="Build the bento of the model dvc.lock records and store it with its checksum. "
+        "A version already built from the same model is left as it is.",
+    )
+    make.add_argument("version", nargs="?", help="the version to build (default: git-<commit>, on a clean tree)")
+    make.set_defaults(handler=build_bento)
+    run = commands.add_parser("serve", help="serve a stored build (not the working tree) over HTTP")
+    run.add_argument("version", nargs="?", help="the stored version (default: git-<commit>)")
+    run.add_argument("--port", type=int, default=3000, help="the port to listen on (default: 3000)")
+    run.set_defaults(handler=serve_build)
     return parser
 
 
@@ -77,6 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except (ConfigError, SuiteError) as error:
+    except (ConfigError, SuiteError, BuildError, StoreError) as error:
         print(f"mlci: error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,69 @@
+"""The artifact store: built bentos with their checksums, in a local folder or at any fsspec URL.
+
+Layout: `<url>/<name>/<version>.bento` and `<url>/<name>/<version>.json`, the record written last,
+so a bento without its record is an interrupted upload and counts as absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+
+class StoreError(Exception):
+    """A build that is missing from the store, or whose bytes do not match their checksum."""
+
+
+def sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Store:
+    """Built bentos under one URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url if "://" in url else os.path.expanduser(url)
+        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+
+    def _path(self, name: str, version: str, suffix: str) -> str:
+        return f"{self.root.rstrip('/')}/{name}/{version}{suffix}"
+
+    def record(self, name: str, version: str) -> dict[str, Any] | None:
+        """What the store knows of a build, or None when it has none."""
+        path = self._path(name, version, ".json")
+        if not self.fs.exists(path):
+            return None
+        with self.fs.open(path, "r") as file:
+            record: dict[str, Any] = json.load(file)
+        return record
+
+    def put(self, bento: Path, name: str, version: str, record: dict[str, Any]) -> None:
+        """Upload a bento, then its record with the bento's checksum."""
+        self.fs.makedirs(self._path(name, "", "").rstrip("/"), exist_ok=True)
+        self.fs.put_file(str(bento), self._path(name, version, ".bento"))
+        with self.fs.open(self._path(name, version, ".json"), "w") as file:
+            json.dump({**record, "bento_sha256": sha256(bento)}, file, indent=2, sort_keys=True)
+
+    def fetch(self, name: str, version: str, destination: Path) -> tuple[Path, dict[str, Any]]:
+        """Download a bento and check it against its record; the local file and the record."""
+        record = self.record(name, version)
+        if record is None:
+            raise StoreError(f"{self.url}: no build of {name} {version}; make it with `mlci build {version}`")
+        local = destination / f"{name}-{version}.bento"
+        self.fs.get_file(self._path(name, version, ".bento"), str(local))
+        if sha256(local) != record["bento_sha256"]:
+            raise StoreError(
+                f"{self.url}: the build of {name} {version} does not match its checksum "
+                f"(expected {record['bento_sha256']}, got {sha256(local)}); it was altered: remove both files of that version from the store and build it again"
+            )
+        return local, record

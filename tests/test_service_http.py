@@ -1,0 +1,123 @@
+"""The generated service under a real `bentoml serve`, over HTTP: its contract, health, metrics and load."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+RECORD = {
+    "island": "Biscoe",
+    "bill_length_mm": 46.1,
+    "bill_depth_mm": 13.2,
+    "flipper_length_mm": 211.0,
+    "body_mass_g": 4500.0,
+    "sex": "female",
+}
+VERSION = "v-http-test"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def request(url: str, body: bytes | None = None, content_type: str = "application/json") -> tuple[int, str]:
+    """The status and body of one request; an HTTP error is an answer too."""
+    headers = {"content-type": content_type} if body is not None else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture(scope="module")
+def server(reproduced: Path) -> Iterator[str]:
+    """The reproduced repository's service on a free port, announcing a model version; its base URL."""
+    port = free_port()
+    command = ["uv", "run", "bentoml", "serve", "penguin_species.service:Classifier", "--port", str(port)]
+    env = {**os.environ, "MODEL_VERSION": VERSION}
+    with subprocess.Popen(
+        command, cwd=reproduced, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as process:
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while not ready(url):
+                assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+                assert time.monotonic() < deadline, "the service did not become ready in 120 s"
+                time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def ready(url: str) -> bool:
+    try:
+        return request(f"{url}/readyz")[0] == 200
+    except OSError:  # not listening yet
+        return False
+
+
+def predict(url: str, body: object) -> tuple[int, str]:
+    return request(f"{url}/predict", json.dumps(body).encode())
+
+
+def test_valid_records_are_answered_by_the_announced_version(server: str) -> None:
+    status, body = predict(server, {"records": [RECORD, {"island": "Dream"}]})
+    assert status == 200, body
+    answers = json.loads(body)
+    assert [answer["model_version"] for answer in answers] == [VERSION, VERSION]
+    assert answers[0]["prediction"] == "Gentoo"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "named"),
+    [
+        (json.dumps({"records": {**RECORD, "island": "Atlantis"}}).encode(), "application/json", "island"),
+        (json.dumps({"records": {**RECORD, "body_mass_g": 1e9}}).encode(), "application/json", "body_mass_g"),
+        (json.dumps({"records": []}).encode(), "application/json", "at least 1"),
+        (b"{not json", "application/json", "Invalid JSON"),
+        (json.dumps({"records": RECORD}).encode(), "text/plain", "Content-Type must be application/json"),
+    ],
+    ids=["unknown-category", "out-of-range", "empty-list", "not-json", "wrong-content-type"],
+)
+def test_bad_requests_get_400_naming_the_problem(server: str, body: bytes, content_type: str, named: str) -> None:
+    status, text = request(f"{server}/predict", body, content_type)
+    assert status == 400
+    assert named in text
+
+
+def test_health_and_metrics(server: str) -> None:
+    assert request(f"{server}/livez")[0] == 200
+    assert request(f"{server}/readyz")[0] == 200
+    status, metrics = request(f"{server}/metrics")
+    assert status == 200
+    assert "bentoml_service_request" in metrics
+
+
+def test_32_concurrent_clients_get_no_errors(server: str) -> None:
+    body = json.dumps({"records": [RECORD]}).encode()
+
+    def client(_: int) -> list[int]:
+        return [request(f"{server}/predict", body)[0] for _ in range(10)]
+
+    with ThreadPoolExecutor(32) as pool:
+        statuses = [status for statuses in pool.map(client, range(32)) for status in statuses]
+    assert len(statuses) == 320
+    assert set(statuses) == {200}
