@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from served import free_port, request, serving
 
 pytestmark = pytest.mark.slow
 
@@ -28,50 +24,13 @@ RECORD = {
 VERSION = "v-http-test"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def request(url: str, body: bytes | None = None, content_type: str = "application/json") -> tuple[int, str]:
-    """The status and body of one request; an HTTP error is an answer too."""
-    headers = {"content-type": content_type} if body is not None else {}
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 @pytest.fixture(scope="module")
 def server(reproduced: Path) -> Iterator[str]:
     """The reproduced repository's service on a free port, announcing a model version; its base URL."""
     port = free_port()
     command = ["uv", "run", "bentoml", "serve", "penguin_species.service:Classifier", "--port", str(port)]
-    env = {**os.environ, "MODEL_VERSION": VERSION}
-    with subprocess.Popen(
-        command, cwd=reproduced, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    ) as process:
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while not ready(url):
-                assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-                assert time.monotonic() < deadline, "the service did not become ready in 120 s"
-                time.sleep(0.5)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def ready(url: str) -> bool:
-    try:
-        return request(f"{url}/readyz")[0] == 200
-    except OSError:  # not listening yet
-        return False
+    with serving(command, port, reproduced, {**os.environ, "MODEL_VERSION": VERSION}) as url:
+        yield url
 
 
 def predict(url: str, body: object) -> tuple[int, str]:

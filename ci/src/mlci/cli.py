@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mlci import __version__
-from mlci.config import CONFIG_FILE, ConfigError, load_config
 from mlci.build import BuildError, Project, build, commit_version
+from mlci.config import CONFIG_FILE, ConfigError, load_config
 from mlci.serve import serve
 from mlci.store import Store, StoreError
 from mlci.suites import SuiteError, discover, select

@@ -64,6 +64,7 @@ class Store:
         if sha256(local) != record["bento_sha256"]:
             raise StoreError(
                 f"{self.url}: the build of {name} {version} does not match its checksum "
-                f"(expected {record['bento_sha256']}, got {sha256(local)}); it was altered: remove both files of that version from the store and build it again"
+                f"(expected {record['bento_sha256']}, got {sha256(local)}): it was altered. "
+                "Remove both files of that version from the store and build it again."
             )
         return local, record

@@ -1,0 +1,53 @@
+"""Start a service in a subprocess on a free port, wait until it is ready, and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def request(url: str, body: bytes | None = None, content_type: str = "application/json") -> tuple[int, str]:
+    """The status and body of one request; an HTTP error is an answer too."""
+    headers = {"content-type": content_type} if body is not None else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def ready(url: str) -> bool:
+    try:
+        return request(f"{url}/readyz")[0] == 200
+    except OSError:  # not listening yet
+        return False
+
+
+@contextmanager
+def serving(command: list[str], port: int, cwd: Path, env: dict[str, str]) -> Iterator[str]:
+    """The base URL of `command`'s service once `/readyz` answers 200; stopped on exit."""
+    url = f"http://127.0.0.1:{port}"
+    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
+        try:
+            deadline = time.monotonic() + 120
+            while not ready(url):
+                assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+                assert time.monotonic() < deadline, "the service did not become ready in 120 s"
+                time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

@@ -1,0 +1,107 @@
+"""`nox -s build` stores one bento per model version with its checksum; `mlci serve` serves that stored build."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import run
+from mlci.store import sha256
+from served import free_port, request, serving
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(reproduced: Path) -> tuple[Path, str]:
+    """The reproduced repository after `nox -s build`, and the version it built."""
+    run("nox", "-s", "build", cwd=reproduced)
+    return reproduced, "git-" + run("git", "rev-parse", "--short=12", "HEAD", cwd=reproduced).stdout.strip()
+
+
+def stored(project: Path, version: str, suffix: str) -> Path:
+    return project.parent / "storage" / "bentos" / "penguin-species" / f"{version}{suffix}"
+
+
+def mlci(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["uv", "run", "mlci", *args], cwd=project, capture_output=True, text=True)
+
+
+def test_build_stores_the_bento_with_its_checksums(built: tuple[Path, str]) -> None:
+    project, version = built
+    record = json.loads(stored(project, version, ".json").read_text())
+    assert record["version"] == version
+    assert record["bento_sha256"] == sha256(stored(project, version, ".bento"))
+    assert record["model_sha256"] == sha256(project / "models" / "model.pkl")
+
+
+def test_building_the_same_model_again_stores_nothing(built: tuple[Path, str]) -> None:
+    project, version = built
+    before = {suffix: stored(project, version, suffix).stat().st_mtime_ns for suffix in (".bento", ".json")}
+    result = mlci(project, "build")
+    assert result.returncode == 0, result.stderr
+    assert "already in the store, nothing built" in result.stdout
+    assert before == {suffix: stored(project, version, suffix).stat().st_mtime_ns for suffix in (".bento", ".json")}
+
+
+def test_an_unnamed_build_of_a_changed_tree_is_refused(built: tuple[Path, str]) -> None:
+    project, _ = built
+    params = project / "params.yaml"
+    original = params.read_text()
+    params.write_text(original + "\n")
+    try:
+        result = mlci(project, "build")
+    finally:
+        params.write_text(original)
+    assert result.returncode == 2
+    assert "uncommitted changes: commit them, or name the version" in result.stderr
+
+
+def test_a_model_other_than_the_locked_one_is_refused(built: tuple[Path, str]) -> None:
+    project, _ = built
+    model = project / "models" / "model.pkl"
+    original = model.read_bytes()
+    model.write_bytes(original + b"\0")
+    try:
+        result = mlci(project, "build", "v9.9.9")
+    finally:
+        model.write_bytes(original)
+    assert result.returncode == 2
+    assert "is not the model dvc.lock records" in result.stderr
+
+
+def test_the_stored_build_serves_without_the_working_tree(built: tuple[Path, str], tmp_path: Path) -> None:
+    project, version = built
+    model = project / "models" / "model.pkl"
+    moved = tmp_path / "model.pkl"
+    shutil.move(model, moved)
+    try:
+        port = free_port()
+        with serving(
+            ["uv", "run", "--no-sync", "mlci", "serve", "--port", str(port)], port, project, {**os.environ}
+        ) as url:
+            status, body = request(f"{url}/predict", json.dumps({"records": {"island": "Biscoe"}}).encode())
+    finally:
+        shutil.move(moved, model)
+    assert status == 200, body
+    assert json.loads(body)[0]["model_version"] == version
+
+
+def test_an_altered_build_is_refused(built: tuple[Path, str], tmp_path: Path) -> None:
+    project, version = built
+    store = tmp_path / "bentos"
+    shutil.copytree(stored(project, version, ".bento").parents[1], store)
+    with (store / "penguin-species" / f"{version}.bento").open("ab") as bento:
+        bento.write(b"tampered")
+    config = tmp_path / "mlci.toml"
+    text = (project / "mlci.toml").read_text()
+    start = text.index("[store]")
+    end = text.index("[deploy.staging]")
+    config.write_text(text[:start] + f'[store]\nurl = "{store}"\n\n' + text[end:])
+    result = mlci(project, "--config", str(config), "serve", "--port", str(free_port()))
+    assert result.returncode == 2
+    assert "does not match its checksum" in result.stderr
