@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
@@ -31,6 +34,34 @@ def commit_all(project: Path, message: str) -> None:
     identity = [] if known else ["-c", f"user.name={name}", "-c", f"user.email={email}"]
     step("Stage every change", "git", "add", "--all", cwd=project)
     step(f"Commit: {message}", "git", *identity, "commit", "--quiet", "-m", message, cwd=project)
+
+
+def ask_the_stored_build(project: Path) -> None:
+    """Serve the stored build on a free port, send it the example request, print the answer, stop it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = ["uv", "run", "mlci", "serve", "--port", str(port)]
+    print(f"\n==> Serve the stored build and ask it the example request\n    $ {' '.join(command)}", flush=True)
+    url = f"http://127.0.0.1:{port}"
+    with subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        try:
+            for _ in range(240):
+                try:
+                    urllib.request.urlopen(f"{url}/readyz", timeout=5).close()
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            else:
+                sys.exit("demo: the stored build did not become ready in 2 minutes")
+            example = (project / "examples" / "predict.json").read_bytes()
+            headers = {"content-type": "application/json"}
+            request = urllib.request.Request(f"{url}/predict", example, headers)
+            with urllib.request.urlopen(request, timeout=30) as response:
+                print(f"    POST /predict -> {response.status}: {response.read().decode()}", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def break_data(project: Path, bad: Path) -> Path:
@@ -80,6 +111,9 @@ def main() -> None:
     step("Reproduce again: nothing changed, nothing runs", "uv", "run", "dvc", "repro", cwd=project)
     commit_all(project, "Reproduce the pipeline (dvc.lock and reports)")
     step("Push main to the remote", "git", "push", "--quiet", "-u", "origin", "main", cwd=project)
+    step("Build the model's bento once, into the artifact store", "nox", "-s", "build", cwd=project)
+    step("Build again: the same model stores nothing new", "nox", "-s", "build", cwd=project)
+    ask_the_stored_build(project)
     print(f"\ndemo: done. The generated repository is {project}; its remote is {origin}.")
 
 
