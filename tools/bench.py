@@ -1,4 +1,5 @@
-"""Measure a generated repository: its validation suite against plain pandas, a no-op `dvc repro` against `dvc status`.
+"""Measure a generated repository: validation against plain pandas, a no-op `dvc repro` against `dvc status`,
+and the served bento against the model in process and a minimal FastAPI app.
 
 Each figure is printed beside its baseline, both measured in this run on this machine.
 """
@@ -10,15 +11,18 @@ import json
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+BENCH_SERVICE = TEMPLATE / "tools" / "bench_service.py"
 
 
 def run(*command: str, cwd: Path) -> str:
@@ -66,10 +70,85 @@ def pipeline(project: Path, repeat: int) -> None:
     print(f"  dvc repro (no-op)      {noop:6.2f} s   ratio {noop / status:.1f}x")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def load_while_serving(
+    project: Path, command: list[str], probe: str, levels: str, seconds: float
+) -> list[dict[str, float]]:
+    """Start a server on a free port, wait until `probe` answers 200, drive it at each level of clients, stop it."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    full = [part.replace("{port}", str(port)) for part in command]
+    with subprocess.Popen(full, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        try:
+            wait_until_up(f"{url}{probe}", server)
+            output = run(
+                "uv",
+                "run",
+                "--no-sync",
+                "python",
+                str(BENCH_SERVICE),
+                "load",
+                f"{url}/predict",
+                levels,
+                str(seconds),
+                cwd=project,
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    figures: list[dict[str, float]] = json.loads(output)
+    return figures
+
+
+def wait_until_up(probe: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"bench: the server stopped with exit code {server.returncode}")
+        try:
+            urllib.request.urlopen(probe, timeout=5).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit("bench: the server did not answer in 3 minutes")
+
+
+def service(project: Path, levels: str, seconds: float) -> None:
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    run("git", "add", "--all", cwd=project)
+    run("git", *identity, "commit", "--quiet", "-m", "Reproduce the pipeline", cwd=project)
+    run("uv", "run", "mlci", "build", cwd=project)
+    bento_server = ["uv", "run", "--no-sync", "mlci", "serve", "--port", "{port}"]
+    served = load_while_serving(project, bento_server, "/readyz", levels, seconds)
+    fastapi_app = ["uv", "run", "--with", "fastapi", "python", str(BENCH_SERVICE), "fastapi", "{port}"]
+    baseline = load_while_serving(project, fastapi_app, "/docs", levels, seconds)
+    rates = json.loads(run("uv", "run", "--no-sync", "python", str(BENCH_SERVICE), "inprocess", "5", cwd=project))
+    print(f"\nService: the stored bento under `mlci serve`, {seconds:.0f} s per level, one record per request")
+    print(f"  {'clients':>7} {'':22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for bento, fast in zip(served, baseline, strict=True):
+        for name, figures in (("BentoML (mlci serve)", bento), ("FastAPI (baseline)", fast)):
+            print(
+                f"  {int(figures['clients']):7} {name:22} {figures['rps']:8.0f} {figures['p50_ms']:8.0f}"
+                f" {figures['p99_ms']:8.0f} {int(figures['errors']):7}"
+            )
+    print(
+        f"  in process: {rates['per_record']:.0f} records/s one per predict call (the floor),"
+        f" {rates['batched']:.0f} records/s 1000 per call (the ceiling)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic frame")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each DVC command")
+    parser.add_argument("--levels", default="1,8,32", help="concurrent clients for the service, comma-separated")
+    parser.add_argument("--seconds", type=float, default=20, help="seconds of load at each level")
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="emptied, then used")
     args = parser.parse_args()
     workdir = args.workdir.resolve()
@@ -81,6 +160,7 @@ def main() -> None:
     print(f"Machine: {machine()}")
     validation(project, args.rows)
     pipeline(project, args.repeat)
+    service(project, args.levels, args.seconds)
 
 
 if __name__ == "__main__":
