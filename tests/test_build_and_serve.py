@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,36 @@ def test_an_altered_build_is_refused(built: tuple[Path, str], tmp_path: Path) ->
     result = mlci(project, "--config", str(config), "serve", "--port", str(free_port()))
     assert result.returncode == 2
     assert "does not match its checksum" in result.stderr
+
+
+def test_the_stored_build_serves_from_a_fresh_environment(built: tuple[Path, str], tmp_path: Path) -> None:
+    """Only the bento's own requirements installed, no project, no toolkit: the bento alone answers."""
+    project, version = built
+    bento = stored(project, version, ".bento")
+    with tarfile.open(bento) as archive:
+        requirements = archive.extractfile("./env/python/requirements.txt")
+        assert requirements is not None
+        (tmp_path / "requirements.txt").write_bytes(requirements.read())
+    fresh = tmp_path / "fresh"
+    run("uv", "venv", "--quiet", "--python", "3.11", str(fresh), cwd=tmp_path)
+    run(
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(fresh / "bin" / "python"),
+        "-r",
+        "requirements.txt",
+        cwd=tmp_path,
+    )
+    unimportable = subprocess.run([str(fresh / "bin" / "python"), "-c", "import penguin_species"], capture_output=True)
+    assert unimportable.returncode != 0  # the code can only come from the bento
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml-home"), "MODEL_VERSION": version}
+    run(str(fresh / "bin" / "bentoml"), "import", str(bento), cwd=tmp_path, env=env)
+    port = free_port()
+    command = [str(fresh / "bin" / "bentoml"), "serve", f"penguin-species:{version}", "--port", str(port)]
+    with serving(command, port, tmp_path, env) as url:
+        status, body = request(f"{url}/predict", json.dumps({"records": {"island": "Biscoe"}}).encode())
+    assert status == 200, body
+    assert json.loads(body)[0]["model_version"] == version
