@@ -9,18 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import TEMPLATE
 from served import free_port, request, serving
 
 pytestmark = pytest.mark.slow
 
-RECORD = {
-    "island": "Biscoe",
-    "bill_length_mm": 46.1,
-    "bill_depth_mm": 13.2,
-    "flipper_length_mm": 211.0,
-    "body_mass_g": 4500.0,
-    "sex": "female",
-}
+# The generated repository's example request (plain JSON in the template): one valid record.
+RECORD = json.loads((TEMPLATE / "{{cookiecutter.project}}" / "examples" / "predict.json").read_text())["records"][0]
 VERSION = "v-http-test"
 
 

@@ -11,17 +11,15 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
+from demo import TEMPLATE, generate
+from local_server import local_server
 
-TEMPLATE = Path(__file__).resolve().parents[1]
 BENCH_SERVICE = TEMPLATE / "tools" / "bench_service.py"
 
 
@@ -70,53 +68,14 @@ def pipeline(project: Path, repeat: int) -> None:
     print(f"  dvc repro (no-op)      {noop:6.2f} s   ratio {noop / status:.1f}x")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def load_while_serving(
     project: Path, command: list[str], probe: str, levels: str, seconds: float
 ) -> list[dict[str, float]]:
     """Start a server on a free port, wait until `probe` answers 200, drive it at each level of clients, stop it."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    full = [part.replace("{port}", str(port)) for part in command]
-    with subprocess.Popen(full, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
-        try:
-            wait_until_up(f"{url}{probe}", server)
-            output = run(
-                "uv",
-                "run",
-                "--no-sync",
-                "python",
-                str(BENCH_SERVICE),
-                "load",
-                f"{url}/predict",
-                levels,
-                str(seconds),
-                cwd=project,
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    figures: list[dict[str, float]] = json.loads(output)
+    with local_server(command, probe, project) as url:
+        load = ["uv", "run", "--no-sync", "python", str(BENCH_SERVICE), "load", f"{url}/predict", levels, str(seconds)]
+        figures: list[dict[str, float]] = json.loads(run(*load, cwd=project))
     return figures
-
-
-def wait_until_up(probe: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"bench: the server stopped with exit code {server.returncode}")
-        try:
-            urllib.request.urlopen(probe, timeout=5).close()
-            return
-        except OSError:
-            time.sleep(0.5)
-    sys.exit("bench: the server did not answer in 3 minutes")
 
 
 def service(project: Path, levels: str, seconds: float) -> None:
@@ -154,8 +113,7 @@ def main() -> None:
     workdir = args.workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    extra = {"storage": str(workdir / "storage"), "mlci_source": str(TEMPLATE / "ci")}
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(workdir), extra_context=extra))
+    project = generate(workdir)
     run("uv", "sync", "--quiet", cwd=project)
     print(f"Machine: {machine()}")
     validation(project, args.rows)

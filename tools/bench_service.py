@@ -15,31 +15,24 @@ import statistics
 import sys
 import threading
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-RECORD = {
-    "island": "Biscoe",
-    "bill_length_mm": 46.1,
-    "bill_depth_mm": 13.2,
-    "flipper_length_mm": 211.0,
-    "body_mass_g": 4500.0,
-    "sex": "female",
-}
+from mlci.build import Project
+
+EXAMPLE = Path("examples/predict.json")  # the repository's own example request: one record
 
 
 def package() -> str:
-    """The generated package's name, from the repository's pyproject."""
-    settings = tomllib.loads(Path("pyproject.toml").read_text())
-    return str(settings["tool"]["uv"]["build-backend"]["module-name"])
+    """The generated package's name."""
+    return Project.read(Path("."), "model").package
 
 
 def client(url: str, until: float, latencies: list[float], errors: list[int]) -> None:
     """One client on one kept-alive connection, sending a request as soon as the last is answered."""
     parts = urlsplit(url)
-    body = json.dumps({"records": [RECORD]}).encode()
+    body = EXAMPLE.read_bytes()
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     while time.monotonic() < until:
         start = time.perf_counter()
@@ -86,8 +79,9 @@ def inprocess(seconds: float) -> dict[str, float]:
     import pandas as pd
 
     fitted = model()
-    one = pd.DataFrame([RECORD])
-    many = pd.DataFrame([RECORD] * 1000)
+    records = json.loads(EXAMPLE.read_text())["records"]
+    one = pd.DataFrame(records)
+    many = pd.DataFrame(records * 1000)
     rates = {}
     for name, frame in (("per_record", one), ("batched", many)):
         calls, until = 0, time.monotonic() + seconds

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
+from local_server import local_server
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 
@@ -38,30 +37,13 @@ def commit_all(project: Path, message: str) -> None:
 
 def ask_the_stored_build(project: Path) -> None:
     """Serve the stored build on a free port, send it the example request, print the answer, stop it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = ["uv", "run", "mlci", "serve", "--port", str(port)]
+    command = ["uv", "run", "mlci", "serve", "--port", "{port}"]
     print(f"\n==> Serve the stored build and ask it the example request\n    $ {' '.join(command)}", flush=True)
-    url = f"http://127.0.0.1:{port}"
-    with subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
-        try:
-            for _ in range(240):
-                try:
-                    urllib.request.urlopen(f"{url}/readyz", timeout=5).close()
-                    break
-                except OSError:
-                    time.sleep(0.5)
-            else:
-                sys.exit("demo: the stored build did not become ready in 2 minutes")
-            example = (project / "examples" / "predict.json").read_bytes()
-            headers = {"content-type": "application/json"}
-            request = urllib.request.Request(f"{url}/predict", example, headers)
-            with urllib.request.urlopen(request, timeout=30) as response:
-                print(f"    POST /predict -> {response.status}: {response.read().decode()}", flush=True)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with local_server(command, "/readyz", project) as url:
+        example = (project / "examples" / "predict.json").read_bytes()
+        request = urllib.request.Request(f"{url}/predict", example, {"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            print(f"    POST /predict -> {response.status}: {response.read().decode()}", flush=True)
 
 
 def break_data(project: Path, bad: Path) -> Path:

@@ -34,7 +34,7 @@ def validate(args: argparse.Namespace) -> int:
         raise SuiteError("files given but several suites exist: name the one to check them against with --suite")
     from mlci import validate as great_expectations  # imports in seconds: only this command pays for it
 
-    outcomes = great_expectations.run(suites, Path(settings.docs), args.files or None)
+    outcomes = great_expectations.run(suites, Path(settings.docs), args.files)
     write_record(outcomes, Path(settings.report))
     print(summary(outcomes))
     print(f"results: {settings.report}; Data Docs: {Path(settings.docs) / 'index.html'}")
@@ -45,23 +45,26 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_bento(args: argparse.Namespace) -> int:
-    """Build the current model's bento once and store it with its checksum."""
+def build_target(args: argparse.Namespace) -> tuple[Project, Store, str]:
+    """The repository, its artifact store, and the version named (default: the commit of a clean tree)."""
     config = load_config(args.config)
     project = Project.read(Path.cwd(), config.registry.model)
-    version = args.version or commit_version(project.root)
-    record, made = build(project, Store(config.store.url), version)
+    return project, Store(config.store.url), args.version or commit_version(project.root)
+
+
+def build_bento(args: argparse.Namespace) -> int:
+    """Build the current model's bento once and store it with its checksum."""
+    project, store, version = build_target(args)
+    record, made = build(project, store, version)
     state = "built and stored" if made else "already in the store, nothing built"
-    print(f"{project.name} {version}: {state}: {config.store.url} (bento sha256 {record['bento_sha256']})")
+    print(f"{project.name} {version}: {state}: {store.url} (bento sha256 {record['bento_sha256']})")
     return 0
 
 
 def serve_build(args: argparse.Namespace) -> int:
     """Serve a stored build until interrupted."""
-    config = load_config(args.config)
-    project = Project.read(Path.cwd(), config.registry.model)
-    version = args.version or commit_version(project.root)
-    return serve(Store(config.store.url), project.name, version, args.port)
+    project, store, version = build_target(args)
+    return serve(store, project.name, version, args.port)
 
 
 def build_parser() -> argparse.ArgumentParser:

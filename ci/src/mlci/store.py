@@ -61,10 +61,11 @@ class Store:
             raise StoreError(f"{self.url}: no build of {name} {version}; make it with `mlci build {version}`")
         local = destination / f"{name}-{version}.bento"
         self.fs.get_file(self._path(name, version, ".bento"), str(local))
-        if sha256(local) != record["bento_sha256"]:
+        actual = sha256(local)
+        if actual != record["bento_sha256"]:
             raise StoreError(
                 f"{self.url}: the build of {name} {version} does not match its checksum "
-                f"(expected {record['bento_sha256']}, got {sha256(local)}): it was altered. "
+                f"(expected {record['bento_sha256']}, got {actual}): it was altered. "
                 "Remove both files of that version from the store and build it again."
             )
         return local, record

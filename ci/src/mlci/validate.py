@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ NOT_THE_RULE = {
 EXAMPLES = 5  # offending values shown per failed expectation
 
 
-def run(suites: list[Suite], docs: Path, files: list[Path] | None = None) -> list[Outcome]:
+def run(suites: list[Suite], docs: Path, files: Sequence[Path] = ()) -> list[Outcome]:
     """Each suite against its data (or against `files`), with Data Docs for every file read."""
     context = data_context(docs)
     source = context.data_sources.add_pandas("files")
