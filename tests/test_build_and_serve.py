@@ -68,7 +68,7 @@ def test_a_model_other_than_the_locked_one_is_refused(built: tuple[Path, str]) -
     original = model.read_bytes()
     model.write_bytes(original + b"\0")
     try:
-        result = mlci(project, "build", "v9.9.9")
+        result = mlci(project, "build", "dev-1")
     finally:
         model.write_bytes(original)
     assert result.returncode == 2

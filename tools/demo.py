@@ -6,6 +6,7 @@ Everything is real: a bare git repository stands in for the remote, a local fold
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,10 @@ import urllib.request
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
-from local_server import local_server
+from local_server import free_port, local_server
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+PROMOTE = ("nox", "-s", "promote", "--")
 
 
 def step(title: str, *command: str, cwd: Path, fails: bool = False) -> None:
@@ -51,6 +53,48 @@ def break_data(project: Path, bad: Path) -> Path:
     text = (project / "data" / "penguins.csv").read_text()
     bad.write_text(text.replace("Adelie,Dream,", "Adelie,Atlantis,", 3).replace(",181,", ",1000,", 1))
     return bad
+
+
+def set_params(project: Path, **values: int) -> None:
+    """Change training parameters in params.yaml, printing the change."""
+    params = project / "params.yaml"
+    text = params.read_text()
+    for key, value in values.items():
+        text = re.sub(rf"(\n  {key}): \S+", rf"\1: {value}", text)
+    params.write_text(text)
+    print(f"\n==> Edit params.yaml: {', '.join(f'train.{key} = {value}' for key, value in values.items())}", flush=True)
+
+
+def use_free_ports(project: Path) -> None:
+    """Point staging and production at ports nothing else on this machine holds."""
+    config = project / "mlci.toml"
+    ports = [free_port(), free_port()]
+    config.write_text(
+        config.read_text().replace("port = 3001", f"port = {ports[0]}").replace("port = 3000", f"port = {ports[1]}")
+    )
+    print(f"\n==> Edit mlci.toml: staging on port {ports[0]}, production on port {ports[1]}", flush=True)
+
+
+def release(project: Path, message: str, promote_to: list[str], refused: bool = False) -> None:
+    """Reproduce, commit and push a change, register and build it, then promote it stage by stage."""
+    step("Reproduce the pipeline and push its results", "nox", "-s", "repro", cwd=project)
+    step("Show what changed in the metrics", "uv", "run", "dvc", "metrics", "diff", cwd=project)
+    commit_all(project, message)
+    step("Push main to the remote", "git", "push", "--quiet", "origin", "main", cwd=project)
+    step("Register the new model as the next version", "nox", "-s", "register", cwd=project)
+    step("Build it once, into the artifact store", "nox", "-s", "build", cwd=project)
+    version = registered_at_head(project)
+    for stage in promote_to:
+        title = f"Promote {version} to {stage}: " + ("the gates refuse it" if refused else "the gates pass")
+        step(title, "nox", "-s", "promote", "--", version, "--to", stage, cwd=project, fails=refused)
+        if not refused:
+            step(f"Deploy {stage}: start, smoke-test, switch", "nox", "-s", "deploy", "--", stage, cwd=project)
+    step("Show the registry", "nox", "-s", "status", cwd=project)
+
+
+def registered_at_head(project: Path) -> str:
+    tags = subprocess.run(["git", "tag", "--points-at", "HEAD"], cwd=project, capture_output=True, text=True)
+    return next(tag.removeprefix("model@") for tag in tags.stdout.split() if tag.startswith("model@"))
 
 
 def generate(workdir: Path) -> Path:
@@ -91,11 +135,36 @@ def main() -> None:
     step("Reproduce the pipeline and push data and model to the DVC remote", "nox", "-s", "repro", cwd=project)
     step("Show the metrics", "uv", "run", "dvc", "metrics", "show", cwd=project)
     step("Reproduce again: nothing changed, nothing runs", "uv", "run", "dvc", "repro", cwd=project)
-    commit_all(project, "Reproduce the pipeline (dvc.lock and reports)")
+    use_free_ports(project)
+    commit_all(project, "Reproduce the pipeline (dvc.lock and reports); serve the stages on free ports")
     step("Push main to the remote", "git", "push", "--quiet", "-u", "origin", "main", cwd=project)
+    step("Register the model of this commit: a GTO tag, pushed", "nox", "-s", "register", cwd=project)
+    step("Show the registry", "nox", "-s", "status", cwd=project)
     step("Build the model's bento once, into the artifact store", "nox", "-s", "build", cwd=project)
     step("Build again: the same model stores nothing new", "nox", "-s", "build", cwd=project)
     ask_the_stored_build(project)
+    step(
+        "Promote v0.0.1 to production first: the stage order refuses",
+        *PROMOTE,
+        "v0.0.1",
+        "--to",
+        "production",
+        cwd=project,
+        fails=True,
+    )
+    for stage in ("staging", "production"):
+        step(f"Promote v0.0.1 to {stage}", *PROMOTE, "v0.0.1", "--to", stage, cwd=project)
+        step(f"Deploy {stage}: start, smoke-test, switch", "nox", "-s", "deploy", "--", stage, cwd=project)
+    step("Deploy staging again: it already runs, nothing to do", "nox", "-s", "deploy", "--", "staging", cwd=project)
+    step("Show the registry", "nox", "-s", "status", cwd=project)
+    set_params(project, n_estimators=2, max_depth=1)
+    release(project, "Train two stumps", ["staging"], refused=True)
+    set_params(project, n_estimators=150, max_depth=8)
+    release(project, "Train 150 trees", ["staging", "production"])
+    step("Roll production back to the version before", "nox", "-s", "rollback", "--", "production", cwd=project)
+    step("Show the registry", "nox", "-s", "status", cwd=project)
+    for stage in ("staging", "production"):
+        step(f"Stop {stage}'s server", "uv", "run", "mlci", "stop", stage, cwd=project)
     print(f"\ndemo: done. The generated repository is {project}; its remote is {origin}.")
 
 

@@ -53,3 +53,33 @@ def build(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """Serve a stored build, not the working tree (`-- [VERSION] --port N`)."""
     uv_run(session, "mlci", "serve", *session.posargs)
+
+
+@nox.session(default=False)
+def register(session: nox.Session) -> None:
+    """Register the model of the current commit as the next version (`-- --bump minor|major`)."""
+    uv_run(session, "mlci", "register", *session.posargs)
+
+
+@nox.session(default=False)
+def status(session: nox.Session) -> None:
+    """Print the registry: versions, their metrics and stages, and what each stage runs."""
+    uv_run(session, "mlci", "status", *session.posargs)
+
+
+@nox.session(default=False)
+def promote(session: nox.Session) -> None:
+    """Promote a version through the gates (`-- VERSION --to STAGE`)."""
+    uv_run(session, "mlci", "promote", *session.posargs)
+
+
+@nox.session(default=False)
+def deploy(session: nox.Session) -> None:
+    """Run the version a stage is assigned, smoke-tested (`-- STAGE`)."""
+    uv_run(session, "mlci", "deploy", *session.posargs)
+
+
+@nox.session(default=False)
+def rollback(session: nox.Session) -> None:
+    """Assign a stage back to the version it held before, and deploy it (`-- STAGE`)."""
+    uv_run(session, "mlci", "rollback", *session.posargs)

@@ -1,10 +1,13 @@
 """The pipeline's pure cores: the split, the model and its evaluation, on the shipped data."""
 
+import pickle
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.data import RAW, read_csv, split
-from {{ cookiecutter.package_name }}.evaluate import evaluate
+from {{ cookiecutter.package_name }}.evaluate import evaluate, score
 from {{ cookiecutter.package_name }}.schema import COLUMNS, TARGET
 from {{ cookiecutter.package_name }}.train import fit
 
@@ -36,3 +39,14 @@ def test_model_handles_missing_values_and_scores_well(raw: pd.DataFrame) -> None
     assert set(result.metrics) == {"accuracy", "f1_macro", "roc_auc_ovr"}
     assert result.metrics["accuracy"] > 0.9
     assert len(result.plots["confusion"]) == len(test)
+
+
+def test_score_reads_a_stored_model_and_data_file_as_promotion_does(
+    raw: pd.DataFrame, tmp_path: Path
+) -> None:
+    train, test = split(raw, 0.25, seed=1)
+    model = fit(train, PARAMS)
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(model))
+    test.to_csv(tmp_path / "test.csv", index=False)
+    expected = evaluate(model, test).metrics
+    assert score(tmp_path / "model.pkl", tmp_path / "test.csv") == expected

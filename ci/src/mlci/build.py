@@ -15,12 +15,15 @@ from pathlib import Path
 
 import yaml
 
+from mlci.errors import MlciError
+from mlci.gitrepo import git, is_clean
+from mlci.registry import SEMVER, Registry
 from mlci.store import Store, sha256
 
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-class BuildError(Exception):
+class BuildError(MlciError):
     """A build that cannot be made; the message says why and what to do."""
 
 
@@ -32,6 +35,7 @@ class Project:
     name: str
     package: str
     model: Path
+    metrics: list[Path]
 
     @classmethod
     def read(cls, root: Path, artifact: str) -> Project:
@@ -39,24 +43,35 @@ class Project:
         name = pyproject["project"]["name"]
         backend = pyproject.get("tool", {}).get("uv", {}).get("build-backend", {})
         package = backend.get("module-name", name.replace("-", "_"))
-        artifacts = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8")).get("artifacts", {})
+        pipeline = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
+        artifacts = pipeline.get("artifacts", {})
         if artifact not in artifacts:
             raise BuildError(f"dvc.yaml: no artifact {artifact!r} (registry.model in mlci.toml names it)")
-        return cls(root, name, package, Path(artifacts[artifact]["path"]))
+        metrics = [Path(path) for path in pipeline.get("metrics", [])]
+        return cls(root, name, package, Path(artifacts[artifact]["path"]), metrics)
 
 
-def commit_version(root: Path) -> str:
-    """The version of an unregistered model: the commit it was trained at, when the tree is clean."""
-    if git(root, "status", "--porcelain", "--untracked-files=no"):
-        raise BuildError("uncommitted changes: commit them, or name the version to build (`mlci build VERSION`)")
-    return "git-" + git(root, "rev-parse", "--short=12", "HEAD")
+def build_version(root: Path, model: str, named: str | None) -> str:
+    """The version to build: one registered at HEAD, any other name, or by default HEAD's own name.
 
-
-def git(root: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BuildError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout.strip()
+    HEAD's name is its registered version, else `git-<commit>` when the tree is clean. Names of the form
+    `vX.Y.Z` are the registry's: such a build must be made from the commit that version registers.
+    """
+    registry = Registry.read(root, model)
+    head = git(root, "rev-parse", "HEAD")
+    if named is None:
+        if not is_clean(root):
+            raise BuildError("uncommitted changes: commit them, or name the version to build (`mlci build VERSION`)")
+        return registry.at_commit(head) or "git-" + head[:12]
+    if SEMVER.match(named):
+        version = registry.version(named)
+        if version.commit != head:
+            raise BuildError(
+                f"{version.name} registers commit {version.commit[:12]}, not HEAD: "
+                f"build it from there (`git checkout {model}@{version.name} && dvc pull`)"
+            )
+        return version.name
+    return named
 
 
 def check_model(project: Project) -> str:

@@ -8,12 +8,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mlci import __version__
-from mlci.build import BuildError, Project, build, commit_version
-from mlci.config import CONFIG_FILE, ConfigError, load_config
-from mlci.serve import serve
-from mlci.store import Store, StoreError
+from mlci.build import Project, build, build_version
+from mlci.config import CONFIG_FILE, Config, load_config
+from mlci.errors import MlciError
+from mlci.gitrepo import GitError
+from mlci.registry import BUMPS, Registry, register, sync
+from mlci.serve import install, serve
+from mlci.store import Store
 from mlci.suites import SuiteError, discover, select
 from mlci.validation_report import summary, write_record
+
+SMOKE_REQUEST = Path("examples/predict.json")  # a valid request; the smoke test's invalid one is an empty batch
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -45,11 +50,16 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_target(args: argparse.Namespace) -> tuple[Project, Store, str]:
-    """The repository, its artifact store, and the version named (default: the commit of a clean tree)."""
+def repository(args: argparse.Namespace) -> tuple[Config, Project]:
+    """The config and the repository it belongs to (the working directory)."""
     config = load_config(args.config)
-    project = Project.read(Path.cwd(), config.registry.model)
-    return project, Store(config.store.url), args.version or commit_version(project.root)
+    return config, Project.read(Path.cwd(), config.registry.model)
+
+
+def build_target(args: argparse.Namespace) -> tuple[Project, Store, str]:
+    """The repository, its artifact store, and the version to build or serve (default: HEAD's)."""
+    config, project = repository(args)
+    return project, Store(config.store.url), build_version(project.root, config.registry.model, args.version)
 
 
 def build_bento(args: argparse.Namespace) -> int:
@@ -65,6 +75,78 @@ def serve_build(args: argparse.Namespace) -> int:
     """Serve a stored build until interrupted."""
     project, store, version = build_target(args)
     return serve(store, project.name, version, args.port)
+
+
+def register_version(args: argparse.Namespace) -> int:
+    """Register the model of the current commit as the next version."""
+    config, project = repository(args)
+    version = register(project.root, config.registry.model, project.model, args.bump)
+    print(f"registered {config.registry.model}@{version} (the model of HEAD); build it with `mlci build`")
+    return 0
+
+
+def show_status(args: argparse.Namespace) -> int:
+    """Print the registry: versions with metrics and stages, and what each stage runs."""
+    from mlci.status import status
+
+    config, project = repository(args)
+    try:
+        sync(project.root)
+    except GitError as error:
+        print(f"mlci: warning: showing the local registry only: {error}", file=sys.stderr)
+    print(status(config, project, Registry.read(project.root, config.registry.model)))
+    return 0
+
+
+def promote_version(args: argparse.Namespace) -> int:
+    """Assign a stage to a version through the stage order, the gates and the build check."""
+    from mlci.promote import promote
+
+    config, project = repository(args)
+    assignment = promote(config, project, args.version, args.to)
+    print(f"promoted {assignment.version} to {assignment.stage} ({assignment.tag})")
+    print(f"deploy it with `mlci deploy {assignment.stage}`")
+    return 0
+
+
+def deploy_stage(args: argparse.Namespace) -> int:
+    """Run the version git assigns to a stage, smoke-tested, keeping the previous one on failure."""
+    from mlci.deploy import Smoke, deploy
+    from mlci.promote import check_stage
+
+    config, project = repository(args)
+    check_stage(config, args.stage)
+    sync(project.root)
+    version = Registry.read(project.root, config.registry.model).holder(args.stage)
+    if version is None:
+        raise MlciError(
+            f"no version is assigned to {args.stage}: promote one with `mlci promote VERSION --to {args.stage}`"
+        )
+    installed = install(Store(config.store.url), project.name, version)
+    smoke = Smoke(valid=(project.root / SMOKE_REQUEST).read_bytes(), invalid=b'{"records": []}')
+    print(deploy(project.name, args.stage, installed, config.deploy[args.stage], smoke))
+    return 0
+
+
+def stop_stage(args: argparse.Namespace) -> int:
+    """Stop what runs for a stage on this machine; git's assignment is left as it is."""
+    from mlci.deploy import undeploy
+    from mlci.promote import check_stage
+
+    config, project = repository(args)
+    check_stage(config, args.stage)
+    print(undeploy(project.name, args.stage))
+    return 0
+
+
+def rollback_stage(args: argparse.Namespace) -> int:
+    """Assign a stage back to its previous version, then deploy it."""
+    from mlci.promote import rollback
+
+    config, project = repository(args)
+    assignment = rollback(config, project, args.stage)
+    print(f"rolled {assignment.stage} back to {assignment.version} ({assignment.tag})")
+    return deploy_stage(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,13 +181,54 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build the bento of the model dvc.lock records and store it with its checksum. "
         "A version already built from the same model is left as it is.",
     )
-    make.add_argument("version", nargs="?", help="the version to build (default: git-<commit>, on a clean tree)")
+    make.add_argument(
+        "version", nargs="?", help="the version to build (default: HEAD's registered version, else git-<commit>)"
+    )
     make.set_defaults(handler=build_bento)
     run = commands.add_parser("serve", help="serve a stored build (not the working tree) over HTTP")
-    run.add_argument("version", nargs="?", help="the stored version (default: git-<commit>)")
+    run.add_argument("version", nargs="?", help="the stored version (default: HEAD's, as for build)")
     run.add_argument("--port", type=int, default=3000, help="the port to listen on (default: 3000)")
     run.set_defaults(handler=serve_build)
+    add_registry_commands(commands)
     return parser
+
+
+def add_registry_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """register, status, promote, deploy and rollback: the registry in git and the stages it drives."""
+    new = commands.add_parser(
+        "register",
+        help="register the current commit's model as the next version (a GTO tag, pushed to origin)",
+        description="Tag the clean HEAD commit as model@vX.Y.Z, the next version. Its model must be in the DVC remote.",
+    )
+    new.add_argument(
+        "--bump", choices=BUMPS, default="patch", help="which part of the version to raise (default: patch)"
+    )
+    new.set_defaults(handler=register_version)
+    show = commands.add_parser("status", help="print the registry: versions, metrics, stages and what runs")
+    show.set_defaults(handler=show_status)
+    move = commands.add_parser(
+        "promote",
+        help="assign a stage to a version through the stage order, the gates and the build check",
+        description="Checks, in order: the stage order, the metric gates and the challenger against the stage's "
+        "champion, then the stored build's checksum. On success tags the assignment and pushes it to origin.",
+    )
+    move.add_argument("version", help="a registered version, such as v0.1.2")
+    move.add_argument("--to", required=True, metavar="STAGE", help="the stage to assign")
+    move.set_defaults(handler=promote_version)
+    run = commands.add_parser(
+        "deploy",
+        help="run the version a stage is assigned, smoke-tested, on the stage's port",
+        description="Fetches and verifies the stage's build, starts it beside the running one, smoke-tests it, "
+        "then moves it to the stage's port. On failure the previous version keeps running.",
+    )
+    run.add_argument("stage", help="the stage to deploy")
+    run.set_defaults(handler=deploy_stage)
+    back = commands.add_parser("rollback", help="assign a stage back to the version it held before, and deploy it")
+    back.add_argument("stage", help="the stage to roll back")
+    back.set_defaults(handler=rollback_stage)
+    halt = commands.add_parser("stop", help="stop a stage's server on this machine (its assignment in git stays)")
+    halt.add_argument("stage", help="the stage to stop")
+    halt.set_defaults(handler=stop_stage)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,6 +237,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except (ConfigError, SuiteError, BuildError, StoreError) as error:
+    except MlciError as error:
         print(f"mlci: error: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code

@@ -11,13 +11,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from mlci.errors import MlciError
+
 CONFIG_FILE = "mlci.toml"
 
 StageName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
 MetricName = Annotated[str, Field(min_length=1)]
 
 
-class ConfigError(Exception):
+class ConfigError(MlciError):
     """A config file that is missing, unreadable or invalid; the message says what and where."""
 
 
@@ -46,6 +48,7 @@ class Gates(Section):
 
     minimum: dict[MetricName, float] = {}
     max_regression: dict[MetricName, Annotated[float, Field(ge=0)]] = {}
+    holdout: str = Field(default="data/prepared/test.csv", min_length=1)
 
 
 class Store(Section):

@@ -3,31 +3,66 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 from mlci.build import BuildError
 from mlci.store import Store
 
+BENTOML = str(Path(sys.executable).parent / "bentoml")
 
-def bentoml_home() -> Path:
-    """Where served builds are imported: a cache of mlci's own, apart from the user's BentoML store."""
-    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "mlci" / "bentoml"
+
+def cache_home() -> Path:
+    """mlci's own cache, apart from the user's BentoML store."""
+    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "mlci"
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A verified build imported into a BentoML home of its own, ready for `bentoml serve`."""
+
+    tag: str
+    version: str
+    bento_sha256: str
+    home: Path
+
+    def env(self) -> dict[str, str]:
+        """The environment `bentoml serve` of this build needs."""
+        return {**os.environ, "BENTOML_HOME": str(self.home), "MODEL_VERSION": self.version}
+
+    def command(self, port: int) -> list[str]:
+        return [BENTOML, "serve", self.tag, "--port", str(port)]
+
+
+def install(store: Store, name: str, version: str) -> Installed:
+    """Fetch and check a stored bento, and import it once into a BentoML home named by its checksum.
+
+    A home per checksum is never changed once made, so a build can be imported while another one serves.
+    """
+    with tempfile.TemporaryDirectory(prefix="mlci-serve-") as scratch:
+        local, record = store.fetch(name, version, Path(scratch))
+        home = cache_home() / "bentos" / record["bento_sha256"]
+        if not home.is_dir():
+            staging = home.with_name(f"{home.name}.{os.getpid()}.partial")
+            env = {**os.environ, "BENTOML_HOME": str(staging)}
+            imported = subprocess.run([BENTOML, "import", str(local)], env=env, capture_output=True, text=True)
+            if imported.returncode != 0:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise BuildError(f"bentoml import failed:\n{imported.stdout}{imported.stderr}")
+            try:
+                staging.rename(home)
+            except OSError:  # another mlci imported the same bytes first
+                shutil.rmtree(staging, ignore_errors=True)
+    return Installed(f"{name}:{version}", record["version"], record["bento_sha256"], home)
 
 
 def serve(store: Store, name: str, version: str, port: int) -> NoReturn:
-    """Fetch and check the stored bento, import it afresh, then become `bentoml serve` of it."""
-    bentoml = str(Path(sys.executable).parent / "bentoml")
-    tag = f"{name}:{version}"
-    with tempfile.TemporaryDirectory(prefix="mlci-serve-") as scratch:
-        local, record = store.fetch(name, version, Path(scratch))
-        env = {**os.environ, "BENTOML_HOME": str(bentoml_home()), "MODEL_VERSION": record["version"]}
-        subprocess.run([bentoml, "delete", "--yes", tag], env=env, capture_output=True)  # absent is fine
-        imported = subprocess.run([bentoml, "import", str(local)], env=env, capture_output=True, text=True)
-        if imported.returncode != 0:
-            raise BuildError(f"bentoml import failed:\n{imported.stdout}{imported.stderr}")
-    print(f"serving {tag} (bento sha256 {record['bento_sha256'][:12]}) on port {port}", flush=True)
-    os.execve(bentoml, [bentoml, "serve", tag, "--port", str(port)], env)
+    """Install the stored build, then become `bentoml serve` of it."""
+    installed = install(store, name, version)
+    print(f"serving {installed.tag} (bento sha256 {installed.bento_sha256[:12]}) on port {port}", flush=True)
+    os.execve(BENTOML, installed.command(port), installed.env())

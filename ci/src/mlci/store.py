@@ -14,8 +14,10 @@ from typing import Any
 
 import fsspec
 
+from mlci.errors import MlciError
 
-class StoreError(Exception):
+
+class StoreError(MlciError):
     """A build that is missing from the store, or whose bytes do not match their checksum."""
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from mlci.errors import MlciError
+
 CONTRACT = "DATA (the data file's path), read(path) and expectations()"
 
 
-class SuiteError(Exception):
+class SuiteError(MlciError):
     """A suites folder or suite module that cannot be used; the message says which and why."""
 
 

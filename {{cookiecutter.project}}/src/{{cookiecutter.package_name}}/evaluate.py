@@ -76,6 +76,12 @@ def evaluate(model: Pipeline, frame: pd.DataFrame) -> Evaluation:
     return Evaluation(metrics(actual, predicted, scores, classes), plots)
 
 
+def score(model_file: Path, data_file: Path) -> dict[str, float]:
+    """Metrics of a stored model on a data file: how promotion compares champion and challenger."""
+    model: Pipeline = pickle.loads(model_file.read_bytes())
+    return evaluate(model, read_csv(data_file)).metrics
+
+
 def main() -> None:
     model: Pipeline = pickle.loads(MODEL.read_bytes())
     result = evaluate(model, read_csv(TEST))

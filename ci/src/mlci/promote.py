@@ -1,0 +1,77 @@
+"""Move a registered version to a stage: stage order, then gates, then the stored build; rollback re-assigns."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from mlci.build import Project
+from mlci.config import Config
+from mlci.errors import MlciError, RefusedError
+from mlci.gates import committed_metrics, minimum_checks, regression_checks, table
+from mlci.registry import Assignment, Registry, assign, exclusive, sync
+from mlci.store import Store
+
+
+def check_stage(config: Config, stage: str) -> None:
+    if stage not in config.registry.stages:
+        stages = ", ".join(config.registry.stages)
+        raise MlciError(f"no stage {stage!r}: the stages are {stages} ([registry] stages in mlci.toml)")
+
+
+def check_build(store: Store, project: Project, version: str) -> None:
+    """Fetch the stored build and check its checksum: every stage deploys exactly these bytes."""
+    with tempfile.TemporaryDirectory(prefix="mlci-promote-") as scratch:
+        store.fetch(project.name, version, Path(scratch))
+
+
+def check_order(config: Config, registry: Registry, version: str, stage: str) -> None:
+    """A version reaches a stage only while it holds the stage before it."""
+    if registry.holder(stage) == version:
+        raise RefusedError(f"stage order: {version} already holds {stage}; nothing to do")
+    position = config.registry.stages.index(stage)
+    if position == 0:
+        return
+    before = config.registry.stages[position - 1]
+    holder = registry.holder(before)
+    if holder != version:
+        raise RefusedError(
+            f"stage order: a version reaches {stage} only from {before}, and {before} holds "
+            f"{holder or 'no version'}, not {version}: promote it with `mlci promote {version} --to {before}` first"
+        )
+
+
+def promote(config: Config, project: Project, version_name: str, stage: str) -> Assignment:
+    """Assign `stage` to a version once every rule passes; print the gates' figures either way."""
+    check_stage(config, stage)
+    with exclusive(project.root):
+        sync(project.root)
+        registry = Registry.read(project.root, config.registry.model)
+        version = registry.version(version_name)
+        check_order(config, registry, version.name, stage)
+        checks = minimum_checks(committed_metrics(project, version), config.gates, version.name)
+        champion = registry.holder(stage)
+        if champion:
+            checks += regression_checks(project, config.gates, version, registry.version(champion))
+        if checks:
+            print(table(checks))
+        failed = [check.rule for check in checks if not check.passed]
+        if failed:
+            raise RefusedError(f"gates: {version.name} fails {'; '.join(failed)}; no tag was created")
+        check_build(Store(config.store.url), project, version.name)
+        return assign(project.root, config.registry.model, version.name, stage)
+
+
+def rollback(config: Config, project: Project, stage: str) -> Assignment:
+    """Assign a stage, with a new tag, to the version that held it before the current one."""
+    check_stage(config, stage)
+    with exclusive(project.root):
+        sync(project.root)
+        registry = Registry.read(project.root, config.registry.model)
+        previous = registry.previous(stage)
+        if previous is None:
+            current = registry.holder(stage)
+            held = f"only {current} has held it" if current else "no version has held it"
+            raise RefusedError(f"{stage} has no earlier version to roll back to: {held}")
+        check_build(Store(config.store.url), project, previous)
+        return assign(project.root, config.registry.model, previous, stage)

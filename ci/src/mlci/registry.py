@@ -1,0 +1,217 @@
+"""The model registry, kept in git as GTO tags: `model@v1.2.0` registers a commit's model,
+`model#staging#3` assigns a stage (the third assignment to that stage).
+
+Tags are written with GTO and read here from git directly: a stage is held by the version of its
+highest-numbered assignment tag, because GTO's own reading orders tags by their one-second timestamps,
+which tie when promotions follow each other quickly.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlci.errors import MlciError, RefusedError
+from mlci.gitrepo import git, has_origin, is_clean
+
+SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+BUMPS = ("patch", "minor", "major")
+
+
+class RegistryError(MlciError):
+    """A version or stage the registry does not know, or a registry that cannot be read or written."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """A registered version of the model and the commit whose `dvc.lock` records it."""
+
+    name: str
+    commit: str
+    created: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One assignment of a version to a stage; `number` orders the assignments of a stage."""
+
+    stage: str
+    number: int
+    version: str
+    tag: str
+    created: str
+
+
+def semver_key(version: str) -> tuple[int, ...]:
+    match = SEMVER.match(version)
+    assert match, version
+    return tuple(int(part) for part in match.groups())
+
+
+@dataclass(frozen=True)
+class Registry:
+    """What the tags of one model say: its versions, and the assignments of each stage in order."""
+
+    model: str
+    versions: dict[str, Version]
+    assignments: list[Assignment]
+
+    @classmethod
+    def read(cls, root: Path, model: str) -> Registry:
+        listing = git(
+            root,
+            "for-each-ref",
+            "refs/tags",
+            "--format=%(refname:strip=2)\t%(*objectname)\t%(objectname)\t%(creatordate:iso-strict)",
+        )
+        registered = re.compile(rf"^{re.escape(model)}@(v\d+\.\d+\.\d+)$")
+        assigned = re.compile(rf"^{re.escape(model)}#([a-z][a-z0-9-]*)#(\d+)$")
+        tags = [line.split("\t") for line in listing.splitlines() if line]
+        versions: dict[str, Version] = {}
+        for name, peeled, target, created in tags:
+            if match := registered.match(name):
+                versions[match[1]] = Version(match[1], peeled or target, created)
+        by_commit = {version.commit: version.name for version in versions.values()}
+        assignments = [
+            Assignment(match[1], int(match[2]), by_commit[peeled or target], name, created)
+            for name, peeled, target, created in tags
+            if (match := assigned.match(name)) and (peeled or target) in by_commit
+        ]
+        ordered = dict(sorted(versions.items(), key=lambda item: semver_key(item[0])))
+        return cls(model, ordered, sorted(assignments, key=lambda a: (a.stage, a.number)))
+
+    def version(self, name: str) -> Version:
+        """A registered version, named with or without its `v`."""
+        wanted = name if name.startswith("v") else f"v{name}"
+        if wanted not in self.versions:
+            known = ", ".join(self.versions) or "none yet (register one with `mlci register`)"
+            raise RegistryError(f"{self.model} has no version {name!r}; registered versions: {known}")
+        return self.versions[wanted]
+
+    def at_commit(self, commit: str) -> str | None:
+        """The version registered at a commit, if any."""
+        return next((version.name for version in self.versions.values() if version.commit == commit), None)
+
+    def history(self, stage: str) -> list[Assignment]:
+        """The assignments of a stage, oldest first."""
+        return [assignment for assignment in self.assignments if assignment.stage == stage]
+
+    def holder(self, stage: str) -> str | None:
+        """The version a stage holds now: the one its latest assignment names."""
+        history = self.history(stage)
+        return history[-1].version if history else None
+
+    def previous(self, stage: str) -> str | None:
+        """The version that held a stage before the one holding it now."""
+        current = self.holder(stage)
+        return next((a.version for a in reversed(self.history(stage)) if a.version != current), None)
+
+    def stages_of(self, version: str) -> list[str]:
+        """The stages a version holds now."""
+        return sorted({a.stage for a in self.assignments if self.holder(a.stage) == version})
+
+
+@contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """Hold this repository's registry lock, or refuse at once when another mlci command holds it."""
+    lock = Path(git(root, "rev-parse", "--path-format=absolute", "--git-common-dir")) / "mlci-registry.lock"
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RefusedError(
+                "another mlci command is changing this repository's registry right now; "
+                "nothing was changed: run this again when it has finished"
+            ) from None
+        yield
+
+
+def sync(root: Path) -> None:
+    """Fetch the registry's tags from `origin`, when there is one, so decisions use the shared registry."""
+    if has_origin(root):
+        git(root, "fetch", "--quiet", "--tags", "origin")
+
+
+def publish(root: Path, tag: str) -> None:
+    """Push a new tag to `origin`; if the remote refuses it, delete it here too so both registries agree."""
+    if not has_origin(root):
+        return
+    pushed = subprocess.run(
+        ["git", "push", "--quiet", "origin", f"refs/tags/{tag}"], cwd=root, capture_output=True, text=True
+    )
+    if pushed.returncode != 0:
+        git(root, "tag", "--delete", tag)
+        raise RefusedError(
+            f"origin refused the tag {tag}, so it was removed here as well and the registry is unchanged:\n"
+            f"{pushed.stderr.strip()}\n"
+            "If another promotion got there first, run `mlci status` and decide again."
+        )
+
+
+def require_pushed_model(root: Path, model_path: Path) -> None:
+    """Refuse a model whose bytes the DVC remote does not hold: a registered version must be fetchable anywhere."""
+    dvc = str(Path(sys.executable).parent / "dvc")
+    status = subprocess.run(
+        [dvc, "status", "--cloud", "--json", model_path.as_posix()], cwd=root, capture_output=True, text=True
+    )
+    if status.returncode != 0:
+        raise RegistryError(f"dvc status --cloud failed: {status.stderr.strip() or status.stdout.strip()}")
+    if '"new"' in status.stdout or '"missing"' in status.stdout:
+        raise RefusedError(
+            f"{model_path} is not in the DVC remote, so no other machine could fetch this version: "
+            "push it with `dvc push` (`nox -s repro` pushes), then register"
+        )
+
+
+def register(root: Path, model: str, model_path: Path, bump: str) -> str:
+    """Register the model of the clean HEAD commit as the next version; the new version."""
+    from gto import api  # imports in about two seconds: only the commands that write tags pay for it
+    from gto.exceptions import GTOException
+
+    if not is_clean(root):
+        raise RefusedError("uncommitted changes: a version registers a commit, so commit (and push) them first")
+    with exclusive(root):
+        sync(root)
+        head = git(root, "rev-parse", "HEAD")
+        existing = Registry.read(root, model).at_commit(head)
+        if existing:
+            raise RefusedError(
+                f"this commit is already registered as {model}@{existing}: commit a change to register another version"
+            )
+        require_pushed_model(root, model_path)
+        first = not Registry.read(root, model).versions  # GTO makes it v0.0.1 and refuses a bump
+        try:
+            api.register(
+                str(root),
+                model,
+                "HEAD",
+                bump_major=bump == "major" and not first,
+                bump_minor=bump == "minor" and not first,
+                bump_patch=bump == "patch" and not first,
+            )
+        except GTOException as error:
+            raise RegistryError(f"gto register failed: {error}") from None
+        version = Registry.read(root, model).at_commit(head)
+        assert version is not None  # just registered
+        publish(root, f"{model}@{version}")
+        return version
+
+
+def assign(root: Path, model: str, version: str, stage: str) -> Assignment:
+    """Assign a stage to a version with a new tag (history is kept), pushed to `origin`; the call holds the lock."""
+    from gto import api
+    from gto.exceptions import GTOException
+
+    try:
+        api.assign(str(root), model, stage, version=version, force=True)
+    except GTOException as error:
+        raise RegistryError(f"gto assign failed: {error}") from None
+    assignment = Registry.read(root, model).history(stage)[-1]
+    publish(root, assignment.tag)
+    return assignment

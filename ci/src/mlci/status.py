@@ -1,0 +1,56 @@
+"""The registry as tables: each version with its metrics and stages, and each stage with what actually runs."""
+
+from __future__ import annotations
+
+from mlci.build import Project
+from mlci.config import Config
+from mlci.deploy import running
+from mlci.gates import GateError, committed_metrics
+from mlci.registry import Registry
+from mlci.tables import render
+
+
+def versions_table(project: Project, registry: Registry) -> str:
+    """One row per version, newest first: commit, date, committed metrics, the stages it holds."""
+    metrics = {}
+    for version in registry.versions.values():
+        try:
+            metrics[version.name] = committed_metrics(project, version)
+        except GateError:
+            metrics[version.name] = {}
+    names = sorted({name for values in metrics.values() for name in values})
+    rows = [["version", "commit", "registered", *names, "stages"]]
+    for version in reversed(registry.versions.values()):
+        figures = [f"{metrics[version.name][name]:g}" if name in metrics[version.name] else "-" for name in names]
+        stages = ", ".join(registry.stages_of(version.name)) or "-"
+        rows.append([version.name, version.commit[:12], version.created[:10], *figures, stages])
+    return render(rows)
+
+
+def stages_table(config: Config, project: Project, registry: Registry) -> str:
+    """One row per stage: the version git assigns, the version running here, and its port."""
+    rows = [["stage", "assigned", "running", "port", "state"]]
+    for stage in config.registry.stages:
+        assigned = registry.holder(stage) or "-"
+        current = running(project.name, stage)
+        serving = f"{current.version} (pid {current.pid})" if current else "-"
+        if assigned == "-":
+            state = "nothing assigned"
+        elif current is None:
+            state = f"not running: `mlci deploy {stage}`"
+        elif current.version != assigned:
+            state = f"out of date: `mlci deploy {stage}`"
+        else:
+            state = "in sync"
+        rows.append([stage, assigned, serving, str(config.deploy[stage].port), state])
+    return render(rows)
+
+
+def status(config: Config, project: Project, registry: Registry) -> str:
+    if not registry.versions:
+        versions = "no version registered yet: `mlci register` registers the model of the current commit"
+    else:
+        versions = versions_table(project, registry)
+    return (
+        f"{project.name}: {config.registry.model} registry\n\n{versions}\n\n{stages_table(config, project, registry)}"
+    )
