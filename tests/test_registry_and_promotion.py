@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
+from urllib.error import URLError
 
 import pytest
 from conftest import run
@@ -52,6 +53,7 @@ def workspace(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     config = clone / "mlci.toml"
     text = config.read_text()
     text = text.replace("port = 3001", f"port = {staging}").replace("port = 3000", f"port = {production}")
+    text = text.replace("workers = 1", "workers = 2", 1)  # staging's
     config.write_text(text)
     run("uv", "sync", "--quiet", cwd=clone, env=env)
     run("uv", "run", "dvc", "pull", "--quiet", cwd=clone, env=env)
@@ -109,6 +111,21 @@ def answered_version(ws: Workspace, port: int) -> str:
     return str(json.loads(body)[0]["model_version"])
 
 
+def workers(ws: Workspace, stage: str) -> list[int]:
+    """The BentoML worker processes of a stage's server (they share its session)."""
+    record = Path(ws.env["XDG_STATE_HOME"]) / "mlci" / "penguin-species" / f"{stage}.json"
+    server = json.loads(record.read_text())["pid"]
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            is_worker = b"_bentoml_impl.worker.service" in (proc / "cmdline").read_bytes()
+            if is_worker and os.getsid(int(proc.name)) == server:
+                found.append(int(proc.name))
+        except (OSError, ValueError):  # not a process, or gone
+            continue
+    return found
+
+
 def test_register_refuses_a_dirty_tree(workspace: Workspace) -> None:
     params = workspace.path / "params.yaml"
     original = params.read_text()
@@ -137,6 +154,16 @@ def test_register_refuses_a_model_not_in_the_dvc_remote(workspace: Workspace, tm
     )
     assert result.returncode == 1
     assert "models/model.pkl is not in the DVC remote" in result.stderr
+    assert not local_tags(workspace)
+
+
+def test_register_without_a_git_identity_says_so(workspace: Workspace, tmp_path: Path) -> None:
+    anonymous = {key: value for key, value in workspace.env.items() if key not in IDENTITY and key != "EMAIL"}
+    anonymous |= {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+    command = ["uv", "run", "--no-sync", "mlci", "register"]
+    result = subprocess.run(command, cwd=workspace.path, env=anonymous, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Git user name and email must be configured" in result.stderr
     assert not local_tags(workspace)
 
 
@@ -187,6 +214,7 @@ def test_promotion_to_staging_tags_and_deploy_serves_it(workspace: Workspace) ->
     deployed = mlci(workspace, "deploy", "staging")
     assert deployed.returncode == 0, deployed.stderr
     assert answered_version(workspace, workspace.staging_port) == "v0.0.1"
+    assert len(workers(workspace, "staging")) == 2  # [deploy.staging] workers
     again = mlci(workspace, "deploy", "staging")
     assert again.returncode == 0, again.stderr
     assert "already runs" in again.stdout
@@ -226,6 +254,7 @@ def test_an_altered_build_is_refused(workspace: Workspace, tmp_path: Path) -> No
     bento = store / "penguin-species" / f"{version}.bento"
     assert bento.is_file(), bento
     shutil.copy2(bento, tmp_path / "original.bento")
+    before = local_tags(workspace)
     with bento.open("ab") as file:
         file.write(b"tampered")
     try:
@@ -234,7 +263,7 @@ def test_an_altered_build_is_refused(workspace: Workspace, tmp_path: Path) -> No
         shutil.copy2(tmp_path / "original.bento", bento)
     assert result.returncode == 2
     assert "does not match its checksum" in result.stderr
-    assert "model#staging#2" not in local_tags(workspace)
+    assert local_tags(workspace) == before
     promoted = mlci(workspace, "promote", version, "--to", "staging")
     assert promoted.returncode == 0, promoted.stderr
     assert "accuracy drop vs v0.0.1 <= 0.01" in promoted.stdout
@@ -331,7 +360,7 @@ def test_stop_ends_a_stage_server_and_keeps_its_assignment(workspace: Workspace)
     result = mlci(workspace, "stop", "staging")
     assert result.returncode == 0, result.stderr
     assert "staging: stopped" in result.stdout
-    with pytest.raises(OSError):  # nothing listens any more
+    with pytest.raises(URLError, match="Connection refused"):  # nothing listens any more
         request(f"http://127.0.0.1:{workspace.staging_port}/readyz")
     status = mlci(workspace, "status").stdout
     assert re.search(r"staging\s+v\d+\.\d+\.\d+\s+-\s+\d+\s+not running", status), status

@@ -1,5 +1,5 @@
 """The model registry, kept in git as GTO tags: `model@v1.2.0` registers a commit's model,
-`model#staging#3` assigns a stage (the third assignment to that stage).
+`model#staging#3` assigns a stage (GTO numbers the model's assignments in order).
 
 Tags are written with GTO and read here from git directly: a stage is held by the version of its
 highest-numbered assignment tag, because GTO's own reading orders tags by their one-second timestamps,
@@ -39,7 +39,7 @@ class Version:
 
 @dataclass(frozen=True)
 class Assignment:
-    """One assignment of a version to a stage; `number` orders the assignments of a stage."""
+    """One assignment of a version to a stage; `number` orders the assignments."""
 
     stage: str
     number: int
@@ -169,10 +169,17 @@ def require_pushed_model(root: Path, model_path: Path) -> None:
         )
 
 
+def gto_errors() -> tuple[type[Exception], ...]:
+    """What GTO raises for a refusal: its own errors and its git layer's (no git identity to sign a tag)."""
+    from gto.exceptions import GTOException  # imported with GTO, in about two seconds: only writers pay
+    from scmrepo.exceptions import SCMError
+
+    return GTOException, SCMError
+
+
 def register(root: Path, model: str, model_path: Path, bump: str) -> str:
     """Register the model of the clean HEAD commit as the next version; the new version."""
-    from gto import api  # imports in about two seconds: only the commands that write tags pay for it
-    from gto.exceptions import GTOException
+    from gto import api
 
     if not is_clean(root):
         raise RefusedError("uncommitted changes: a version registers a commit, so commit (and push) them first")
@@ -195,7 +202,7 @@ def register(root: Path, model: str, model_path: Path, bump: str) -> str:
                 bump_minor=bump == "minor" and not first,
                 bump_patch=bump == "patch" and not first,
             )
-        except GTOException as error:
+        except gto_errors() as error:
             raise RegistryError(f"gto register failed: {error}") from None
         version = Registry.read(root, model).at_commit(head)
         assert version is not None  # just registered
@@ -206,11 +213,10 @@ def register(root: Path, model: str, model_path: Path, bump: str) -> str:
 def assign(root: Path, model: str, version: str, stage: str) -> Assignment:
     """Assign a stage to a version with a new tag (history is kept), pushed to `origin`; the call holds the lock."""
     from gto import api
-    from gto.exceptions import GTOException
 
     try:
         api.assign(str(root), model, stage, version=version, force=True)
-    except GTOException as error:
+    except gto_errors() as error:
         raise RegistryError(f"gto assign failed: {error}") from None
     assignment = Registry.read(root, model).history(stage)[-1]
     publish(root, assignment.tag)
