@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,50 @@ def reproduced(checked_project: CheckedProject) -> Path:
 def dvc(project: Path, *args: str) -> str:
     """Run DVC in a generated repository's own environment; its output."""
     return run("uv", "run", "dvc", *args, cwd=project).stdout
+
+
+RELEASE_IDENTITY = {
+    f"GIT_{role}_{key}": value
+    for role in ("AUTHOR", "COMMITTER")
+    for key, value in (("NAME", "Release Bot"), ("EMAIL", "release@example.com"))
+}
+
+
+class Clone(NamedTuple):
+    """A clone of the shared repository whose `origin` is a local bare repository, with state and cache of its own."""
+
+    path: Path
+    origin: Path
+    env: dict[str, str]
+
+
+def clone_with_origin(reproduced: Path, root: Path) -> Clone:
+    """Clone the reproduced repository through a bare `origin`, install its environment and pull its data."""
+    origin = root / "origin.git"
+    run("git", "clone", "--quiet", "--bare", str(reproduced), str(origin), cwd=root)
+    path = root / "clone"
+    run("git", "clone", "--quiet", str(origin), str(path), cwd=root)
+    env = {
+        **os.environ,
+        **RELEASE_IDENTITY,
+        "XDG_STATE_HOME": str(root / "state"),
+        "XDG_CACHE_HOME": str(root / "cache"),
+    }
+    run("uv", "sync", "--quiet", cwd=path, env=env)
+    run("uv", "run", "dvc", "pull", "--quiet", cwd=path, env=env)
+    return Clone(path, origin, env)
+
+
+def commit_and_push(project: Path, env: dict[str, str], message: str) -> None:
+    """Commit every tracked change and push it to `origin`."""
+    run("git", "commit", "--quiet", "--all", "-m", message, cwd=project, env=env)
+    run("git", "push", "--quiet", "origin", "HEAD", cwd=project, env=env)
+
+
+def set_params(project: Path, **values: object) -> None:
+    """Change parameters in params.yaml by their key, whatever section holds them."""
+    params = project / "params.yaml"
+    text = params.read_text()
+    for key, value in values.items():
+        text = re.sub(rf"(\n  {key}): \S+", rf"\1: {value}", text)
+    params.write_text(text)

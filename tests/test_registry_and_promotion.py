@@ -19,16 +19,11 @@ from typing import NamedTuple
 from urllib.error import URLError
 
 import pytest
-from conftest import run
+from conftest import RELEASE_IDENTITY, clone_with_origin, commit_and_push, run, set_params
+from mlci.deploy import children
 from served import free_port, request
 
 pytestmark = pytest.mark.slow
-
-IDENTITY = {
-    f"GIT_{role}_{key}": value
-    for role in ("AUTHOR", "COMMITTER")
-    for key, value in (("NAME", "Release Bot"), ("EMAIL", "release@example.com"))
-}
 
 
 class Workspace(NamedTuple):
@@ -44,30 +39,17 @@ class Workspace(NamedTuple):
 @pytest.fixture(scope="module")
 def workspace(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     root = tmp_path_factory.mktemp("registry")
-    origin = root / "origin.git"
-    run("git", "clone", "--quiet", "--bare", str(reproduced), str(origin), cwd=root)
-    clone = root / "clone"
-    run("git", "clone", "--quiet", str(origin), str(clone), cwd=root)
-    env = {**os.environ, **IDENTITY, "XDG_STATE_HOME": str(root / "state"), "XDG_CACHE_HOME": str(root / "cache")}
+    clone, origin, env = clone_with_origin(reproduced, root)
     staging, production = free_port(), free_port()
     config = clone / "mlci.toml"
     text = config.read_text()
     text = text.replace("port = 3001", f"port = {staging}").replace("port = 3000", f"port = {production}")
     text = text.replace("workers = 1", "workers = 2", 1)  # staging's
     config.write_text(text)
-    run("uv", "sync", "--quiet", cwd=clone, env=env)
-    run("uv", "run", "dvc", "pull", "--quiet", cwd=clone, env=env)
-    commit_all(clone, env, "Serve the stages on free ports")
+    commit_and_push(clone, env, "Serve the stages on free ports")
     yield Workspace(clone, origin, env, staging, production)
     for stage in ("staging", "production"):  # leave no server behind
-        record = root / "state" / "mlci" / "penguin-species" / f"{stage}.json"
-        if record.is_file():
-            subprocess.run(["kill", "--", f"-{json.loads(record.read_text())['pid']}"], capture_output=True)
-
-
-def commit_all(project: Path, env: dict[str, str], message: str) -> None:
-    run("git", "commit", "--quiet", "--all", "-m", message, cwd=project, env=env)
-    run("git", "push", "--quiet", "origin", "HEAD", cwd=project, env=env)
+        subprocess.run(["uv", "run", "--no-sync", "mlci", "stop", stage], cwd=clone, env=env, capture_output=True)
 
 
 def mlci(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
@@ -88,13 +70,10 @@ def local_tags(ws: Workspace) -> set[str]:
 def new_version(ws: Workspace, message: str, params: dict[str, str] | None = None) -> str:
     """Change params (or nothing), reproduce, push, commit, register and build; the new version."""
     if params:
-        text = (ws.path / "params.yaml").read_text()
-        for key, value in params.items():
-            text = re.sub(rf"(\n  {key}): \S+", rf"\1: {value}", text)
-        (ws.path / "params.yaml").write_text(text)
+        set_params(ws.path, **params)
         run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=ws.path, env=ws.env)
         run("uv", "run", "--no-sync", "dvc", "push", "--quiet", cwd=ws.path, env=ws.env)
-    commit_all(ws.path, ws.env, message)
+    commit_and_push(ws.path, ws.env, message)
     registered = mlci(ws, "register")
     assert registered.returncode == 0, registered.stderr
     version = re.search(r"model@(v\d+\.\d+\.\d+)", registered.stdout)
@@ -112,18 +91,10 @@ def answered_version(ws: Workspace, port: int) -> str:
 
 
 def workers(ws: Workspace, stage: str) -> list[int]:
-    """The BentoML worker processes of a stage's server (they share its session)."""
+    """The BentoML worker processes of a stage's server."""
     record = Path(ws.env["XDG_STATE_HOME"]) / "mlci" / "penguin-species" / f"{stage}.json"
     server = json.loads(record.read_text())["pid"]
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            is_worker = b"_bentoml_impl.worker.service" in (proc / "cmdline").read_bytes()
-            if is_worker and os.getsid(int(proc.name)) == server:
-                found.append(int(proc.name))
-        except (OSError, ValueError):  # not a process, or gone
-            continue
-    return found
+    return [pid for pid in children(server) if b"_bentoml_impl.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
 def test_register_refuses_a_dirty_tree(workspace: Workspace) -> None:
@@ -158,7 +129,7 @@ def test_register_refuses_a_model_not_in_the_dvc_remote(workspace: Workspace, tm
 
 
 def test_register_without_a_git_identity_says_so(workspace: Workspace, tmp_path: Path) -> None:
-    anonymous = {key: value for key, value in workspace.env.items() if key not in IDENTITY and key != "EMAIL"}
+    anonymous = {key: value for key, value in workspace.env.items() if key not in RELEASE_IDENTITY and key != "EMAIL"}
     anonymous |= {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
     command = ["uv", "run", "--no-sync", "mlci", "register"]
     result = subprocess.run(command, cwd=workspace.path, env=anonymous, capture_output=True, text=True)

@@ -83,3 +83,9 @@ def deploy(session: nox.Session) -> None:
 def rollback(session: nox.Session) -> None:
     """Assign a stage back to the version it held before, and deploy it (`-- STAGE`)."""
     uv_run(session, "mlci", "rollback", *session.posargs)
+
+
+@nox.session(default=False)
+def review(session: nox.Session) -> None:
+    """Compare the model with a base and the champion (`-- --base origin/main`): reports/review.*"""
+    uv_run(session, "mlci", "review", *session.posargs)

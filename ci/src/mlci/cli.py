@@ -149,6 +149,23 @@ def rollback_stage(args: argparse.Namespace) -> int:
     return deploy_stage(args)
 
 
+def review_change(args: argparse.Namespace) -> int:
+    """Write the model review of head against a base ref and the champion."""
+    from mlci.review import review
+
+    config, project = repository(args)
+    try:
+        sync(project.root)
+    except GitError as error:
+        print(f"mlci: warning: the champion comes from the local registry only: {error}", file=sys.stderr)
+    written = review(config, project, args.base, args.output)
+    print(f"review: {written.markdown} and {written.html}")
+    if not written.base_found:
+        print(f"mlci: error: git knows no ref {args.base!r}; the report compares nothing with it", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: global options, then one subcommand."""
     parser = argparse.ArgumentParser(
@@ -190,6 +207,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=3000, help="the port to listen on (default: 3000)")
     run.set_defaults(handler=serve_build)
     add_registry_commands(commands)
+    compare = commands.add_parser(
+        "review",
+        help="write the model review: head against a base ref and the production champion",
+        description="Compares the working tree with REF (read through git and DVC, the working tree untouched) "
+        "and with the champion: verdict, metrics and gates, params, data validation and drift, plots. "
+        "Writes review.md (Mermaid charts inline), review.html (self-contained) and the plots as PNG.",
+    )
+    compare.add_argument("--base", required=True, metavar="REF", help="the revision to compare with, e.g. origin/main")
+    compare.add_argument(
+        "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
+    )
+    compare.set_defaults(handler=review_change)
     return parser
 
 

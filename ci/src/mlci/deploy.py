@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mlci.config import Deployment
 from mlci.errors import RefusedError
+from mlci.locks import held
 from mlci.serve import Installed
 
 READY_TIMEOUT_S = 120
@@ -110,16 +111,34 @@ def start(installed: Installed, port: int, deployment: Deployment, log: Path) ->
 
 
 def stop(pid: int) -> None:
-    """Stop a served build and its workers: SIGTERM to its process group, SIGKILL if it lingers."""
+    """Stop a served build: SIGTERM, on which BentoML stops its workers; SIGKILL for whatever lingers.
+
+    BentoML starts each worker in a session of its own, so the workers are collected first, by parent.
+    """
+    workers = children(pid)
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    while alive(pid) and time.monotonic() < deadline:
+    while any(alive(process) for process in [pid, *workers]) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if alive(pid):
-        os.killpg(pid, signal.SIGKILL)
+    for process in [pid, *workers]:
+        if alive(process):
+            os.kill(process, signal.SIGKILL)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux's /proc; none elsewhere)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def alive(pid: int) -> bool:
@@ -187,6 +206,11 @@ def launch(installed: Installed, port: int, deployment: Deployment, log: Path, s
 
 def deploy(project: str, stage: str, installed: Installed, deployment: Deployment, smoke: Smoke) -> str:
     """Make the stage serve this build, keeping what runs now unless the build passes its smoke test."""
+    with held(state_dir(project) / f"{stage}.lock", f"another deploy of {stage} is running"):
+        return switch(project, stage, installed, deployment, smoke)
+
+
+def switch(project: str, stage: str, installed: Installed, deployment: Deployment, smoke: Smoke) -> str:
     current = running(project, stage)
     if current and current.bento_sha256 == installed.bento_sha256 and current.port == deployment.port:
         return f"{stage}: {installed.version} already runs on port {current.port} (pid {current.pid}); nothing to do"
@@ -196,7 +220,6 @@ def deploy(project: str, stage: str, installed: Installed, deployment: Deploymen
             f"stop that program or set another port in [deploy.{stage}] of mlci.toml. Nothing was changed."
         )
     log = state_dir(project) / f"{stage}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
     kept = f"{current.version} keeps running" if current else "nothing was running, and nothing runs now"
     candidate, problems = launch(installed, spare_port(), deployment, log, smoke)
     if problems:

@@ -8,7 +8,6 @@ which tie when promotions follow each other quickly.
 
 from __future__ import annotations
 
-import fcntl
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from mlci.errors import MlciError, RefusedError
 from mlci.gitrepo import git, has_origin, is_clean
+from mlci.locks import held
 
 SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 BUMPS = ("patch", "minor", "major")
@@ -45,7 +45,6 @@ class Assignment:
     number: int
     version: str
     tag: str
-    created: str
 
 
 def semver_key(version: str) -> tuple[int, ...]:
@@ -79,8 +78,8 @@ class Registry:
                 versions[match[1]] = Version(match[1], peeled or target, created)
         by_commit = {version.commit: version.name for version in versions.values()}
         assignments = [
-            Assignment(match[1], int(match[2]), by_commit[peeled or target], name, created)
-            for name, peeled, target, created in tags
+            Assignment(match[1], int(match[2]), by_commit[peeled or target], name)
+            for name, peeled, target, _ in tags
             if (match := assigned.match(name)) and (peeled or target) in by_commit
         ]
         ordered = dict(sorted(versions.items(), key=lambda item: semver_key(item[0])))
@@ -121,14 +120,7 @@ class Registry:
 def exclusive(root: Path) -> Iterator[None]:
     """Hold this repository's registry lock, or refuse at once when another mlci command holds it."""
     lock = Path(git(root, "rev-parse", "--path-format=absolute", "--git-common-dir")) / "mlci-registry.lock"
-    with lock.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RefusedError(
-                "another mlci command is changing this repository's registry right now; "
-                "nothing was changed: run this again when it has finished"
-            ) from None
+    with held(lock, "another mlci command is changing this repository's registry right now"):
         yield
 
 

@@ -1,0 +1,170 @@
+"""The figures of a model review: metric deltas and gates, changed params, and how the data moved."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlci.config import Gates
+
+PSI_BINS = 10
+PSI_FLOOR = 1e-4  # a bin empty on one side would make the logarithm infinite
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric across the revisions, with head's change from base and its gate verdict."""
+
+    name: str
+    base: float | None
+    head: float | None
+    champion: float | None
+    gate: str
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.base is None or self.head is None else round(self.head - self.base, 6)
+
+
+def metric_rows(
+    base: dict[str, float] | None,
+    head: dict[str, float] | None,
+    champion: dict[str, float] | None,
+    gates: Gates,
+) -> list[MetricRow]:
+    """Every metric any revision has, with the gate verdict of head: minimum, and regression against the champion."""
+    names = sorted(set(base or {}) | set(head or {}) | set(champion or {}))
+    return [
+        MetricRow(
+            name,
+            (base or {}).get(name),
+            (head or {}).get(name),
+            (champion or {}).get(name),
+            gate_verdict(name, (head or {}).get(name), (champion or {}).get(name), gates),
+        )
+        for name in names
+    ]
+
+
+def gate_verdict(name: str, head: float | None, champion: float | None, gates: Gates) -> str:
+    """`pass`, `FAIL (...)` naming the rule, or `-` where no gate applies to this metric."""
+    failures, checked = [], False
+    if name in gates.minimum:
+        checked = True
+        if head is None or head < gates.minimum[name]:
+            failures.append(f"below {gates.minimum[name]:g}")
+    if name in gates.max_regression and champion is not None:
+        checked = True
+        if head is None or champion - head > gates.max_regression[name] + 1e-12:
+            failures.append(f"drops more than {gates.max_regression[name]:g} from the champion")
+    if not checked:
+        return "-"
+    return f"FAIL ({'; '.join(failures)})" if failures else "pass"
+
+
+def verdict(rows: list[MetricRow]) -> str:
+    """better, worse, mixed or unchanged: head against base, on the metrics both have (higher is better)."""
+    deltas = [row.delta for row in rows if row.delta is not None]
+    if not deltas:
+        return "not comparable (base has no metrics)"
+    if all(delta == 0 for delta in deltas):
+        return "unchanged"
+    if all(delta >= 0 for delta in deltas):
+        return "better"
+    if all(delta <= 0 for delta in deltas):
+        return "worse"
+    return "mixed"
+
+
+def param_changes(base: dict[str, Any] | None, head: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """Each param whose value differs, with its base and head values (`-` where absent)."""
+    if base is None or head is None:
+        return []
+    keys = sorted(set(base) | set(head))
+    return [(key, show(base.get(key, "-")), show(head.get(key, "-"))) for key in keys if base.get(key) != head.get(key)]
+
+
+def show(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class FeatureChange:
+    """How one column moved from base to head: a summary of each side and the population stability index."""
+
+    name: str
+    kind: str
+    base: str
+    head: str
+    missing: str
+    psi: float
+    new_categories: list[str]
+
+
+def psi_numeric(base: pd.Series, head: pd.Series) -> float:
+    """Population stability index over base's deciles (missing values left out)."""
+    base, head = base.dropna().astype(float), head.dropna().astype(float)
+    if base.empty or head.empty:
+        return math.nan
+    edges = np.unique(np.quantile(base, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
+    bins = np.concatenate(([-np.inf], edges, [np.inf]))
+    expected = np.histogram(base, bins)[0] / len(base)
+    actual = np.histogram(head, bins)[0] / len(head)
+    return stability(expected, actual)
+
+
+def psi_categorical(base: pd.Series, head: pd.Series) -> float:
+    """Population stability index over the categories of both sides (missing counted as its own category)."""
+    base, head = base.astype("string").fillna("<missing>"), head.astype("string").fillna("<missing>")
+    categories = sorted(set(base) | set(head))
+    expected = base.value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy()
+    actual = head.value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy()
+    return stability(expected, actual)
+
+
+def stability(expected: np.ndarray, actual: np.ndarray) -> float:
+    expected, actual = np.clip(expected, PSI_FLOOR, None), np.clip(actual, PSI_FLOOR, None)
+    return round(float(np.sum((actual - expected) * np.log(actual / expected))), 4)
+
+
+def feature_changes(base: pd.DataFrame, head: pd.DataFrame) -> list[FeatureChange]:
+    """Every column of either frame: numeric ones by mean and spread, others by their top value."""
+    changes = []
+    for name in [*head.columns, *(column for column in base.columns if column not in head.columns)]:
+        if name not in base.columns or name not in head.columns:
+            side = "head" if name in head.columns else "base"
+            changes.append(FeatureChange(name, "-", "-", "-", "-", math.nan, [f"only in {side}"]))
+            continue
+        old, new = base[name], head[name]
+        missing = f"{old.isna().mean():.1%} → {new.isna().mean():.1%}"
+        if pd.api.types.is_numeric_dtype(old) and pd.api.types.is_numeric_dtype(new):
+            summary = "mean {:.4g}, sd {:.4g}"
+            changes.append(
+                FeatureChange(
+                    name,
+                    "numeric",
+                    summary.format(old.mean(), old.std()),
+                    summary.format(new.mean(), new.std()),
+                    missing,
+                    psi_numeric(old, new),
+                    [],
+                )
+            )
+        else:
+            added = sorted(set(new.dropna().astype(str)) - set(old.dropna().astype(str)))
+            changes.append(
+                FeatureChange(name, "category", top(old), top(new), missing, psi_categorical(old, new), added)
+            )
+    return changes
+
+
+def top(column: pd.Series) -> str:
+    """The most frequent value and its share, and how many distinct values there are."""
+    counts = column.value_counts(normalize=True)
+    if counts.empty:
+        return "no values"
+    return f"{counts.index[0]} {counts.iloc[0]:.0%} of {len(counts)}"

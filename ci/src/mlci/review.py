@@ -1,0 +1,184 @@
+"""`mlci review`: one report saying whether head makes the model better, against a base ref and the champion.
+
+Written as `review.md` (GitHub-flavoured, Mermaid charts inline: a pull-request comment needs no image hosting)
+and `review.html` (self-contained), with the plots as PNG files beside them. What cannot be compared is said
+in the report, which is written whatever is missing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mlci import charts
+from mlci.build import Project
+from mlci.comparison import MetricRow, feature_changes, metric_rows, param_changes, verdict
+from mlci.config import Config
+from mlci.document import Block, Chart, Heading, Items, Paragraph, Table, to_html, to_markdown
+from mlci.registry import Registry
+from mlci.revisions import Layout, Revision, read_revision
+from mlci.suites import discover
+
+
+@dataclass(frozen=True)
+class Written:
+    """The report's files, and whether the base ref was found."""
+
+    markdown: Path
+    html: Path
+    base_found: bool
+
+
+def layout(config: Config, project: Project) -> Layout:
+    pipeline = yaml.safe_load((project.root / "dvc.yaml").read_text(encoding="utf-8"))
+    plots: dict[str, dict[str, str]] = {}
+    for entry in pipeline.get("plots", []):
+        path, spec = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
+        plots[path] = spec or {}
+    suites = discover(project.root / config.validation.suites)
+    return Layout(project.root, project.metrics, Path("params.yaml"), Path(config.validation.report), plots, suites)
+
+
+def resolve(root: Path, ref: str) -> str | None:
+    """The commit a ref names, or None when git knows no such ref."""
+    found = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, capture_output=True, text=True
+    )
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def figure(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
+def summary(rows: list[MetricRow], champion: str | None) -> Paragraph:
+    """The one-line verdict: head against base, and the gates."""
+    changed = [f"{row.name} {figure(row.delta, signed=True)}" for row in rows if row.delta]
+    failing = [f"{row.name} {row.gate.removeprefix('FAIL ')}" for row in rows if row.gate.startswith("FAIL")]
+    applies = any(row.gate != "-" for row in rows)
+    gates = f"gates **FAIL**: {'; '.join(failing)}" if failing else ("gates **pass**" if applies else "no gate applies")
+    against = f" (checked against the champion {champion})" if champion else ""
+    detail = f" ({', '.join(changed)})" if changed else ""
+    return Paragraph(f"**Verdict: {verdict(rows)}** than base{detail}; {gates}{against}.")
+
+
+def metrics_table(rows: list[MetricRow], champion: str | None) -> Table:
+    return Table(
+        ["metric", "base", "head", f"champion {champion}" if champion else "champion", "head - base", "gate"],
+        [
+            [row.name, figure(row.base), figure(row.head), figure(row.champion), figure(row.delta, True), row.gate]
+            for row in rows
+        ],
+    )
+
+
+def params_blocks(base: Revision, head: Revision) -> list[Block]:
+    changes = param_changes(base.params, head.params)
+    if base.params is None or head.params is None:
+        return [Paragraph("Params cannot be compared: see what is missing below.")]
+    if not changes:
+        return [Paragraph("No param changed.")]
+    return [Table(["param", "base", "head"], [list(change) for change in changes])]
+
+
+def data_blocks(config: Config, base: Revision, head: Revision) -> list[Block]:
+    blocks: list[Block] = []
+    suites = (head.validation or {}).get("suites", [])
+    if not suites:
+        blocks.append(Paragraph(f"Head has no validation results ({config.validation.report}): run `mlci validate`."))
+    items = []
+    for suite in suites:
+        if suite.get("error"):
+            items.append(f"**FAIL** `{suite['suite']}` ({suite['data']}): {suite['error']}")
+        elif suite["failures"]:
+            names = "; ".join(f"{f['column'] or 'table'}: {f['expectation']} ({f['found']})" for f in suite["failures"])
+            items.append(f"**FAIL** `{suite['suite']}` ({suite['data']}): {names}")
+        else:
+            items.append(f"pass `{suite['suite']}` ({suite['data']}): {suite['evaluated']} expectations hold")
+    if items:
+        blocks += [Paragraph("Data validation of head:"), Items(items)]
+    threshold = config.drift.psi_threshold
+    for name, new in head.data.items():
+        old = base.data.get(name)
+        if old is None:
+            continue
+        rows = []
+        for change in feature_changes(old, new):
+            notes = [*change.new_categories]
+            if change.psi == change.psi and change.psi > threshold:  # NaN never drifts
+                notes.insert(0, f"drifted (PSI > {threshold:g})")
+            if change.new_categories and not change.new_categories[0].startswith("only"):
+                notes = [n if n.startswith("drifted") else f"new: {n}" for n in notes]
+            psi = "-" if change.psi != change.psi else f"{change.psi:.3f}"
+            rows.append([change.name, change.kind, change.base, change.head, change.missing, psi, "; ".join(notes)])
+        blocks.append(Paragraph(f"`{name}`: {len(old)} rows in base, {len(new)} in head."))
+        blocks.append(Table(["feature", "kind", "base", "head", "missing", "PSI", "note"], rows))
+    return blocks
+
+
+def plot_blocks(base: Revision, head: Revision, layout: Layout, folder: Path) -> list[Block]:
+    blocks: list[Block] = []
+    for path, spec in layout.plots.items():
+        sides = {
+            label: revision.plots[path]
+            for label, revision in (("base", base), ("head", head))
+            if path in revision.plots
+        }
+        if not sides:
+            continue
+        plot = charts.PlotSpec(path, spec.get("x", "x"), spec.get("y", "y"), spec.get("template") == "confusion")
+        name = f"review-{Path(path).stem}.png"
+        charts.png(plot, sides, folder / name)
+        mermaid = charts.mermaid_recall(plot, sides) if plot.confusion else charts.mermaid_curve(plot, sides)
+        caption = f"`{path}`: {' and '.join(sides)}; every class in the HTML report's image."
+        blocks.append(Chart(caption, mermaid, name))
+    return blocks
+
+
+def champion_revision(config: Config, project: Project, layout: Layout) -> tuple[str | None, Revision | None]:
+    """The version the last stage holds, read at its commit; none when no version holds it."""
+    registry = Registry.read(project.root, config.registry.model)
+    name = registry.holder(config.registry.stages[-1])
+    if name is None:
+        return None, None
+    return name, read_revision(layout, f"champion {name}", registry.version(name).commit)
+
+
+def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
+    """Compare head (the working tree) with `ref` and the champion, and write the report into `folder`."""
+    where = layout(config, project)
+    commit = resolve(project.root, ref)
+    base = read_revision(where, f"base {ref}", commit) if commit else Revision(f"base {ref}", None)
+    if commit is None:
+        base.missing.append(f"git knows no ref {ref!r}: fetch it (`git fetch origin`) or name another with --base")
+    head = read_revision(where, "head", None)
+    champion_name, champion = champion_revision(config, project, where)
+    rows = metric_rows(base.metrics, head.metrics, champion.metrics if champion else None, config.gates)
+    folder.mkdir(parents=True, exist_ok=True)
+    base_line = f"`{ref}` ({commit[:12]})" if commit else f"`{ref}` (unknown)"
+    blocks: list[Block] = [
+        Heading(f"Model review of {project.name}: head against {base_line}"),
+        summary(rows, champion_name),
+        Heading("Metrics", 3),
+        metrics_table(rows, champion_name),
+        Heading("Params", 3),
+        *params_blocks(base, head),
+        Heading("Data", 3),
+        *data_blocks(config, base, head),
+        Heading("Plots", 3),
+        *plot_blocks(base, head, where, folder),
+    ]
+    missing = [*base.missing, *head.missing, *(champion.missing if champion else [])]
+    if champion is None:
+        missing.append(f"no version holds {config.registry.stages[-1]} yet: there is no champion to compare with")
+    if missing:
+        blocks += [Heading("Not compared", 3), Items(missing)]
+    markdown, page = folder / "review.md", folder / "review.html"
+    markdown.write_text(to_markdown(blocks), encoding="utf-8")
+    page.write_text(to_html(blocks, f"Model review of {project.name}", folder), encoding="utf-8")
+    return Written(markdown, page, commit is not None)

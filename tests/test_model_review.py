@@ -1,0 +1,173 @@
+"""`nox -s review`: the model review of real commits in a clone of the shared repository.
+
+The tests run in file order: the first reviews come before any champion or change, later ones after a
+registered champion, a param change and a data change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import Clone, clone_with_origin, commit_and_push, run, set_params
+from markdown_it import MarkdownIt
+
+pytestmark = pytest.mark.slow
+
+MERMAID_STATEMENT = re.compile(
+    r'^    (title "[^"]*"|x-axis ("[^"]*" )?(-?[\d.]+ --> -?[\d.]+|\[("[^"]*"(, )?)+\])'
+    r'|y-axis "[^"]*" -?[\d.]+ --> -?[\d.]+|(line|bar) \[(-?[\d.]+(, )?)+\])$'
+)
+
+
+@pytest.fixture(scope="module")
+def clone(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Clone:
+    return clone_with_origin(reproduced, tmp_path_factory.mktemp("review"))
+
+
+def review(clone: Clone, base: str) -> subprocess.CompletedProcess[str]:
+    command = ["uv", "run", "--no-sync", "nox", "-s", "review", "--", "--base", base]
+    return subprocess.run(command, cwd=clone.path, env=clone.env, capture_output=True, text=True)
+
+
+def report(clone: Clone) -> str:
+    return (clone.path / "reports" / "review.md").read_text()
+
+
+def dvc(clone: Clone, *args: str) -> None:
+    run("uv", "run", "--no-sync", "dvc", *args, cwd=clone.path, env=clone.env)
+
+
+def mlci(clone: Clone, *args: str) -> None:
+    run("uv", "run", "--no-sync", "mlci", *args, cwd=clone.path, env=clone.env)
+
+
+def metrics_at(clone: Clone, ref: str) -> dict[str, float]:
+    return dict(json.loads(run("git", "show", f"{ref}:reports/metrics.json", cwd=clone.path).stdout))
+
+
+def test_a_review_against_itself_with_no_champion_says_so(clone: Clone) -> None:
+    result = review(clone, "HEAD")
+    assert result.returncode == 0, result.stderr
+    text = report(clone)
+    assert "**Verdict: unchanged** than base" in text
+    assert "No param changed." in text
+    assert "no version holds production yet: there is no champion to compare with" in text
+    assert "pass `penguins` (data/penguins.csv): 26 expectations hold" in text
+
+
+def test_a_base_without_metrics_is_reported_as_not_comparable(clone: Clone) -> None:
+    first = run("git", "rev-list", "--max-parents=0", "HEAD", cwd=clone.path).stdout.strip()
+    result = review(clone, first)
+    assert result.returncode == 0, result.stderr
+    text = report(clone)
+    assert "**Verdict: not comparable (base has no metrics)**" in text
+    assert f"base {first} has no reports/metrics.json (the pipeline has not run there yet)" in text
+    assert "### Metrics" in text  # head's figures are still there
+
+
+def test_an_unknown_ref_still_writes_the_report_and_exits_2(clone: Clone) -> None:
+    result = review(clone, "no-such-branch")
+    assert result.returncode != 0
+    assert "git knows no ref 'no-such-branch'" in result.stderr
+    assert "git knows no ref 'no-such-branch': fetch it" in report(clone)
+
+
+def test_a_param_change_is_named_with_both_values_and_its_metric_deltas(clone: Clone) -> None:
+    mlci(clone, "register")
+    mlci(clone, "build")
+    mlci(clone, "promote", "v0.0.1", "--to", "staging")
+    mlci(clone, "promote", "v0.0.1", "--to", "production")
+    set_params(clone.path, n_estimators=3, max_depth=2)
+    dvc(clone, "repro", "--quiet")
+    dvc(clone, "push", "--quiet")
+    commit_and_push(clone.path, clone.env, "Three shallow trees")
+    before = run("git", "status", "--porcelain", cwd=clone.path).stdout
+    result = review(clone, "HEAD~1")
+    assert result.returncode == 0, result.stderr
+    assert run("git", "status", "--porcelain", cwd=clone.path).stdout == before  # the working tree is untouched
+    text = report(clone)
+    assert "| train.n_estimators | 100 | 3 |" in text
+    assert "| train.max_depth | 8 | 2 |" in text
+    base, head = metrics_at(clone, "HEAD~1"), metrics_at(clone, "HEAD")
+    for name in base:
+        row = re.search(rf"^\| {name} \| (\S+) \| (\S+) \| (\S+) \| (\S+) \|", text, re.MULTILINE)
+        assert row, name
+        assert float(row[1]) == pytest.approx(base[name], abs=5e-5)
+        assert float(row[2]) == pytest.approx(head[name], abs=5e-5)
+        assert float(row[3]) == pytest.approx(base[name], abs=5e-5)  # the champion is base's model
+        assert float(row[4]) == pytest.approx(head[name] - base[name], abs=5e-5)
+    assert "| champion v0.0.1 |" in text
+
+
+def test_the_markdown_is_github_flavoured_with_well_formed_mermaid(clone: Clone) -> None:
+    text = report(clone)
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    tables = [token for token in tokens if token.type == "table_open"]
+    assert len(tables) == text.count("\n| --- |")
+    assert len(tables) >= 3  # metrics, params, data
+    for table in re.findall(r"((?:^\|.*\|\n)+)", text, re.MULTILINE):
+        widths = {len(re.split(r"(?<!\\)\|", line)) for line in table.splitlines()}
+        assert len(widths) == 1, table
+    fences = [token for token in tokens if token.type == "fence" and token.info == "mermaid"]
+    assert len(fences) == 3  # confusion, ROC, PR
+    for fence in fences:
+        first, *statements = fence.content.rstrip("\n").split("\n")
+        assert first == "xychart-beta"
+        assert all(MERMAID_STATEMENT.match(line) for line in statements), fence.content
+        categories = re.search(r"x-axis \[(.*)\]", fence.content)
+        series = re.findall(r"(?:line|bar) \[(.*)\]", fence.content)
+        assert len(series) == 2
+        if categories:
+            assert {len(s.split(", ")) for s in series} == {len(categories[1].split(", "))}
+
+
+def test_the_html_is_self_contained_with_every_plot(clone: Clone) -> None:
+    page = (clone.path / "reports" / "review.html").read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "<script" not in page
+    assert "<link" not in page
+    images = re.findall(r'<img src="data:image/png;base64,', page)
+    assert len(images) == 3
+    for name in ("confusion", "roc", "pr"):
+        assert (clone.path / "reports" / f"review-{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_data_change_shows_rows_and_a_drift_score_per_feature(clone: Clone) -> None:
+    data = clone.path / "data" / "penguins.csv"
+    lines = data.read_text().splitlines(keepends=True)
+    torgersen = [line for line in lines if ",Torgersen," in line]
+    dropped = set(torgersen[:44])  # 300 rows stay: the suite's lower bound; Torgersen falls from 15% to 3%
+    kept = [line for line in lines if line not in dropped]
+    data.write_text("".join(kept))
+    dvc(clone, "add", "--quiet", "data/penguins.csv")
+    dvc(clone, "repro", "--quiet")
+    dvc(clone, "push", "--quiet")
+    commit_and_push(clone.path, clone.env, "Keep few penguins of Torgersen island")
+    result = review(clone, "HEAD~1")
+    assert result.returncode == 0, result.stderr
+    text = report(clone)
+    assert f"`penguins`: {len(lines) - 1} rows in base, {len(kept) - 1} in head." in text
+    island = re.search(r"^\| island \| category \| .* \| (\d\.\d{3}) \| (.*) \|$", text, re.MULTILINE)
+    assert island, text
+    assert float(island[1]) > 0.2
+    assert island[2].startswith("drifted (PSI > 0.2)")
+
+
+def test_a_base_whose_data_is_not_in_the_remote_is_reported(clone: Clone, tmp_path: Path) -> None:
+    empty_cache, empty_remote = tmp_path / "cache", tmp_path / "remote"
+    empty_remote.mkdir()
+    dvc(clone, "config", "--local", "cache.dir", str(empty_cache))
+    dvc(clone, "config", "--local", "remote.storage.url", str(empty_remote))
+    try:
+        result = review(clone, "HEAD~1")
+    finally:
+        (clone.path / ".dvc" / "config.local").unlink()
+    assert result.returncode == 0, result.stderr
+    text = report(clone)
+    assert "base HEAD~1's data/penguins.csv cannot be read" in text
+    assert "### Metrics" in text
+    assert "| train." not in text  # the params did not change in that commit
