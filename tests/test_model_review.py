@@ -72,7 +72,7 @@ def test_a_base_without_metrics_is_reported_as_not_comparable(clone: Clone) -> N
 def test_an_unknown_ref_still_writes_the_report_and_exits_2(clone: Clone) -> None:
     result = review(clone, "no-such-branch")
     assert result.returncode != 0
-    assert "git knows no ref 'no-such-branch'" in result.stderr
+    assert "mlci: error: git knows no ref 'no-such-branch'" in result.stdout + result.stderr  # nox merges them
     assert "git knows no ref 'no-such-branch': fetch it" in report(clone)
 
 

@@ -78,7 +78,7 @@ def use_free_ports(project: Path) -> None:
 def release(project: Path, message: str, promote_to: list[str], refused: bool = False) -> None:
     """Reproduce, commit and push a change, register and build it, then promote it stage by stage."""
     step("Reproduce the pipeline and push its results", "nox", "-s", "repro", cwd=project)
-    step("Show what changed in the metrics", "uv", "run", "dvc", "metrics", "diff", cwd=project)
+    step("Review the change against main and the champion", "nox", "-s", "review", "--", "--base", "main", cwd=project)
     commit_all(project, message)
     step("Push main to the remote", "git", "push", "--quiet", "origin", "main", cwd=project)
     step("Register the new model as the next version", "nox", "-s", "register", cwd=project)

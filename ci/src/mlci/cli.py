@@ -159,7 +159,8 @@ def review_change(args: argparse.Namespace) -> int:
     except GitError as error:
         print(f"mlci: warning: the champion comes from the local registry only: {error}", file=sys.stderr)
     written = review(config, project, args.base, args.output)
-    print(f"review: {written.markdown} and {written.html}")
+    print(written.verdict)
+    print(f"the review: {written.markdown} and {written.html}")
     if not written.base_found:
         print(f"mlci: error: git knows no ref {args.base!r}; the report compares nothing with it", file=sys.stderr)
         return 2

@@ -25,10 +25,11 @@ from mlci.suites import discover
 
 @dataclass(frozen=True)
 class Written:
-    """The report's files, and whether the base ref was found."""
+    """The report's files, its verdict line, and whether the base ref was found."""
 
     markdown: Path
     html: Path
+    verdict: str
     base_found: bool
 
 
@@ -161,9 +162,10 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
     rows = metric_rows(base.metrics, head.metrics, champion.metrics if champion else None, config.gates)
     folder.mkdir(parents=True, exist_ok=True)
     base_line = f"`{ref}` ({commit[:12]})" if commit else f"`{ref}` (unknown)"
+    verdict_line = summary(rows, champion_name)
     blocks: list[Block] = [
         Heading(f"Model review of {project.name}: head against {base_line}"),
-        summary(rows, champion_name),
+        verdict_line,
         Heading("Metrics", 3),
         metrics_table(rows, champion_name),
         Heading("Params", 3),
@@ -181,4 +183,4 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
     markdown, page = folder / "review.md", folder / "review.html"
     markdown.write_text(to_markdown(blocks), encoding="utf-8")
     page.write_text(to_html(blocks, f"Model review of {project.name}", folder), encoding="utf-8")
-    return Written(markdown, page, commit is not None)
+    return Written(markdown, page, verdict_line.text.replace("**", ""), commit is not None)
