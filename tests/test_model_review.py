@@ -108,7 +108,7 @@ def test_the_markdown_is_github_flavoured_with_well_formed_mermaid(clone: Clone)
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     tables = [token for token in tokens if token.type == "table_open"]
     assert len(tables) == text.count("\n| --- |")
-    assert len(tables) >= 3  # metrics, params, data
+    assert len(tables) >= 5  # metrics, params, data, and a confusion matrix per side
     for table in re.findall(r"((?:^\|.*\|\n)+)", text, re.MULTILINE):
         widths = {len(re.split(r"(?<!\\)\|", line)) for line in table.splitlines()}
         assert len(widths) == 1, table
@@ -171,3 +171,21 @@ def test_a_base_whose_data_is_not_in_the_remote_is_reported(clone: Clone, tmp_pa
     assert "base HEAD~1's data/penguins.csv cannot be read" in text
     assert "### Metrics" in text
     assert "| train." not in text  # the params did not change in that commit
+
+
+def test_failed_validation_of_head_is_named(clone: Clone) -> None:
+    data = clone.path / "data" / "penguins.csv"
+    original = data.read_text()
+    data.write_text(original.replace(",Biscoe,", ",Atlantis,", 5))
+    try:
+        failed = subprocess.run(["uv", "run", "--no-sync", "mlci", "validate"], cwd=clone.path, env=clone.env)
+        assert failed.returncode == 1
+        result = review(clone, "HEAD")
+    finally:
+        data.write_text(original)
+        mlci(clone, "validate")
+    assert result.returncode == 0, result.stderr
+    text = report(clone)
+    line = next(line for line in text.splitlines() if line.startswith("- **FAIL** `penguins`"))
+    assert "island: expect_column_values_to_be_in_set" in line
+    assert "Atlantis" in line

@@ -44,8 +44,21 @@ def repro(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def pull(session: nox.Session) -> None:
+    """Fetch the data and the model that dvc.lock records from the DVC remote."""
+    uv_run(session, "dvc", "pull", *session.posargs)
+
+
+@nox.session(default=False)
+def uptodate(session: nox.Session) -> None:
+    """Fail unless dvc.lock matches the code, params and data: `nox -s repro` was run and committed."""
+    uv_run(session, "dvc", "status")
+    uv_run(session, "dvc", "status", "--quiet")  # exits 1 when a stage would run
+
+
+@nox.session(default=False)
 def build(session: nox.Session) -> None:
-    """Build the current model's bento once and store it (`-- VERSION`; default: the commit)."""
+    """Build the current model's bento once and store it (`-- [VERSION] [--store URL]`)."""
     uv_run(session, "mlci", "build", *session.posargs)
 
 

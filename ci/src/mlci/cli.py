@@ -65,6 +65,7 @@ def build_target(args: argparse.Namespace) -> tuple[Project, Store, str]:
 def build_bento(args: argparse.Namespace) -> int:
     """Build the current model's bento once and store it with its checksum."""
     project, store, version = build_target(args)
+    store = Store(args.store) if args.store else store
     record, made = build(project, store, version)
     state = "built and stored" if made else "already in the store, nothing built"
     print(f"{project.name} {version}: {state}: {store.url} (bento sha256 {record['bento_sha256']})")
@@ -201,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     make.add_argument(
         "version", nargs="?", help="the version to build (default: HEAD's registered version, else git-<commit>)"
+    )
+    make.add_argument(
+        "--store", metavar="URL", help="build into this store instead of mlci.toml's (CI checks a build this way)"
     )
     make.set_defaults(handler=build_bento)
     run = commands.add_parser("serve", help="serve a stored build (not the working tree) over HTTP")

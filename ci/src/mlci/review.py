@@ -11,6 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from mlci import charts
@@ -138,6 +139,19 @@ def plot_blocks(base: Revision, head: Revision, layout: Layout, folder: Path) ->
         mermaid = charts.mermaid_recall(plot, sides) if plot.confusion else charts.mermaid_curve(plot, sides)
         caption = f"`{path}`: {' and '.join(sides)}; every class in the HTML report's image."
         blocks.append(Chart(caption, mermaid, name))
+        if plot.confusion:
+            blocks += confusion_tables(plot, sides)
+    return blocks
+
+
+def confusion_tables(plot: charts.PlotSpec, sides: dict[str, pd.DataFrame]) -> list[Block]:
+    """Each side's confusion matrix as a table: rows are the actual class, columns the predicted one."""
+    blocks: list[Block] = []
+    for label, frame in sides.items():
+        matrix = charts.square(frame, plot)
+        blocks.append(Paragraph(f"Confusion matrix of {label} (rows: {plot.x}, columns: {plot.y}):"))
+        rows = [[str(actual), *(str(count) for count in matrix.loc[actual])] for actual in matrix.index]
+        blocks.append(Table([f"{plot.x} \\ {plot.y}", *(str(c) for c in matrix.columns)], rows))
     return blocks
 
 
@@ -168,6 +182,7 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
         verdict_line,
         Heading("Metrics", 3),
         metrics_table(rows, champion_name),
+        Paragraph("Gates here use committed metrics; `mlci promote` re-scores both models on the same held-out data."),
         Heading("Params", 3),
         *params_blocks(base, head),
         Heading("Data", 3),

@@ -1,0 +1,162 @@
+"""The generated GitHub Actions workflows: linted (actionlint, zizmor) and held to the hardening rules.
+
+GitHub cannot be reached from here: the rules are checked on the parsed files, and every session the
+workflows call is run by tests/test_workflow_sessions.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import generate
+
+PINS = {row["sha"]: row for row in csv.DictReader((Path(__file__).parent / "action-pins.tsv").open(), delimiter="\t")}
+USES = re.compile(r"^\s*(?:- )?uses: (?P<action>[^@\s]+)@(?P<sha>[0-9a-f]{40}) # (?P<tag>v\S+)$")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(tmp_path_factory.mktemp("workflows"))
+
+
+def workflows(project: Path) -> dict[str, dict[Any, Any]]:
+    files = sorted((project / ".github" / "workflows").glob("*.yml"))
+    return {path.name: yaml.safe_load(path.read_text()) for path in files}
+
+
+def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = workflow["on"] if "on" in workflow else workflow[True]  # YAML 1.1: a bare `on` is true
+    return found
+
+
+def steps(project: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for name, workflow in workflows(project).items():
+        for job_name, job in workflow["jobs"].items():
+            for step in job.get("steps", []):
+                yield name, job_name, step
+
+
+def test_the_workflows_are_those_the_readme_describes(project: Path) -> None:
+    assert set(workflows(project)) == {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml"}
+
+
+def test_actionlint_with_shellcheck_reports_nothing(project: Path) -> None:
+    result = subprocess.run(["actionlint", "-shellcheck", "shellcheck"], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_reports_nothing(project: Path) -> None:
+    result = subprocess.run(
+        ["zizmor", "--offline", ".github/workflows", ".github/dependabot.yml"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
+
+
+def test_nothing_is_granted_at_the_top_and_each_job_says_what_it_needs(project: Path) -> None:
+    for name, workflow in workflows(project).items():
+        assert workflow["permissions"] == {}, name
+        for job_name, job in workflow["jobs"].items():
+            assert "permissions" in job, f"{name}: {job_name}"
+
+
+def test_every_workflow_has_a_concurrency_group_and_every_job_a_timeout(project: Path) -> None:
+    for name, workflow in workflows(project).items():
+        assert workflow["concurrency"]["group"], name
+        for job_name, job in workflow["jobs"].items():
+            assert "uses" in job or 0 < job["timeout-minutes"] <= 30, f"{name}: {job_name}"
+
+
+def test_every_action_is_pinned_to_a_verified_commit(project: Path) -> None:
+    for path in (project / ".github" / "workflows").glob("*.yml"):
+        for line in path.read_text().splitlines():
+            if "uses:" not in line or line.strip().startswith("#") or "uses: $/" in line:
+                continue
+            pinned = USES.match(line)
+            assert pinned, f"{path.name}: not pinned to a full SHA with its version: {line.strip()}"
+            verified = PINS.get(pinned["sha"])
+            assert verified, f"{path.name}: {pinned['sha']} is not a verified pin"
+            assert (verified["action"], verified["tag"]) == (pinned["action"], pinned["tag"])
+
+
+def test_checkouts_keep_no_credentials(project: Path) -> None:
+    checkouts = [step for _, _, step in steps(project) if step.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts
+    assert all(step["with"]["persist-credentials"] is False for step in checkouts)
+
+
+def test_no_pull_request_target_and_no_expression_in_a_script(project: Path) -> None:
+    for name, workflow in workflows(project).items():
+        assert "pull_request_target" not in triggers(workflow), name
+    for name, job, step in steps(project):
+        assert "${{" not in step.get("run", ""), f"{name}: {job}: values reach scripts through env: only"
+
+
+def test_jobs_in_an_environment_use_no_cache(project: Path) -> None:
+    deploying = [
+        (name, job)
+        for name, workflow in workflows(project).items()
+        for job in workflow["jobs"].values()
+        if "environment" in job
+    ]
+    assert len(deploying) == 2  # deploy.yml's deploy and promote.yml's promote
+    for name, job in deploying:
+        for step in job["steps"]:
+            assert not step.get("uses", "").startswith("actions/cache@"), name
+            if step.get("uses", "").startswith("astral-sh/setup-uv@"):
+                assert step["with"]["enable-cache"] is False, name
+
+
+def test_pull_requests_from_forks_get_no_write_token_and_no_credentials(project: Path) -> None:
+    review = workflows(project)["review.yml"]
+    fork = review["jobs"]["review-fork"]
+    assert fork["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
+    assert fork["permissions"] == {"contents": "read"}
+    assert "secrets." not in yaml.safe_dump(fork)
+    assert "vars." not in yaml.safe_dump(fork)
+    same = review["jobs"]["review"]
+    assert same["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    comment = next(step["run"] for step in same["steps"] if "gh pr comment" in step.get("run", ""))
+    assert "--edit-last --create-if-none --body-file reports/review.md" in comment
+
+
+def test_the_release_calls_the_deploy_workflow_itself(project: Path) -> None:
+    release = workflows(project)["release.yml"]
+    assert triggers(release)["push"] == {"branches": ["main"], "paths": ["dvc.lock"]}
+    assert release["jobs"]["deploy-staging"]["uses"] == "$/.github/workflows/deploy.yml"
+    deploy = triggers(workflows(project)["deploy.yml"])
+    assert set(deploy) == {"workflow_call", "push"}
+    assert deploy["push"] == {"tags": ["model#*#*"]}
+    promote = workflows(project)["promote.yml"]
+    assert set(triggers(promote)) == {"workflow_dispatch"}
+    assert promote["jobs"]["promote"]["environment"] == "production"
+
+
+def test_dependabot_updates_actions_and_uv_after_a_cooldown(project: Path) -> None:
+    config = yaml.safe_load((project / ".github" / "dependabot.yml").read_text())
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert set(updates) == {"github-actions", "uv"}
+    assert all(update["cooldown"]["default-days"] >= 7 for update in updates.values())
+
+
+def test_every_session_a_workflow_calls_exists(project: Path) -> None:
+    sessions = set(re.findall(r"@nox\.session[^\n]*\ndef (\w+)\(", (project / "noxfile.py").read_text()))
+    called = set()
+    for workflow in workflows(project).values():
+        for job in workflow["jobs"].values():
+            matrix = job.get("strategy", {}).get("matrix", {}).get("session", [])
+            for step in job.get("steps", []):
+                for session in re.findall(r"nox -s (\S+)", step.get("run", "")):
+                    called |= set(matrix) if session == '"$SESSION"' else {session}
+    assert called
+    assert called <= sessions, called - sessions

@@ -1,0 +1,151 @@
+"""Every script of the generated workflows, run here as the runner would run it, in a clone with a bare `origin`.
+
+GitHub cannot be reached: each step's `run:` is executed with bash as Actions does (`-e -o pipefail`), with the
+step's env values filled in by hand (matrix entries, inputs, the base branch) and the runner's files
+(GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP) made locally. Lines calling `gh`, GitHub's own command line,
+are left out: the comment they post is checked statically. The tests run in file order, as the workflows would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+import yaml
+from conftest import Clone, clone_with_origin, commit_and_push
+from served import free_port, request
+
+pytestmark = pytest.mark.slow
+
+
+class Runner(NamedTuple):
+    """The clone and the files a runner provides."""
+
+    clone: Clone
+    output: Path
+    summary: Path
+    temp: Path
+    staging_port: int
+    production_port: int
+
+
+@pytest.fixture(scope="module")
+def runner(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    root = tmp_path_factory.mktemp("actions")
+    clone = clone_with_origin(reproduced, root)
+    staging, production = free_port(), free_port()
+    config = clone.path / "mlci.toml"
+    config.write_text(
+        config.read_text().replace("port = 3001", f"port = {staging}").replace("port = 3000", f"port = {production}")
+    )
+    commit_and_push(clone.path, clone.env, "Serve the stages on free ports")
+    (root / "runner-temp").mkdir()
+    yield Runner(clone, root / "github-output", root / "step-summary", root / "runner-temp", staging, production)
+    for stage in ("staging", "production"):
+        subprocess.run(["uv", "run", "--no-sync", "mlci", "stop", stage], cwd=clone.path, env=clone.env)
+
+
+def job(runner: Runner, workflow: str, name: str) -> dict[str, Any]:
+    path = runner.clone.path / ".github" / "workflows" / workflow
+    found: dict[str, Any] = yaml.safe_load(path.read_text())["jobs"][name]
+    return found
+
+
+def run_steps(runner: Runner, workflow: str, name: str, **values: str) -> list[subprocess.CompletedProcess[str]]:
+    """Run a job's scripts in order, its env filled from `values`; stop at the first that fails."""
+    results = []
+    for step in job(runner, workflow, name)["steps"]:
+        if "run" not in step:
+            continue
+        env = {key: values[key] for key in step.get("env", {}) if key in values}
+        script = "\n".join(line for line in step["run"].splitlines() if not line.strip().startswith("gh "))
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script],
+            cwd=runner.clone.path,
+            env={
+                **runner.clone.env,
+                **env,
+                "GITHUB_OUTPUT": str(runner.output),
+                "GITHUB_STEP_SUMMARY": str(runner.summary),
+                "RUNNER_TEMP": str(runner.temp),
+            },
+            capture_output=True,
+            text=True,
+        )
+        results.append(result)
+        assert result.returncode == 0, (
+            f"{workflow}: {name}: {step.get('name', script)}\n{result.stdout}\n{result.stderr}"
+        )
+    return results
+
+
+@pytest.mark.parametrize("session", ["lint", "tests"])
+def test_ci_checks(runner: Runner, session: str) -> None:
+    run_steps(runner, "ci.yml", "checks", SESSION=session)
+
+
+@pytest.mark.parametrize("session", ["validate", "uptodate"])
+def test_ci_data_jobs(runner: Runner, session: str) -> None:
+    results = run_steps(runner, "ci.yml", "data", SESSION=session)
+    assert len(results) == 2  # pull, then the session
+
+
+def test_ci_builds_the_bento_outside_the_artifact_store(runner: Runner) -> None:
+    run_steps(runner, "ci.yml", "bento")
+    assert list((runner.temp / "bentos" / "penguin-species").glob("git-*.bento"))
+
+
+def test_ci_uptodate_fails_when_the_lock_is_stale(runner: Runner) -> None:
+    params = runner.clone.path / "params.yaml"
+    original = params.read_text()
+    params.write_text(original.replace("n_estimators: 100", "n_estimators: 99"))
+    try:
+        with pytest.raises(AssertionError, match="Run the session"):
+            run_steps(runner, "ci.yml", "data", SESSION="uptodate")
+    finally:
+        params.write_text(original)
+
+
+def test_review_of_a_pull_request(runner: Runner) -> None:
+    run_steps(runner, "review.yml", "review", BASE_REF="main")
+    assert (runner.clone.path / "reports" / "review.md").read_text().startswith("## Model review of penguin-species")
+
+
+def test_review_of_a_pull_request_from_a_fork_fills_the_job_summary(runner: Runner) -> None:
+    run_steps(runner, "review.yml", "review-fork", BASE_REF="main")
+    assert "**Verdict:" in runner.summary.read_text()
+
+
+def test_release_registers_builds_and_promotes_to_staging(runner: Runner) -> None:
+    runner.output.write_text("")
+    run_steps(runner, "release.yml", "release", VERSION="v0.0.1")
+    assert runner.output.read_text() == "version=v0.0.1\n"
+    tags = subprocess.run(
+        ["git", "ls-remote", "--tags", "origin"], cwd=runner.clone.path, capture_output=True, text=True
+    )
+    assert "refs/tags/model@v0.0.1" in tags.stdout
+    assert "refs/tags/model#staging#" in tags.stdout
+
+
+def test_deploy_of_staging_as_the_release_calls_it(runner: Runner) -> None:
+    runner.output.write_text("")
+    run_steps(runner, "deploy.yml", "target", STAGE_INPUT="staging", TAG="main")
+    assert runner.output.read_text() == "stage=staging\n"
+    run_steps(runner, "deploy.yml", "deploy", STAGE="staging")
+    status, _ = request(f"http://127.0.0.1:{runner.staging_port}/readyz")
+    assert status == 200
+
+
+def test_a_stage_tag_names_the_stage_to_deploy(runner: Runner) -> None:
+    runner.output.write_text("")
+    run_steps(runner, "deploy.yml", "target", STAGE_INPUT="", TAG="model#production#7")
+    assert runner.output.read_text() == "stage=production\n"
+
+
+def test_promotion_to_production_then_its_deploy(runner: Runner) -> None:
+    run_steps(runner, "promote.yml", "promote", VERSION="v0.0.1")
+    status, _ = request(f"http://127.0.0.1:{runner.production_port}/readyz")
+    assert status == 200
