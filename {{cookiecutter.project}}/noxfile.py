@@ -51,7 +51,7 @@ def pull(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def uptodate(session: nox.Session) -> None:
-    """Fail unless dvc.lock matches the code, params and data: `nox -s repro` was run and committed."""
+    """Fail unless dvc.lock matches the code, params and data: was `nox -s repro` committed?"""
     uv_run(session, "dvc", "status")
     uv_run(session, "dvc", "status", "--quiet")  # exits 1 when a stage would run
 
