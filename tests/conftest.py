@@ -141,6 +141,9 @@ def clone_with_origin(reproduced: Path, root: Path) -> Clone:
     }
     run("uv", "sync", "--quiet", cwd=path, env=env)
     run("uv", "run", "dvc", "pull", "--quiet", cwd=path, env=env)
+    config = path / "mlci.toml"  # an artifact store of its own: builds of one test module never meet another's
+    config.write_text(re.sub(r'(?m)^url = ".*"$', f'url = "{root / "bentos"}"', config.read_text()))
+    commit_and_push(path, env, "An artifact store of this clone's own")
     return Clone(path, origin, env)
 
 
