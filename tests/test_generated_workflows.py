@@ -1,4 +1,5 @@
-"""The generated GitHub Actions workflows: linted (actionlint, zizmor) and held to the hardening rules.
+"""The GitHub Actions workflows, generated and the template's own: linted (actionlint, zizmor) and held to
+the hardening rules.
 
 GitHub cannot be reached from here: the rules are checked on the parsed files, and every session the
 workflows call is run by tests/test_workflow_sessions.py.
@@ -21,9 +22,18 @@ PINS = {row["sha"]: row for row in csv.DictReader((Path(__file__).parent / "acti
 USES = re.compile(r"^\s*(?:- )?uses: (?P<action>[^@\s]+)@(?P<sha>[0-9a-f]{40}) # (?P<tag>v\S+)$")
 
 
+TEMPLATE = Path(__file__).resolve().parents[1]
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate(tmp_path_factory.mktemp("workflows"))
+
+
+@pytest.fixture(params=["generated", "template"])
+def project(request: pytest.FixtureRequest, generated: Path) -> Path:
+    """Each repository whose workflows the generic rules hold for: a generated one, and this template."""
+    return generated if request.param == "generated" else TEMPLATE
 
 
 def workflows(project: Path) -> dict[str, dict[Any, Any]]:
@@ -43,8 +53,8 @@ def steps(project: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
                 yield name, job_name, step
 
 
-def test_the_workflows_are_those_the_readme_describes(project: Path) -> None:
-    assert set(workflows(project)) == {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml"}
+def test_the_workflows_are_those_the_readme_describes(generated: Path) -> None:
+    assert set(workflows(generated)) == {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml"}
 
 
 def test_actionlint_with_shellcheck_reports_nothing(project: Path) -> None:
@@ -74,7 +84,7 @@ def test_every_workflow_has_a_concurrency_group_and_every_job_a_timeout(project:
     for name, workflow in workflows(project).items():
         assert workflow["concurrency"]["group"], name
         for job_name, job in workflow["jobs"].items():
-            assert "uses" in job or 0 < job["timeout-minutes"] <= 30, f"{name}: {job_name}"
+            assert "uses" in job or 0 < job["timeout-minutes"] <= 45, f"{name}: {job_name}"
 
 
 def test_every_action_is_pinned_to_a_verified_commit(project: Path) -> None:
@@ -102,10 +112,10 @@ def test_no_pull_request_target_and_no_expression_in_a_script(project: Path) -> 
         assert "${{" not in step.get("run", ""), f"{name}: {job}: values reach scripts through env: only"
 
 
-def test_jobs_in_an_environment_use_no_cache(project: Path) -> None:
+def test_jobs_in_an_environment_use_no_cache(generated: Path) -> None:
     deploying = [
         (name, job)
-        for name, workflow in workflows(project).items()
+        for name, workflow in workflows(generated).items()
         for job in workflow["jobs"].values()
         if "environment" in job
     ]
@@ -117,8 +127,8 @@ def test_jobs_in_an_environment_use_no_cache(project: Path) -> None:
                 assert step["with"]["enable-cache"] is False, name
 
 
-def test_pull_requests_from_forks_get_no_write_token_and_no_credentials(project: Path) -> None:
-    review = workflows(project)["review.yml"]
+def test_pull_requests_from_forks_get_no_write_token_and_no_credentials(generated: Path) -> None:
+    review = workflows(generated)["review.yml"]
     fork = review["jobs"]["review-fork"]
     assert fork["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
     assert fork["permissions"] == {"contents": "read"}
@@ -130,29 +140,29 @@ def test_pull_requests_from_forks_get_no_write_token_and_no_credentials(project:
     assert "--edit-last --create-if-none --body-file reports/review.md" in comment
 
 
-def test_the_release_calls_the_deploy_workflow_itself(project: Path) -> None:
-    release = workflows(project)["release.yml"]
+def test_the_release_calls_the_deploy_workflow_itself(generated: Path) -> None:
+    release = workflows(generated)["release.yml"]
     assert triggers(release)["push"] == {"branches": ["main"], "paths": ["dvc.lock"]}
     assert release["jobs"]["deploy-staging"]["uses"] == "$/.github/workflows/deploy.yml"
-    deploy = triggers(workflows(project)["deploy.yml"])
+    deploy = triggers(workflows(generated)["deploy.yml"])
     assert set(deploy) == {"workflow_call", "push"}
     assert deploy["push"] == {"tags": ["model#*#*"]}
-    promote = workflows(project)["promote.yml"]
+    promote = workflows(generated)["promote.yml"]
     assert set(triggers(promote)) == {"workflow_dispatch"}
     assert promote["jobs"]["promote"]["environment"] == "production"
 
 
-def test_dependabot_updates_actions_and_uv_after_a_cooldown(project: Path) -> None:
-    config = yaml.safe_load((project / ".github" / "dependabot.yml").read_text())
+def test_dependabot_updates_actions_and_uv_after_a_cooldown(generated: Path) -> None:
+    config = yaml.safe_load((generated / ".github" / "dependabot.yml").read_text())
     updates = {update["package-ecosystem"]: update for update in config["updates"]}
     assert set(updates) == {"github-actions", "uv"}
     assert all(update["cooldown"]["default-days"] >= 7 for update in updates.values())
 
 
-def test_every_session_a_workflow_calls_exists(project: Path) -> None:
-    sessions = set(re.findall(r"@nox\.session[^\n]*\ndef (\w+)\(", (project / "noxfile.py").read_text()))
+def test_every_session_a_workflow_calls_exists(generated: Path) -> None:
+    sessions = set(re.findall(r"@nox\.session[^\n]*\ndef (\w+)\(", (generated / "noxfile.py").read_text()))
     called = set()
-    for workflow in workflows(project).values():
+    for workflow in workflows(generated).values():
         for job in workflow["jobs"].values():
             matrix = job.get("strategy", {}).get("matrix", {}).get("session", [])
             for step in job.get("steps", []):
