@@ -187,5 +187,5 @@ def test_failed_validation_of_head_is_named(clone: Clone) -> None:
     assert result.returncode == 0, result.stderr
     text = report(clone)
     line = next(line for line in text.splitlines() if line.startswith("- **FAIL** `penguins`"))
-    assert "island: expect_column_values_to_be_in_set" in line
+    assert "island: column_values_to_be_in_set" in line
     assert "Atlantis" in line
