@@ -103,6 +103,7 @@ class FeatureChange:
     missing: str
     psi: float
     new_categories: list[str]
+    only_in: str = ""  # "base" or "head" for a column the other side lacks
 
 
 def psi_numeric(base: pd.Series, head: pd.Series) -> float:
@@ -137,7 +138,7 @@ def feature_changes(base: pd.DataFrame, head: pd.DataFrame) -> list[FeatureChang
     for name in [*head.columns, *(column for column in base.columns if column not in head.columns)]:
         if name not in base.columns or name not in head.columns:
             side = "head" if name in head.columns else "base"
-            changes.append(FeatureChange(name, "-", "-", "-", "-", math.nan, [f"only in {side}"]))
+            changes.append(FeatureChange(name, "-", "-", "-", "-", math.nan, [], only_in=side))
             continue
         old, new = base[name], head[name]
         missing = f"{old.isna().mean():.1%} → {new.isna().mean():.1%}"

@@ -7,6 +7,7 @@ in the report, which is written whatever is missing.
 
 from __future__ import annotations
 
+import math
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,12 +112,10 @@ def data_blocks(config: Config, base: Revision, head: Revision) -> list[Block]:
             continue
         rows = []
         for change in feature_changes(old, new):
-            notes = [*change.new_categories]
-            if change.psi == change.psi and change.psi > threshold:  # NaN never drifts
-                notes.insert(0, f"drifted (PSI > {threshold:g})")
-            if change.new_categories and not change.new_categories[0].startswith("only"):
-                notes = [n if n.startswith("drifted") else f"new: {n}" for n in notes]
-            psi = "-" if change.psi != change.psi else f"{change.psi:.3f}"
+            notes = [f"drifted (PSI > {threshold:g})"] if change.psi > threshold else []  # NaN is never above
+            notes += [f"new: {', '.join(change.new_categories)}"] if change.new_categories else []
+            notes += [f"only in {change.only_in}"] if change.only_in else []
+            psi = "-" if math.isnan(change.psi) else f"{change.psi:.3f}"
             rows.append([change.name, change.kind, change.base, change.head, change.missing, psi, "; ".join(notes)])
         blocks.append(Paragraph(f"`{name}`: {len(old)} rows in base, {len(new)} in head."))
         blocks.append(Table(["feature", "kind", "base", "head", "missing", "PSI", "note"], rows))
