@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -168,6 +169,40 @@ def review_change(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_drift(args: argparse.Namespace) -> int:
+    """Judge the logged inputs of each version against its training data; exit 1 on drift."""
+    import pandas as pd
+
+    from mlci.drift import UnknownVersionError, judge, read_log, report
+    from mlci.gates import fetch
+
+    config, project = repository(args)
+    registry = Registry.read(project.root, config.registry.model)
+    judgements = []
+    with tempfile.TemporaryDirectory(prefix="mlci-drift-") as scratch:
+        for window in read_log(args.log):
+            if args.reference:
+                reference = pd.read_csv(args.reference)
+            elif window.version not in registry.versions:
+                known = ", ".join(registry.versions) or "none"
+                raise UnknownVersionError(
+                    f"the log holds requests served by {window.version!r}, which the registry does not know "
+                    f"(registered: {known}); fetch the tags (`git fetch --tags`) or pass --reference FILE"
+                )
+            else:
+                commit = registry.versions[window.version].commit
+                reference = pd.read_csv(fetch(project, Path(config.drift.reference), commit, Path(scratch)))
+            judgements.append(judge(window, reference, config.drift))
+    markdown, page = report(judgements, config.drift, args.output, project.name)
+    drifted = [f"{j.window.version}: {', '.join(j.drifted)}" for j in judgements if j.drifted]
+    print(f"the drift report: {markdown} and {page}")
+    if drifted:
+        print(f"mlci: drift past the thresholds in {'; '.join(drifted)}", file=sys.stderr)
+        return 1
+    print("no drift past the thresholds")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: global options, then one subcommand."""
     parser = argparse.ArgumentParser(
@@ -224,6 +259,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
     )
     compare.set_defaults(handler=review_change)
+    watch = commands.add_parser(
+        "drift",
+        help="judge logged inference inputs against the training data (exit 1 on drift)",
+        description="Reads an inference log (JSON Lines: model_version, inputs, prediction), and judges each "
+        "version's requests against that version's training data ([drift] reference, through DVC), feature by "
+        "feature. Exit 1: drift past [drift] psi_threshold; 3: a log missing, empty or too small; 4: a version "
+        "the registry does not know.",
+    )
+    watch.add_argument("--log", required=True, metavar="URL", help="a .jsonl file, or a folder or URL of them")
+    watch.add_argument("--reference", type=Path, metavar="CSV", help="judge against this file instead")
+    watch.add_argument(
+        "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
+    )
+    watch.set_defaults(handler=check_drift)
     return parser
 
 

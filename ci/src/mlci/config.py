@@ -78,6 +78,7 @@ class Drift(Section):
 
     psi_threshold: float = Field(default=0.2, gt=0)
     min_samples: int = Field(default=100, ge=1)
+    reference: str = Field(default="data/prepared/train.csv", min_length=1)
 
 
 class Config(Section):

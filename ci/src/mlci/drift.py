@@ -1,0 +1,122 @@
+"""`mlci drift`: logged inference inputs against the training data of the version that served them.
+
+The log is JSON Lines, one request record per line: `{"timestamp": ..., "model_version": "v0.1.2",
+"inputs": {feature: value, ...}, "prediction": "..."}`, in one file or any number of `*.jsonl` files under a
+folder or fsspec URL. Each version's window is judged on its own, feature by feature, with the review's
+population stability index, and new categories are counted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import fsspec
+import pandas as pd
+
+from mlci.comparison import FeatureChange, feature_changes
+from mlci.config import Drift
+from mlci.document import Block, Heading, Paragraph, Table, to_html, to_markdown
+from mlci.errors import MlciError
+
+
+class NothingToJudgeError(MlciError):
+    """A log that is missing, empty, unreadable or too small to judge."""
+
+    exit_code = 3
+
+
+class UnknownVersionError(MlciError):
+    """A log written by a version the registry does not know."""
+
+    exit_code = 4
+
+
+@dataclass(frozen=True)
+class Window:
+    """The logged requests of one model version."""
+
+    version: str
+    inputs: pd.DataFrame
+    predictions: pd.Series
+
+
+def read_log(url: str) -> list[Window]:
+    """Every version's window in the log at `url` (a file, or the `*.jsonl` files under a folder)."""
+    fs, root = fsspec.core.url_to_fs(url if "://" in url else str(Path(url).expanduser()))
+    if not fs.exists(root):
+        raise NothingToJudgeError(f"{url}: no inference log there: is the service logging, and to this place?")
+    files = [root] if fs.isfile(root) else sorted(fs.glob(f"{root.rstrip('/')}/**/*.jsonl"))
+    records = []
+    for file in files:
+        with fs.open(file, "r") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    records.append((record["model_version"], record["inputs"], record["prediction"]))
+                except (ValueError, KeyError, TypeError):
+                    raise NothingToJudgeError(
+                        f"{file}:{number}: not a log record (JSON with model_version, inputs and prediction)"
+                    ) from None
+    if not records:
+        raise NothingToJudgeError(f"{url}: the inference log is empty: no request has been logged yet")
+    frame = pd.DataFrame(records, columns=["version", "inputs", "prediction"])
+    return [
+        Window(str(version), pd.DataFrame(list(group["inputs"])), group["prediction"].reset_index(drop=True))
+        for version, group in frame.groupby("version", sort=True)
+    ]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One window against its reference: each feature's change, and which drifted."""
+
+    window: Window
+    changes: list[FeatureChange]
+    drifted: list[str]
+
+
+def judge(window: Window, reference: pd.DataFrame, settings: Drift) -> Judgement:
+    """Compare a window's inputs with the reference's same columns; refuse a window too small to judge."""
+    if len(window.inputs) < settings.min_samples:
+        raise NothingToJudgeError(
+            f"{window.version}: {len(window.inputs)} logged requests, fewer than [drift] min_samples = "
+            f"{settings.min_samples}: too few to judge; wait for more traffic or lower the bound"
+        )
+    columns = [column for column in window.inputs.columns if column in reference.columns]
+    changes = feature_changes(reference[columns], window.inputs[columns])
+    drifted = [change.name for change in changes if change.psi > settings.psi_threshold or change.new_categories]
+    return Judgement(window, changes, drifted)
+
+
+def report(judgements: list[Judgement], settings: Drift, folder: Path, name: str) -> tuple[Path, Path]:
+    """Write drift.md and drift.html: per version, the verdict and every feature's figures."""
+    blocks: list[Block] = [Heading(f"Drift of {name}: logged inputs against the training data")]
+    for judgement in judgements:
+        window = judgement.window
+        verdict = f"**drifted**: {', '.join(judgement.drifted)}" if judgement.drifted else "**no drift**"
+        blocks.append(Heading(f"{window.version}: {len(window.inputs)} logged requests", 3))
+        blocks.append(Paragraph(f"{verdict} (PSI above {settings.psi_threshold:g}, or a category unseen in training)."))
+        rows = [
+            [
+                change.name,
+                change.base,
+                change.head,
+                f"{change.psi:.3f}",
+                ", ".join(change.new_categories) or "-",
+                "drifted" if change.name in judgement.drifted else "",
+            ]
+            for change in judgement.changes
+        ]
+        blocks.append(Table(["feature", "training", "logged", "PSI", "new categories", ""], rows))
+        shares = window.predictions.value_counts(normalize=True).sort_index()
+        blocks.append(Paragraph("Predictions in the window:"))
+        blocks.append(Table(["prediction", "share"], [[str(label), f"{share:.1%}"] for label, share in shares.items()]))
+    folder.mkdir(parents=True, exist_ok=True)
+    markdown, page = folder / "drift.md", folder / "drift.html"
+    markdown.write_text(to_markdown(blocks), encoding="utf-8")
+    page.write_text(to_html(blocks, f"Drift of {name}", folder), encoding="utf-8")
+    return markdown, page

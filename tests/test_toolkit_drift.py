@@ -1,0 +1,108 @@
+"""`mlci drift` on logs and reference data made here: exit codes, named features, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run
+from mlci.cli import main
+from test_toolkit_config import VALID
+
+RNG = np.random.default_rng(1)
+ROWS = 400
+
+
+@pytest.fixture
+def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The least a repository needs for `mlci drift`: config, project files, a git repository, training data."""
+    (tmp_path / "mlci.toml").write_text(VALID)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "toy"\n')
+    (tmp_path / "dvc.yaml").write_text("artifacts:\n  model:\n    path: models/model.pkl\n")
+    run("git", "init", "--quiet", cwd=tmp_path)
+    training = pd.DataFrame(
+        {
+            "flipper": RNG.normal(200, 14, ROWS).round(1),
+            "island": RNG.choice(["Biscoe", "Dream", "Torgersen"], ROWS),
+            "species": "Adelie",
+        }
+    )
+    training.to_csv(tmp_path / "train.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write_log(path: Path, frame: pd.DataFrame, version: str = "v0.0.1") -> Path:
+    lines = [
+        json.dumps(
+            {"timestamp": "2026-11-23T12:00:00Z", "model_version": version, "inputs": row, "prediction": "Adelie"}
+        )
+        for row in frame.to_dict(orient="records")
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def live(shift: float = 0.0, island: str | None = None) -> pd.DataFrame:
+    frame = pd.read_csv("train.csv").drop(columns="species").sample(frac=1, random_state=2)
+    frame["flipper"] = frame["flipper"] + shift * frame["flipper"].std()
+    if island:
+        frame.loc[frame.index[:40], "island"] = island
+    return frame
+
+
+def drift(*args: str) -> int:
+    return main(["drift", "--reference", "train.csv", *args])
+
+
+def test_logs_like_the_training_data_pass(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert drift("--log", str(write_log(repository / "log.jsonl", live()))) == 0
+    assert "no drift past the thresholds" in capsys.readouterr().out
+    assert "**no drift**" in (repository / "reports" / "drift.md").read_text()
+
+
+def test_a_shift_of_two_deviations_and_a_new_category_name_exactly_those_features(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = repository / "logs"
+    logs.mkdir()
+    write_log(logs / "part-1.jsonl", live(shift=2)[:200])
+    write_log(logs / "part-2.jsonl", live(shift=2)[200:])
+    assert drift("--log", str(logs)) == 1
+    assert "drift past the thresholds in v0.0.1: flipper" in capsys.readouterr().err
+    assert drift("--log", str(write_log(repository / "island.jsonl", live(island="Atlantis")))) == 1
+    assert "v0.0.1: island" in capsys.readouterr().err
+    assert "| island |" in (repository / "reports" / "drift.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "message"),
+    [
+        (None, 3, "no inference log there"),
+        ("", 3, "the inference log is empty"),
+        ("not json\n", 3, "log.jsonl:1: not a log record"),
+    ],
+)
+def test_a_missing_empty_or_broken_log_has_its_own_exit_code(
+    repository: Path, capsys: pytest.CaptureFixture[str], content: str | None, code: int, message: str
+) -> None:
+    if content is not None:
+        (repository / "log.jsonl").write_text(content)
+    assert drift("--log", "log.jsonl") == code
+    assert message in capsys.readouterr().err
+
+
+def test_too_few_requests_are_not_judged(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert drift("--log", str(write_log(repository / "log.jsonl", live()[:20]))) == 3
+    assert "20 logged requests, fewer than [drift] min_samples = 100" in capsys.readouterr().err
+
+
+def test_a_version_the_registry_does_not_know_has_its_own_exit_code(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_log(repository / "log.jsonl", live(), version="v9.9.9")
+    assert main(["drift", "--log", "log.jsonl"]) == 4
+    assert "served by 'v9.9.9', which the registry does not know" in capsys.readouterr().err
