@@ -6,10 +6,13 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from mlci.deploy import free_port
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CI_PACKAGE = TEMPLATE / "ci"
@@ -160,3 +163,30 @@ def set_params(project: Path, **values: object) -> None:
     for key, value in values.items():
         text = re.sub(rf"(\n  {key}): \S+", rf"\1: {value}", text)
     params.write_text(text)
+
+
+@contextmanager
+def edited(path: Path, change: Callable[[str], str]) -> Iterator[None]:
+    """`path` with its text changed by `change` while the block runs, then restored whatever happens."""
+    original = path.read_text()
+    path.write_text(change(original))
+    try:
+        yield
+    finally:
+        path.write_text(original)
+
+
+def serve_stages_on_free_ports(clone: Clone, staging_workers: int = 1) -> tuple[int, int]:
+    """Give staging and production free ports in the clone's config, committed and pushed; the two ports."""
+    staging, production = free_port(), free_port()
+    config = clone.path / "mlci.toml"
+    text = config.read_text().replace("port = 3001", f"port = {staging}").replace("port = 3000", f"port = {production}")
+    config.write_text(text.replace("workers = 1", f"workers = {staging_workers}", 1))  # staging's table comes first
+    commit_and_push(clone.path, clone.env, "Serve the stages on free ports")
+    return staging, production
+
+
+def stop_stages(clone: Clone) -> None:
+    """Leave no server of the clone's stages behind."""
+    for stage in ("staging", "production"):
+        subprocess.run(["uv", "run", "--no-sync", "mlci", "stop", stage], cwd=clone.path, env=clone.env)

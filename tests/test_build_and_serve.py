@@ -10,9 +10,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import edited, run
+from mlci.deploy import free_port
 from mlci.store import sha256
-from served import free_port, request, serving
+from served import request, serving
 
 pytestmark = pytest.mark.slow
 
@@ -51,13 +52,8 @@ def test_building_the_same_model_again_stores_nothing(built: tuple[Path, str]) -
 
 def test_an_unnamed_build_of_a_changed_tree_is_refused(built: tuple[Path, str]) -> None:
     project, _ = built
-    params = project / "params.yaml"
-    original = params.read_text()
-    params.write_text(original + "\n")
-    try:
+    with edited(project / "params.yaml", lambda text: text + "\n"):
         result = mlci(project, "build")
-    finally:
-        params.write_text(original)
     assert result.returncode == 2
     assert "uncommitted changes: commit them, or name the version" in result.stderr
 

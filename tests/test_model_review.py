@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Clone, clone_with_origin, commit_and_push, run, set_params
+from conftest import Clone, clone_with_origin, commit_and_push, edited, run, set_params
 from markdown_it import MarkdownIt
 
 pytestmark = pytest.mark.slow
@@ -174,16 +174,13 @@ def test_a_base_whose_data_is_not_in_the_remote_is_reported(clone: Clone, tmp_pa
 
 
 def test_failed_validation_of_head_is_named(clone: Clone) -> None:
-    data = clone.path / "data" / "penguins.csv"
-    original = data.read_text()
-    data.write_text(original.replace(",Biscoe,", ",Atlantis,", 5))
     try:
-        failed = subprocess.run(["uv", "run", "--no-sync", "mlci", "validate"], cwd=clone.path, env=clone.env)
-        assert failed.returncode == 1
-        result = review(clone, "HEAD")
+        with edited(clone.path / "data" / "penguins.csv", lambda text: text.replace(",Biscoe,", ",Atlantis,", 5)):
+            failed = subprocess.run(["uv", "run", "--no-sync", "mlci", "validate"], cwd=clone.path, env=clone.env)
+            assert failed.returncode == 1
+            result = review(clone, "HEAD")
     finally:
-        data.write_text(original)
-        mlci(clone, "validate")
+        mlci(clone, "validate")  # the record of the restored data
     assert result.returncode == 0, result.stderr
     text = report(clone)
     line = next(line for line in text.splitlines() if line.startswith("- **FAIL** `penguins`"))

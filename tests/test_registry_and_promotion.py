@@ -19,9 +19,18 @@ from typing import NamedTuple
 from urllib.error import URLError
 
 import pytest
-from conftest import RELEASE_IDENTITY, clone_with_origin, commit_and_push, run, set_params
+from conftest import (
+    RELEASE_IDENTITY,
+    clone_with_origin,
+    commit_and_push,
+    edited,
+    run,
+    serve_stages_on_free_ports,
+    set_params,
+    stop_stages,
+)
 from mlci.deploy import children
-from served import free_port, request
+from served import request
 
 pytestmark = pytest.mark.slow
 
@@ -38,18 +47,10 @@ class Workspace(NamedTuple):
 
 @pytest.fixture(scope="module")
 def workspace(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    root = tmp_path_factory.mktemp("registry")
-    clone, origin, env = clone_with_origin(reproduced, root)
-    staging, production = free_port(), free_port()
-    config = clone / "mlci.toml"
-    text = config.read_text()
-    text = text.replace("port = 3001", f"port = {staging}").replace("port = 3000", f"port = {production}")
-    text = text.replace("workers = 1", "workers = 2", 1)  # staging's
-    config.write_text(text)
-    commit_and_push(clone, env, "Serve the stages on free ports")
-    yield Workspace(clone, origin, env, staging, production)
-    for stage in ("staging", "production"):  # leave no server behind
-        subprocess.run(["uv", "run", "--no-sync", "mlci", "stop", stage], cwd=clone, env=env, capture_output=True)
+    clone = clone_with_origin(reproduced, tmp_path_factory.mktemp("registry"))
+    staging, production = serve_stages_on_free_ports(clone, staging_workers=2)
+    yield Workspace(clone.path, clone.origin, clone.env, staging, production)
+    stop_stages(clone)
 
 
 def mlci(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
@@ -98,13 +99,8 @@ def workers(ws: Workspace, stage: str) -> list[int]:
 
 
 def test_register_refuses_a_dirty_tree(workspace: Workspace) -> None:
-    params = workspace.path / "params.yaml"
-    original = params.read_text()
-    params.write_text(original + "\n")
-    try:
+    with edited(workspace.path / "params.yaml", lambda text: text + "\n"):
         result = mlci(workspace, "register")
-    finally:
-        params.write_text(original)
     assert result.returncode == 1
     assert "uncommitted changes" in result.stderr
     assert not local_tags(workspace)

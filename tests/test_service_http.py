@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from served import free_port, request, serving
+from mlci.deploy import free_port
+from served import request, serving
 
 pytestmark = pytest.mark.slow
 

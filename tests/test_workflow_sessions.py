@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 import pytest
 import yaml
-from conftest import Clone, clone_with_origin, commit_and_push
-from served import free_port, request
+from conftest import Clone, clone_with_origin, edited, serve_stages_on_free_ports, stop_stages
+from served import request
 
 pytestmark = pytest.mark.slow
 
@@ -36,16 +36,10 @@ class Runner(NamedTuple):
 def runner(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
     root = tmp_path_factory.mktemp("actions")
     clone = clone_with_origin(reproduced, root)
-    staging, production = free_port(), free_port()
-    config = clone.path / "mlci.toml"
-    config.write_text(
-        config.read_text().replace("port = 3001", f"port = {staging}").replace("port = 3000", f"port = {production}")
-    )
-    commit_and_push(clone.path, clone.env, "Serve the stages on free ports")
+    staging, production = serve_stages_on_free_ports(clone)
     (root / "runner-temp").mkdir()
     yield Runner(clone, root / "github-output", root / "step-summary", root / "runner-temp", staging, production)
-    for stage in ("staging", "production"):
-        subprocess.run(["uv", "run", "--no-sync", "mlci", "stop", stage], cwd=clone.path, env=clone.env)
+    stop_stages(clone)
 
 
 def job(runner: Runner, workflow: str, name: str) -> dict[str, Any]:
@@ -99,14 +93,11 @@ def test_ci_builds_the_bento_outside_the_artifact_store(runner: Runner) -> None:
 
 
 def test_ci_uptodate_fails_when_the_lock_is_stale(runner: Runner) -> None:
-    params = runner.clone.path / "params.yaml"
-    original = params.read_text()
-    params.write_text(original.replace("n_estimators: 100", "n_estimators: 99"))
-    try:
-        with pytest.raises(AssertionError, match="Run the session"):
-            run_steps(runner, "ci.yml", "data", SESSION="uptodate")
-    finally:
-        params.write_text(original)
+    stale = edited(
+        runner.clone.path / "params.yaml", lambda text: text.replace("n_estimators: 100", "n_estimators: 99")
+    )
+    with stale, pytest.raises(AssertionError, match="Run the session"):
+        run_steps(runner, "ci.yml", "data", SESSION="uptodate")
 
 
 def test_review_of_a_pull_request(runner: Runner) -> None:

@@ -12,6 +12,7 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -36,6 +37,7 @@ class Project:
     package: str
     model: Path
     metrics: list[Path]
+    plots: dict[str, dict[str, str]]  # each plot file of dvc.yaml with its settings (template, x, y)
 
     @classmethod
     def read(cls, root: Path, artifact: str) -> Project:
@@ -48,7 +50,17 @@ class Project:
         if artifact not in artifacts:
             raise BuildError(f"dvc.yaml: no artifact {artifact!r} (registry.model in mlci.toml names it)")
         metrics = [Path(path) for path in pipeline.get("metrics", [])]
-        return cls(root, name, package, Path(artifacts[artifact]["path"]), metrics)
+        plots = plot_settings(pipeline.get("plots", []))
+        return cls(root, name, package, Path(artifacts[artifact]["path"]), metrics, plots)
+
+
+def plot_settings(entries: list[Any]) -> dict[str, dict[str, str]]:
+    """dvc.yaml's `plots:` as {file: settings}; an entry is a file name, or a one-key table of its settings."""
+    plots = {}
+    for entry in entries:
+        path, settings = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+        plots[str(path)] = settings or {}
+    return plots
 
 
 def build_version(root: Path, model: str, named: str | None) -> str:

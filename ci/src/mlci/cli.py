@@ -79,6 +79,14 @@ def serve_build(args: argparse.Namespace) -> int:
     return serve(store, project.name, version, args.port)
 
 
+def refresh_registry(root: Path, otherwise: str) -> None:
+    """Fetch the registry's tags from origin for a command that only reads them; if that fails, say so and go on."""
+    try:
+        sync(root)
+    except GitError as error:
+        print(f"mlci: warning: {otherwise}: {error}", file=sys.stderr)
+
+
 def register_version(args: argparse.Namespace) -> int:
     """Register the model of the current commit as the next version."""
     config, project = repository(args)
@@ -92,10 +100,7 @@ def show_status(args: argparse.Namespace) -> int:
     from mlci.status import status
 
     config, project = repository(args)
-    try:
-        sync(project.root)
-    except GitError as error:
-        print(f"mlci: warning: showing the local registry only: {error}", file=sys.stderr)
+    refresh_registry(project.root, "showing the local registry only")
     print(status(config, project, Registry.read(project.root, config.registry.model)))
     return 0
 
@@ -156,10 +161,7 @@ def review_change(args: argparse.Namespace) -> int:
     from mlci.review import review
 
     config, project = repository(args)
-    try:
-        sync(project.root)
-    except GitError as error:
-        print(f"mlci: warning: the champion comes from the local registry only: {error}", file=sys.stderr)
+    refresh_registry(project.root, "the champion comes from the local registry only")
     written = review(config, project, args.base, args.output)
     print(written.verdict)
     print(f"the review: {written.markdown} and {written.html}")
@@ -171,28 +173,19 @@ def review_change(args: argparse.Namespace) -> int:
 
 def check_drift(args: argparse.Namespace) -> int:
     """Judge the logged inputs of each version against its training data; exit 1 on drift."""
-    import pandas as pd
-
-    from mlci.drift import UnknownVersionError, judge, read_log, report
-    from mlci.gates import fetch
+    from mlci.drift import judge, read_log, reference, report
 
     config, project = repository(args)
     registry = Registry.read(project.root, config.registry.model)
-    judgements = []
     with tempfile.TemporaryDirectory(prefix="mlci-drift-") as scratch:
-        for window in read_log(args.log):
-            if args.reference:
-                reference = pd.read_csv(args.reference)
-            elif window.version not in registry.versions:
-                known = ", ".join(registry.versions) or "none"
-                raise UnknownVersionError(
-                    f"the log holds requests served by {window.version!r}, which the registry does not know "
-                    f"(registered: {known}); fetch the tags (`git fetch --tags`) or pass --reference FILE"
-                )
-            else:
-                commit = registry.versions[window.version].commit
-                reference = pd.read_csv(fetch(project, Path(config.drift.reference), commit, Path(scratch)))
-            judgements.append(judge(window, reference, config.drift))
+        judgements = [
+            judge(
+                window,
+                reference(window.version, registry, project.root, config.drift, args.reference, Path(scratch)),
+                config.drift,
+            )
+            for window in read_log(args.log)
+        ]
     markdown, page = report(judgements, config.drift, args.output, project.name)
     drifted = [f"{j.window.version}: {', '.join(j.drifted)}" for j in judgements if j.drifted]
     print(f"the drift report: {markdown} and {page}")

@@ -83,7 +83,8 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def spare_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -221,7 +222,7 @@ def switch(project: str, stage: str, installed: Installed, deployment: Deploymen
         )
     log = state_dir(project) / f"{stage}.log"
     kept = f"{current.version} keeps running" if current else "nothing was running, and nothing runs now"
-    candidate, problems = launch(installed, spare_port(), deployment, log, smoke)
+    candidate, problems = launch(installed, free_port(), deployment, log, smoke)
     if problems:
         raise RefusedError(
             f"{stage}: {installed.version} failed its smoke test ({'; '.join(problems)}); {kept}. Log: {log}"

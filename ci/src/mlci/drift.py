@@ -19,6 +19,8 @@ from mlci.comparison import FeatureChange, feature_changes
 from mlci.config import Drift
 from mlci.document import Block, Heading, Paragraph, Table, to_html, to_markdown
 from mlci.errors import MlciError
+from mlci.registry import Registry
+from mlci.tracked import fetch_at
 
 
 class NothingToJudgeError(MlciError):
@@ -68,6 +70,21 @@ def read_log(url: str) -> list[Window]:
         Window(str(version), pd.DataFrame(list(group["inputs"])), group["prediction"].reset_index(drop=True))
         for version, group in frame.groupby("version", sort=True)
     ]
+
+
+def reference(
+    version: str, registry: Registry, root: Path, settings: Drift, given: Path | None, scratch: Path
+) -> pd.DataFrame:
+    """What a version's requests are judged against: the file given, else its training data at its commit."""
+    if given is not None:
+        return pd.read_csv(given)
+    if version not in registry.versions:
+        known = ", ".join(registry.versions) or "none"
+        raise UnknownVersionError(
+            f"the log holds requests served by {version!r}, which the registry does not know "
+            f"(registered: {known}); fetch the tags (`git fetch --tags`) or pass --reference FILE"
+        )
+    return pd.read_csv(fetch_at(root, Path(settings.reference), registry.versions[version].commit, scratch))
 
 
 @dataclass(frozen=True)

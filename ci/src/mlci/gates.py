@@ -19,13 +19,14 @@ from mlci.config import Gates
 from mlci.errors import MlciError
 from mlci.gitrepo import GitError, git
 from mlci.registry import Version
-from mlci.tables import render
+from mlci.tables import figure, render
+from mlci.tracked import fetch_at
 
 Scorer = Callable[[Path, Path], dict[str, float]]
 
 
 class GateError(MlciError):
-    """A gate that cannot be evaluated: a metric the version lacks, or a model or data file DVC cannot fetch."""
+    """A gate that cannot be evaluated: a metric the version lacks, or no scoring function."""
 
 
 @dataclass(frozen=True)
@@ -62,25 +63,6 @@ def minimum_checks(metrics: dict[str, float], gates: Gates, version: str) -> lis
     return checks
 
 
-def fetch(project: Project, path: Path, commit: str, destination: Path) -> Path:
-    """A DVC-tracked file as it was at a commit, from the cache or the DVC remote."""
-    try:
-        import dvc.api  # imports in about a second: only the champion comparison pays for it
-    except ImportError:
-        raise GateError("the champion comparison reads models through DVC: install dvc beside mlci") from None
-
-    target = destination / commit[:12] / path.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with dvc.api.open(path.as_posix(), repo=str(project.root), rev=commit, mode="rb") as source:
-            target.write_bytes(source.read())
-    except Exception as error:  # DVC raises many kinds; each means the file cannot be had
-        raise GateError(
-            f"cannot fetch {path} at {commit[:12]} from DVC: {error}; is it pushed to the remote?"
-        ) from None
-    return target
-
-
 def scorer(project: Project) -> Scorer:
     """The repository's own scoring function."""
     module = importlib.import_module(f"{project.package}.evaluate")
@@ -97,9 +79,9 @@ def regression_checks(project: Project, gates: Gates, challenger: Version, champ
     score = scorer(project)
     holdout = Path(gates.holdout)
     with tempfile.TemporaryDirectory(prefix="mlci-gates-") as scratch:
-        data = fetch(project, holdout, challenger.commit, Path(scratch) / "data")
-        new = score(fetch(project, project.model, challenger.commit, Path(scratch)), data)
-        old = score(fetch(project, project.model, champion.commit, Path(scratch)), data)
+        data = fetch_at(project.root, holdout, challenger.commit, Path(scratch) / "data")
+        new = score(fetch_at(project.root, project.model, challenger.commit, Path(scratch)), data)
+        old = score(fetch_at(project.root, project.model, champion.commit, Path(scratch)), data)
     checks = []
     for metric, allowed in sorted(gates.max_regression.items()):
         if metric not in new:
@@ -116,17 +98,5 @@ def table(checks: list[Check]) -> str:
     """The checks as aligned text: rule, challenger, reference, verdict."""
     return render(
         [("gate", "challenger", "reference", "result")]
-        + [
-            (
-                c.rule,
-                f"{c.challenger:g}",
-                "-" if c.reference is None else f"{c.reference:g}",
-                "pass" if c.passed else "FAIL",
-            )
-            for c in checks
-        ]
+        + [(c.rule, figure(c.challenger), figure(c.reference), "pass" if c.passed else "FAIL") for c in checks]
     )
-
-
-def figure(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"

@@ -178,13 +178,14 @@ def register(root: Path, model: str, model_path: Path, bump: str) -> str:
     with exclusive(root):
         sync(root)
         head = git(root, "rev-parse", "HEAD")
-        existing = Registry.read(root, model).at_commit(head)
+        before = Registry.read(root, model)
+        existing = before.at_commit(head)
         if existing:
             raise RefusedError(
                 f"this commit is already registered as {model}@{existing}: commit a change to register another version"
             )
         require_pushed_model(root, model_path)
-        first = not Registry.read(root, model).versions  # GTO makes it v0.0.1 and refuses a bump
+        first = not before.versions  # GTO makes it v0.0.1 and refuses a bump
         try:
             api.register(
                 str(root),

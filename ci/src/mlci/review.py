@@ -8,21 +8,21 @@ in the report, which is written whatever is missing.
 from __future__ import annotations
 
 import math
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from mlci import charts
 from mlci.build import Project
 from mlci.comparison import MetricRow, feature_changes, metric_rows, param_changes, verdict
 from mlci.config import Config
 from mlci.document import Block, Chart, Heading, Items, Paragraph, Table, to_html, to_markdown
+from mlci.gitrepo import GitError, git
 from mlci.registry import Registry
 from mlci.revisions import Layout, Revision, read_revision
 from mlci.suites import discover
+from mlci.tables import figure
 
 
 @dataclass(frozen=True)
@@ -36,27 +36,18 @@ class Written:
 
 
 def layout(config: Config, project: Project) -> Layout:
-    pipeline = yaml.safe_load((project.root / "dvc.yaml").read_text(encoding="utf-8"))
-    plots: dict[str, dict[str, str]] = {}
-    for entry in pipeline.get("plots", []):
-        path, spec = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
-        plots[path] = spec or {}
     suites = discover(project.root / config.validation.suites)
-    return Layout(project.root, project.metrics, Path("params.yaml"), Path(config.validation.report), plots, suites)
+    return Layout(
+        project.root, project.metrics, Path("params.yaml"), Path(config.validation.report), project.plots, suites
+    )
 
 
 def resolve(root: Path, ref: str) -> str | None:
     """The commit a ref names, or None when git knows no such ref."""
-    found = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, capture_output=True, text=True
-    )
-    return found.stdout.strip() if found.returncode == 0 else None
-
-
-def figure(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.4g}" if signed else f"{value:.4g}"
+    try:
+        return git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except GitError:
+        return None
 
 
 def summary(rows: list[MetricRow], champion: str | None) -> Paragraph:

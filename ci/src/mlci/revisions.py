@@ -18,6 +18,7 @@ import yaml
 
 from mlci.gitrepo import GitError, git
 from mlci.suites import Suite
+from mlci.tracked import fetch_at
 
 
 @dataclass
@@ -102,13 +103,8 @@ def read_data(root: Path, suite: Suite, commit: str | None) -> pd.DataFrame:
     if commit is None:
         frame: pd.DataFrame = suite.read(root / suite.data)
         return frame
-    import dvc.api  # imports in about a second: only the data comparison pays for it
-
     with tempfile.TemporaryDirectory(prefix="mlci-review-") as scratch:
-        local = Path(scratch) / suite.data.name
-        with dvc.api.open(suite.data.as_posix(), repo=str(root), rev=commit, mode="rb") as source:
-            local.write_bytes(source.read())
-        frame = suite.read(local)
+        frame = suite.read(fetch_at(root, suite.data, commit, Path(scratch)))
         return frame
 
 

@@ -7,7 +7,7 @@ from mlci.config import Config
 from mlci.deploy import running
 from mlci.gates import GateError, committed_metrics
 from mlci.registry import Registry
-from mlci.tables import render
+from mlci.tables import figure, render
 
 
 def versions_table(project: Project, registry: Registry) -> str:
@@ -21,7 +21,7 @@ def versions_table(project: Project, registry: Registry) -> str:
     names = sorted({name for values in metrics.values() for name in values})
     rows = [["version", "commit", "registered", *names, "stages"]]
     for version in reversed(registry.versions.values()):
-        figures = [f"{metrics[version.name][name]:g}" if name in metrics[version.name] else "-" for name in names]
+        figures = [figure(metrics[version.name].get(name)) for name in names]
         stages = ", ".join(registry.stages_of(version.name)) or "-"
         rows.append([version.name, version.commit[:12], version.created[:10], *figures, stages])
     return render(rows)

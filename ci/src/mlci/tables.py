@@ -11,3 +11,10 @@ def render(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
     )
+
+
+def figure(value: float | None, signed: bool = False) -> str:
+    """A metric as people read it: four significant digits, `-` where there is none."""
+    if value is None:
+        return "-"
+    return f"{value:+.4g}" if signed else f"{value:.4g}"
