@@ -54,7 +54,8 @@ def steps(project: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def test_the_workflows_are_those_the_readme_describes(generated: Path) -> None:
-    assert set(workflows(generated)) == {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml"}
+    expected = {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml", "monitor.yml"}
+    assert set(workflows(generated)) == expected
 
 
 def test_actionlint_with_shellcheck_reports_nothing(project: Path) -> None:
@@ -150,6 +151,22 @@ def test_the_release_calls_the_deploy_workflow_itself(generated: Path) -> None:
     promote = workflows(generated)["promote.yml"]
     assert set(triggers(promote)) == {"workflow_dispatch"}
     assert promote["jobs"]["promote"]["environment"] == "production"
+
+
+def test_monitoring_runs_on_a_schedule_and_retrains_only_on_drift_into_a_pull_request(generated: Path) -> None:
+    monitor = workflows(generated)["monitor.yml"]
+    assert set(triggers(monitor)) == {"schedule", "workflow_dispatch"}
+    drift, retrain = monitor["jobs"]["drift"], monitor["jobs"]["retrain"]
+    assert drift["outputs"] == {"drifted": "${{ steps.check.outputs.drifted }}"}
+    assert retrain["needs"] == "drift"
+    assert retrain["if"] == "needs.drift.outputs.drifted == 'true'"
+    issue = next(step for step in drift["steps"] if "gh issue" in step.get("run", ""))
+    assert issue["if"] == "steps.check.outputs.drifted == 'true'"
+    assert "--body-file reports/drift.md" in issue["run"]
+    (pull_request,) = [step for step in retrain["steps"] if "create-pull-request" in step.get("uses", "")]
+    assert pull_request["with"]["branch"] == "retrain/drift"
+    assert pull_request["with"]["body-path"] == "reports/review.md"
+    assert retrain["permissions"] == {"contents": "write", "pull-requests": "write", "id-token": "write"}
 
 
 def test_dependabot_updates_actions_and_uv_after_a_cooldown(generated: Path) -> None:

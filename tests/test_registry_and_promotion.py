@@ -243,7 +243,7 @@ def test_a_build_failing_its_smoke_test_leaves_the_previous_version_serving(work
     service = workspace.path / "src" / "penguin_species" / "service.py"
     text = service.read_text()
     broken = text.replace(
-        "        return answers(self.model, as_frame(records), self.version)",
+        "        predictions = answers(self.model, as_frame(rows), self.version)",
         '        raise RuntimeError("broken on purpose")',
     )
     assert broken != text

@@ -106,7 +106,7 @@ def fastapi(port: int) -> None:
     @app.post("/predict")  # type: ignore[untyped-decorator]  # fastapi runs in the generated environment only
     def predict(request: dict[str, Any]) -> Any:
         records = [contract.Record.model_validate(record) for record in request["records"]]
-        return service.answers(fitted, service.as_frame(records), "fastapi")
+        return service.answers(fitted, service.as_frame(service.as_rows(records)), "fastapi")
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

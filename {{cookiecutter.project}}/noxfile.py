@@ -102,3 +102,15 @@ def rollback(session: nox.Session) -> None:
 def review(session: nox.Session) -> None:
     """Compare the model with a base and the champion (`-- --base origin/main`): reports/review.*"""
     uv_run(session, "mlci", "review", *session.posargs)
+
+
+@nox.session(default=False)
+def drift(session: nox.Session) -> None:
+    """Judge a stage's logged requests against the training data (`-- [--stage S] [--since 7d]`)."""
+    uv_run(session, "mlci", "drift", *session.posargs)
+
+
+@nox.session(default=False)
+def refresh(session: nox.Session) -> None:
+    """Make the newest labelled data ([retrain] source of mlci.toml) the raw data, in DVC."""
+    uv_run(session, "mlci", "refresh", *session.posargs)

@@ -6,6 +6,7 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mlci import __version__
@@ -118,7 +119,7 @@ def promote_version(args: argparse.Namespace) -> int:
 
 def deploy_stage(args: argparse.Namespace) -> int:
     """Run the version git assigns to a stage, smoke-tested, keeping the previous one on failure."""
-    from mlci.deploy import Smoke, deploy
+    from mlci.deploy import Runtime, Smoke, deploy
     from mlci.promote import check_stage
 
     config, project = repository(args)
@@ -131,7 +132,12 @@ def deploy_stage(args: argparse.Namespace) -> int:
         )
     installed = install(Store(config.store.url), project.name, version)
     smoke = Smoke(valid=(project.root / SMOKE_REQUEST).read_bytes(), invalid=b'{"records": []}')
-    print(deploy(project.name, args.stage, installed, config.deploy[args.stage], smoke))
+    settings = config.deploy[args.stage]
+    logging = config.monitoring.environment(args.stage, project.root)
+    runtime = Runtime(settings.port, settings.workers, tuple(sorted(logging.items())))
+    print(deploy(project.name, args.stage, installed, runtime, smoke))
+    if logging:
+        print(f"{args.stage} logs {config.monitoring.sample:.0%} of its requests to {logging['INFERENCE_LOG_URL']}")
     return 0
 
 
@@ -174,8 +180,17 @@ def review_change(args: argparse.Namespace) -> int:
 def check_drift(args: argparse.Namespace) -> int:
     """Judge the logged inputs of each version against its training data; exit 1 on drift."""
     from mlci.drift import judge, read_log, reference, report
+    from mlci.promote import check_stage
 
     config, project = repository(args)
+    stage = args.stage or config.registry.stages[-1]
+    check_stage(config, stage)
+    log = args.log or config.monitoring.url_for(stage, project.root)
+    if log is None:
+        raise MlciError(
+            "no inference log to judge: pass --log URL, or set [monitoring] log in mlci.toml "
+            "so that deployed stages log their requests"
+        )
     registry = Registry.read(project.root, config.registry.model)
     with tempfile.TemporaryDirectory(prefix="mlci-drift-") as scratch:
         judgements = [
@@ -184,7 +199,7 @@ def check_drift(args: argparse.Namespace) -> int:
                 reference(window.version, registry, project.root, config.drift, args.reference, Path(scratch)),
                 config.drift,
             )
-            for window in read_log(args.log)
+            for window in read_log(log, args.since)
         ]
     markdown, page = report(judgements, config.drift, args.output, project.name)
     drifted = [f"{j.window.version}: {', '.join(j.drifted)}" for j in judgements if j.drifted]
@@ -194,6 +209,24 @@ def check_drift(args: argparse.Namespace) -> int:
         return 1
     print("no drift past the thresholds")
     return 0
+
+
+def refresh_data(args: argparse.Namespace) -> int:
+    """Make the newest labelled data the repository's raw data, tracked by DVC."""
+    from mlci.refresh import refresh
+
+    config, project = repository(args)
+    print(refresh(project.root, config.retrain))
+    return 0
+
+
+def since(text: str) -> datetime:
+    """A command-line age (`30m`, `24h`, `7d`) as the moment that long ago."""
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    amount, unit = text[:-1], text[-1:]
+    if unit not in units or not amount.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age: give a whole number and m, h or d, e.g. 7d")
+    return datetime.now(UTC) - timedelta(**{units[unit]: int(amount)})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,17 +288,28 @@ def build_parser() -> argparse.ArgumentParser:
     watch = commands.add_parser(
         "drift",
         help="judge logged inference inputs against the training data (exit 1 on drift)",
-        description="Reads an inference log (JSON Lines: model_version, inputs, prediction), and judges each "
-        "version's requests against that version's training data ([drift] reference, through DVC), feature by "
-        "feature. Exit 1: drift past [drift] psi_threshold; 3: a log missing, empty or too small; 4: a version "
-        "the registry does not know.",
+        description="Reads a stage's inference log (JSON Lines: timestamp, model_version, inputs, prediction), "
+        "and judges each version's requests against that version's training data ([drift] reference, through "
+        "DVC), feature by feature. Exit 1: drift past [drift] psi_threshold or a category unseen in training; "
+        "3: a log missing, empty or too small; 4: a version the registry does not know.",
     )
-    watch.add_argument("--log", required=True, metavar="URL", help="a .jsonl file, or a folder or URL of them")
+    watch.add_argument("--stage", help="the stage whose log to judge, under [monitoring] log (default: the last stage)")
+    watch.add_argument("--log", metavar="URL", help="judge this .jsonl file, or folder or URL of them, instead")
+    watch.add_argument(
+        "--since", type=since, metavar="AGE", help="only requests of the last AGE: 30m, 24h or 7d (default: all)"
+    )
     watch.add_argument("--reference", type=Path, metavar="CSV", help="judge against this file instead")
     watch.add_argument(
         "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
     )
     watch.set_defaults(handler=check_drift)
+    renew = commands.add_parser(
+        "refresh",
+        help="replace the raw data with the newest labelled data ([retrain] source), tracked by DVC",
+        description="Copies [retrain] source over [retrain] data and runs `dvc add`, so that `dvc repro` "
+        "retrains on it. Data equal to what the repository holds changes nothing.",
+    )
+    renew.set_defaults(handler=refresh_data)
     return parser
 
 

@@ -73,6 +73,42 @@ class Validation(Section):
     docs: str = Field(default="reports/data-docs", min_length=1)
 
 
+class Monitoring(Section):
+    """What each stage's server logs of its requests, for drift monitoring."""
+
+    log: str = Field(default="", description="folder or fsspec URL; each stage logs under <log>/<stage>")
+    sample: float = Field(default=1.0, ge=0, le=1)
+    segment_mb: float = Field(default=8, gt=0)
+    flush_seconds: float = Field(default=60, gt=0)
+
+    def url_for(self, stage: str, root: Path) -> str | None:
+        """Where a stage's server logs, a relative folder taken from the repository root; None when off."""
+        if not self.log:
+            return None
+        if "://" in self.log:
+            return f"{self.log.rstrip('/')}/{stage}"
+        return str((root / Path(self.log).expanduser()) / stage)
+
+    def environment(self, stage: str, root: Path) -> dict[str, str]:
+        """The variables that turn on a stage server's inference log (none when logging is off)."""
+        url = self.url_for(stage, root)
+        if url is None:
+            return {}
+        return {
+            "INFERENCE_LOG_URL": url,
+            "INFERENCE_LOG_SAMPLE": f"{self.sample:g}",
+            "INFERENCE_LOG_SEGMENT_BYTES": str(int(self.segment_mb * (1 << 20))),
+            "INFERENCE_LOG_FLUSH_SECONDS": f"{self.flush_seconds:g}",
+        }
+
+
+class Retrain(Section):
+    """Where newly labelled data lands, and the DVC-tracked file it replaces before a retraining run."""
+
+    source: str = ""
+    data: str = Field(default="data/penguins.csv", min_length=1)
+
+
 class Drift(Section):
     """When live inputs count as drifted from the training data."""
 
@@ -89,7 +125,9 @@ class Config(Section):
     store: Store
     deploy: dict[StageName, Deployment]
     validation: Validation = Validation()
+    monitoring: Monitoring = Monitoring()
     drift: Drift = Drift()
+    retrain: Retrain = Retrain()
 
     @model_validator(mode="after")
     def _every_stage_deploys_once(self) -> Config:

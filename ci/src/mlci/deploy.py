@@ -18,7 +18,6 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mlci.config import Deployment
 from mlci.errors import RefusedError
 from mlci.locks import held
 from mlci.serve import Installed
@@ -37,6 +36,15 @@ class Running:
     bento_sha256: str
     tag: str
     home: str
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How a stage serves: its port and workers, and the variables of its inference log."""
+
+    port: int
+    workers: int
+    environment: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,10 +109,10 @@ def post(url: str, body: bytes | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def start(installed: Installed, port: int, deployment: Deployment, log: Path) -> subprocess.Popen[bytes]:
+def start(installed: Installed, port: int, runtime: Runtime, log: Path) -> subprocess.Popen[bytes]:
     """Start `bentoml serve` of a build in its own session, so it outlives this command."""
-    env = installed.env()
-    env["BENTOML_CONFIG_OPTIONS"] = f"services.Classifier.workers={deployment.workers}"
+    env = {**installed.env(port), **dict(runtime.environment)}
+    env["BENTOML_CONFIG_OPTIONS"] = f"services.Classifier.workers={runtime.workers}"
     with log.open("ab") as output:
         return subprocess.Popen(
             installed.command(port), env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
@@ -196,33 +204,33 @@ def record(project: str, stage: str, deployed: Running | None) -> None:
     partial.replace(path)
 
 
-def launch(installed: Installed, port: int, deployment: Deployment, log: Path, smoke: Smoke) -> tuple[int, list[str]]:
+def launch(installed: Installed, port: int, runtime: Runtime, log: Path, smoke: Smoke) -> tuple[int, list[str]]:
     """Start a build on a port and smoke-test it; its pid, and the problems found (the process is stopped if any)."""
-    process = start(installed, port, deployment, log)
+    process = start(installed, port, runtime, log)
     problems = smoke_test(process, port, installed.version, smoke)
     if problems:
         stop(process.pid)
     return process.pid, problems
 
 
-def deploy(project: str, stage: str, installed: Installed, deployment: Deployment, smoke: Smoke) -> str:
+def deploy(project: str, stage: str, installed: Installed, runtime: Runtime, smoke: Smoke) -> str:
     """Make the stage serve this build, keeping what runs now unless the build passes its smoke test."""
     with held(state_dir(project) / f"{stage}.lock", f"another deploy of {stage} is running"):
-        return switch(project, stage, installed, deployment, smoke)
+        return switch(project, stage, installed, runtime, smoke)
 
 
-def switch(project: str, stage: str, installed: Installed, deployment: Deployment, smoke: Smoke) -> str:
+def switch(project: str, stage: str, installed: Installed, runtime: Runtime, smoke: Smoke) -> str:
     current = running(project, stage)
-    if current and current.bento_sha256 == installed.bento_sha256 and current.port == deployment.port:
+    if current and current.bento_sha256 == installed.bento_sha256 and current.port == runtime.port:
         return f"{stage}: {installed.version} already runs on port {current.port} (pid {current.pid}); nothing to do"
-    if port_in_use(deployment.port) and not (current and current.port == deployment.port):
+    if port_in_use(runtime.port) and not (current and current.port == runtime.port):
         raise RefusedError(
-            f"{stage}: port {deployment.port} is taken by another program, not by this stage's deployment; "
+            f"{stage}: port {runtime.port} is taken by another program, not by this stage's deployment; "
             f"stop that program or set another port in [deploy.{stage}] of mlci.toml. Nothing was changed."
         )
     log = state_dir(project) / f"{stage}.log"
     kept = f"{current.version} keeps running" if current else "nothing was running, and nothing runs now"
-    candidate, problems = launch(installed, free_port(), deployment, log, smoke)
+    candidate, problems = launch(installed, free_port(), runtime, log, smoke)
     if problems:
         raise RefusedError(
             f"{stage}: {installed.version} failed its smoke test ({'; '.join(problems)}); {kept}. Log: {log}"
@@ -230,21 +238,19 @@ def switch(project: str, stage: str, installed: Installed, deployment: Deploymen
     stop(candidate)
     if current:
         stop(current.pid)
-    pid, problems = launch(installed, deployment.port, deployment, log, smoke)
+    pid, problems = launch(installed, runtime.port, runtime, log, smoke)
     if problems:
         if current:
             previous = Installed(current.tag, current.version, current.bento_sha256, Path(current.home))
-            restored = start(previous, current.port, deployment, log)
+            restored = start(previous, current.port, runtime, log)
             record(project, stage, Running(**{**asdict(current), "pid": restored.pid}))
         raise RefusedError(
-            f"{stage}: {installed.version} failed on port {deployment.port} ({'; '.join(problems)}); {kept}"
+            f"{stage}: {installed.version} failed on port {runtime.port} ({'; '.join(problems)}); {kept}"
         )
-    deployed = Running(
-        installed.version, pid, deployment.port, installed.bento_sha256, installed.tag, str(installed.home)
-    )
+    deployed = Running(installed.version, pid, runtime.port, installed.bento_sha256, installed.tag, str(installed.home))
     record(project, stage, deployed)
     replaced = f", replacing {current.version}" if current else ""
-    return f"{stage}: {installed.version} serves on http://127.0.0.1:{deployment.port} (pid {pid}){replaced}"
+    return f"{stage}: {installed.version} serves on http://127.0.0.1:{runtime.port} (pid {pid}){replaced}"
 
 
 def undeploy(project: str, stage: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import fsspec
@@ -44,8 +45,11 @@ class Window:
     predictions: pd.Series
 
 
-def read_log(url: str) -> list[Window]:
-    """Every version's window in the log at `url` (a file, or the `*.jsonl` files under a folder)."""
+def read_log(url: str, since: datetime | None = None) -> list[Window]:
+    """Every version's window in the log at `url` (a file, or the `*.jsonl` files under a folder).
+
+    With `since`, only the requests logged from then on.
+    """
     fs, root = fsspec.core.url_to_fs(url if "://" in url else str(Path(url).expanduser()))
     if not fs.exists(root):
         raise NothingToJudgeError(f"{url}: no inference log there: is the service logging, and to this place?")
@@ -58,13 +62,16 @@ def read_log(url: str) -> list[Window]:
                     continue
                 try:
                     record = json.loads(line)
-                    records.append((record["model_version"], record["inputs"], record["prediction"]))
+                    logged = datetime.fromisoformat(record["timestamp"])
+                    if since is None or logged.replace(tzinfo=logged.tzinfo or UTC) >= since:
+                        records.append((record["model_version"], record["inputs"], record["prediction"]))
                 except (ValueError, KeyError, TypeError):
                     raise NothingToJudgeError(
-                        f"{file}:{number}: not a log record (JSON with model_version, inputs and prediction)"
+                        f"{file}:{number}: not a log record (JSON with timestamp, model_version, inputs and prediction)"
                     ) from None
     if not records:
-        raise NothingToJudgeError(f"{url}: the inference log is empty: no request has been logged yet")
+        newer = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
+        raise NothingToJudgeError(f"{url}: the inference log is empty{newer}: no request has been logged")
     frame = pd.DataFrame(records, columns=["version", "inputs", "prediction"])
     return [
         Window(str(version), pd.DataFrame(list(group["inputs"])), group["prediction"].reset_index(drop=True))

@@ -31,12 +31,27 @@ class Installed:
     bento_sha256: str
     home: Path
 
-    def env(self) -> dict[str, str]:
-        """The environment `bentoml serve` of this build needs."""
-        return {**os.environ, "BENTOML_HOME": str(self.home), "MODEL_VERSION": self.version}
+    def env(self, port: int) -> dict[str, str]:
+        """The environment `bentoml serve` of this build on `port` needs."""
+        return {**os.environ, "BENTOML_HOME": str(server_home(self.home, port)), "MODEL_VERSION": self.version}
 
     def command(self, port: int) -> list[str]:
         return [BENTOML, "serve", self.tag, "--port", str(port)]
+
+
+def server_home(build_home: Path, port: int) -> Path:
+    """A BentoML home for the server on `port`, whose bentos are those of the build's home.
+
+    BentoML keeps a server's `/metrics` files in `$BENTOML_HOME/prometheus_multiproc_dir` and empties that
+    folder when a server starts: two servers of one home (staging and production of one build) would wipe
+    and mix each other's metrics.
+    """
+    home = cache_home() / "servers" / str(port)
+    home.mkdir(parents=True, exist_ok=True)
+    link = home / "bentos"
+    link.unlink(missing_ok=True)
+    link.symlink_to(build_home / "bentos", target_is_directory=True)
+    return home
 
 
 def install(store: Store, name: str, version: str) -> Installed:
@@ -65,4 +80,4 @@ def serve(store: Store, name: str, version: str, port: int) -> NoReturn:
     """Install the stored build, then become `bentoml serve` of it."""
     installed = install(store, name, version)
     print(f"serving {installed.tag} (bento sha256 {installed.bento_sha256[:12]}) on port {port}", flush=True)
-    os.execve(BENTOML, installed.command(port), installed.env())
+    os.execve(BENTOML, installed.command(port), installed.env(port))

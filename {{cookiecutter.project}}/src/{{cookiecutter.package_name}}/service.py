@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.contract import MAX_BATCH, Prediction, Records
+from {{ cookiecutter.package_name }}.inference_log import from_environment
 from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, MODEL
 
 VERSION_VARIABLE = (
@@ -24,10 +25,14 @@ VERSION_VARIABLE = (
 )
 
 
-def as_frame(records: list[Any]) -> pd.DataFrame:
+def as_rows(records: list[Any]) -> list[dict[str, Any]]:
+    """The records' fields, a missing value as None: what the model reads and the log keeps."""
+    return [record.model_dump() for record in records]
+
+
+def as_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Records as the frame training saw: the same columns, missing values as NaN."""
-    frame = pd.DataFrame([record.model_dump() for record in records], columns=FEATURE_NAMES)
-    return frame.fillna(np.nan)
+    return pd.DataFrame(rows, columns=FEATURE_NAMES).fillna(np.nan)
 
 
 def answers(model: Pipeline, frame: pd.DataFrame, version: str) -> list[Prediction]:
@@ -67,6 +72,7 @@ class Classifier:
     def __init__(self) -> None:
         self.model: Pipeline = pickle.loads(MODEL.read_bytes())
         self.version = os.environ.get(VERSION_VARIABLE, "working-tree")
+        self.log = from_environment()  # a sample of requests for drift monitoring, when configured
 
     # Adaptive batching merges concurrent requests into one predict call (a forest costs about the
     # same for one row as for hundreds). The latency budget is far above that call's time: a tight
@@ -76,7 +82,17 @@ class Classifier:
     )
     def predict(self, records: Records) -> list[Prediction]:
         """Predict the class of each record, with the probability of every class."""
-        return answers(self.model, as_frame(records), self.version)
+        rows = as_rows(records)
+        predictions = answers(self.model, as_frame(rows), self.version)
+        if self.log:
+            self.log.record(self.version, rows, [answer.prediction for answer in predictions])
+        return predictions
+
+    @bentoml.on_shutdown  # type: ignore[untyped-decorator]  # as for bentoml.api
+    def flush_log(self) -> None:
+        """Write the inference log's last records before the worker exits."""
+        if self.log:
+            self.log.close()
 
 
 # The decorator made the class a bentoml.Service; bentoml's lazy imports hide it from type checkers.

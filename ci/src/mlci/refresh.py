@@ -1,0 +1,62 @@
+"""`mlci refresh`: the newest labelled data becomes the repository's raw data, tracked by DVC, before retraining.
+
+The data is copied from `[retrain] source` (a file in a folder or at any fsspec URL) over `[retrain] data`,
+and `dvc add` records its new checksum. A validation failure then stops the retraining run at the pipeline's
+first stage, as for any change of the data.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import fsspec
+
+from mlci.config import Retrain
+from mlci.errors import MlciError
+from mlci.store import sha256
+
+
+class RefreshError(MlciError):
+    """No data at the source, or a target DVC does not track."""
+
+
+def refresh(root: Path, settings: Retrain) -> str:
+    """Replace the tracked raw data with the source's, if it differs; what was done."""
+    if not settings.source:
+        raise RefreshError("[retrain] source is not set in mlci.toml: set it to where newly labelled data lands")
+    target = root / settings.data
+    if not target.with_name(f"{target.name}.dvc").is_file():
+        raise RefreshError(f"{settings.data} is not tracked by DVC (no {settings.data}.dvc): set [retrain] data")
+    url = settings.source if "://" in settings.source else os.path.expanduser(settings.source)
+    fs, path = fsspec.core.url_to_fs(url)
+    if not fs.isfile(path):
+        raise RefreshError(f"{settings.source}: no data there: put the newest labelled data there first")
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".refresh-") as scratch:
+        fresh, kept = Path(scratch) / "fresh", Path(scratch) / "kept"
+        fs.get_file(path, str(fresh))
+        if target.is_file() and sha256(fresh) == sha256(target):
+            return f"{settings.data} already holds the data at {settings.source}: nothing to retrain on"
+        before = line_count(target) if target.is_file() else 0
+        if target.is_file():
+            os.replace(target, kept)
+        os.replace(fresh, target)
+        added = subprocess.run(
+            [sys.executable, "-m", "dvc", "add", settings.data], cwd=root, capture_output=True, text=True
+        )
+        if added.returncode != 0:
+            if kept.is_file():
+                os.replace(kept, target)  # nothing half-done: the old data stays
+            raise RefreshError(f"dvc add {settings.data} failed, the data is unchanged:\n{added.stdout}{added.stderr}")
+    return (
+        f"{settings.data}: now the data at {settings.source} ({line_count(target)} lines, were {before}); "
+        "`dvc repro` retrains on it"
+    )
+
+
+def line_count(path: Path) -> int:
+    with path.open("rb") as file:
+        return sum(1 for _ in file)

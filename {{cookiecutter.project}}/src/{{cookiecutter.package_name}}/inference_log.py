@@ -1,0 +1,213 @@
+"""Sampled inference logging: requests and predictions as JSON Lines, written off the request path.
+
+`mlci deploy` sets these variables from the `[monitoring]` table of `mlci.toml`; unset, nothing is
+logged:
+`INFERENCE_LOG_URL` (a folder or any fsspec URL), `INFERENCE_LOG_SAMPLE` (the share of records
+logged), `INFERENCE_LOG_SEGMENT_BYTES` and `INFERENCE_LOG_FLUSH_SECONDS` (a file is written when
+it reaches this size or age). A request only draws a random number and puts its records in a
+bounded queue; a thread of its own serializes and writes them. A full queue or a failed write
+drops records, counts them in `/metrics` and warns in the server's log: the caller never sees it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import queue
+import random
+import socket
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import fsspec
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter
+
+LOGGER = logging.getLogger("bentoml.inference_log")
+
+
+@dataclass(frozen=True)
+class Counters:
+    """What the log reports in `/metrics`."""
+
+    written: Counter
+    dropped: Counter
+    failed_writes: Counter
+
+
+@functools.cache
+def counters() -> Counters:
+    """The log's counters, made once per process, and only once the service runs.
+
+    A BentoML worker sets PROMETHEUS_MULTIPROC_DIR as it starts, after importing this module:
+    prometheus_client read before then would keep the counters out of `/metrics`.
+    """
+    import prometheus_client
+
+    return Counters(
+        written=prometheus_client.Counter(
+            "inference_log_records", "Request records written to the inference log"
+        ),
+        dropped=prometheus_client.Counter(
+            "inference_log_dropped_records",
+            "Sampled request records not logged, by reason: queue_full or write_failed",
+            ["reason"],
+        ),
+        failed_writes=prometheus_client.Counter(
+            "inference_log_failed_writes", "Log files the sink refused"
+        ),
+    )
+
+
+class SettingsError(ValueError):
+    """An inference-log variable with a value the logger cannot use."""
+
+
+def number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """A variable as a number within [low, high], or a SettingsError that names it."""
+    text = environ.get(name, "")
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r}: not a number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={text!r}: must be between {low:g} and {high:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where and how much to log."""
+
+    url: str
+    sample: float = 1.0
+    segment_bytes: int = 8 << 20
+    flush_seconds: float = 60.0
+    capacity: int = 100_000  # records waiting to be written; more are dropped
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Settings | None:
+        """The settings the variables give, or None when INFERENCE_LOG_URL is unset or empty."""
+        url = environ.get("INFERENCE_LOG_URL", "")
+        if not url:
+            return None
+        return cls(
+            url=url,
+            sample=number(environ, "INFERENCE_LOG_SAMPLE", cls.sample, 0.0, 1.0),
+            segment_bytes=int(
+                number(environ, "INFERENCE_LOG_SEGMENT_BYTES", cls.segment_bytes, 1, 1 << 40)
+            ),
+            flush_seconds=number(
+                environ, "INFERENCE_LOG_FLUSH_SECONDS", cls.flush_seconds, 0.01, 86400
+            ),
+        )
+
+
+def write_file(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
+    """Write a whole file; on a local disk under a temporary name first: readers never see half."""
+    if "file" in fs.protocol:
+        partial = f"{path}.part"
+        fs.pipe_file(partial, data)
+        fs.mv(partial, path)
+    else:
+        fs.pipe_file(path, data)  # an object store shows an object only once it is whole
+
+
+Entry = tuple[float, str, dict[str, Any], str]  # time, model version, inputs, prediction
+
+
+class InferenceLog:
+    """A bounded queue of records and the thread that writes them, one file per segment."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        url = settings.url if "://" in settings.url else os.path.expanduser(settings.url)
+        self.fs, self.root = fsspec.core.url_to_fs(url)
+        self.queue: queue.Queue[Entry | None] = queue.Queue(maxsize=settings.capacity)  # None: stop
+        self.overflowed = 0  # counted on the request path, reported by the writer
+        self.files = 0
+        self.counters = counters()
+        self.thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
+        self.thread.start()
+
+    def record(
+        self, version: str, inputs: Sequence[dict[str, Any]], predictions: Sequence[str]
+    ) -> None:
+        """Queue a sample of one request's records; never blocks and never raises."""
+        sample = self.settings.sample
+        timestamp = time.time()
+        for features, prediction in zip(inputs, predictions, strict=True):
+            if sample < 1.0 and random.random() >= sample:
+                continue
+            try:
+                self.queue.put_nowait((timestamp, version, features, prediction))
+            except queue.Full:
+                self.overflowed += 1
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued and stop the thread."""
+        self.queue.put(None, timeout=timeout)
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        lines: list[bytes] = []
+        size, deadline, reported, stopping = 0, float("inf"), 0, False
+        while not stopping:
+            try:
+                entry = self.queue.get(timeout=max(0.0, min(deadline - time.monotonic(), 1.0)))
+                stopping = entry is None
+            except queue.Empty:
+                entry = None
+            if self.overflowed > reported:
+                self._drop("queue_full", self.overflowed - reported, "the queue is full")
+                reported = self.overflowed
+            if entry is not None:
+                if not lines:
+                    deadline = time.monotonic() + self.settings.flush_seconds
+                lines.append(serialize(entry))
+                size += len(lines[-1])
+            due = size >= self.settings.segment_bytes or time.monotonic() >= deadline
+            if lines and (due or stopping):
+                self._write(lines)
+                lines, size, deadline = [], 0, float("inf")
+
+    def _write(self, lines: list[bytes]) -> None:
+        self.files += 1
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        name = f"{stamp}-{socket.gethostname()}-{os.getpid()}-{self.files:06d}.jsonl"
+        path = f"{self.root.rstrip('/')}/{name}"
+        try:
+            self.fs.makedirs(self.root, exist_ok=True)
+            write_file(self.fs, path, b"".join(lines))
+        except Exception as error:  # whatever the sink raises, the service goes on answering
+            self.counters.failed_writes.inc()
+            self._drop("write_failed", len(lines), f"cannot write {path}: {error}")
+        else:
+            self.counters.written.inc(len(lines))
+
+    def _drop(self, reason: str, count: int, why: str) -> None:
+        self.counters.dropped.labels(reason=reason).inc(count)
+        LOGGER.warning("inference log: %d records dropped, %s", count, why)
+
+
+def serialize(entry: Entry) -> bytes:
+    """One queued record as a JSON line."""
+    timestamp, version, features, prediction = entry
+    moment = datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
+    record = {"timestamp": moment, "model_version": version, "inputs": features}
+    return (json.dumps({**record, "prediction": prediction}) + "\n").encode()
+
+
+def from_environment() -> InferenceLog | None:
+    """The logger the environment asks for, or None."""
+    settings = Settings.from_environment(os.environ)
+    return InferenceLog(settings) if settings else None
