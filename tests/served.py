@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import subprocess
 import time
 import urllib.error
@@ -9,6 +11,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pandas as pd
 
 
 def request(url: str, body: bytes | None = None, content_type: str = "application/json") -> tuple[int, str]:
@@ -19,6 +23,18 @@ def request(url: str, body: bytes | None = None, content_type: str = "applicatio
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def post_records(url: str, rows: pd.DataFrame, per_request: int = 50) -> None:
+    """Post a frame's rows to `url`/predict as records, a missing value as null; every request must get 200."""
+    records = [
+        {name: (None if isinstance(value, float) and math.isnan(value) else value) for name, value in row.items()}
+        for row in rows.to_dict("records")
+    ]
+    for start in range(0, len(records), per_request):
+        body = json.dumps({"records": records[start : start + per_request]}).encode()
+        status, answer = request(f"{url}/predict", body)
+        assert status == 200, answer
 
 
 def ready(url: str) -> bool:

@@ -3,20 +3,24 @@
 GitHub cannot be reached: each step's `run:` is executed with bash as Actions does (`-e -o pipefail`), with the
 step's env values filled in by hand (matrix entries, inputs, the base branch) and the runner's files
 (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP) made locally. Lines calling `gh`, GitHub's own command line,
-are left out: the comment they post is checked statically. The tests run in file order, as the workflows would.
+are left out: the comment and issue they post are checked statically. The tests run in file order, as the
+workflows would.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import Clone, clone_with_origin, edited, serve_stages_on_free_ports, stop_stages
-from served import request
+from served import post_records, request
 
 pytestmark = pytest.mark.slow
 
@@ -140,3 +144,54 @@ def test_promotion_to_production_then_its_deploy(runner: Runner) -> None:
     run_steps(runner, "promote.yml", "promote", VERSION="v0.0.1")
     status, _ = request(f"http://127.0.0.1:{runner.production_port}/readyz")
     assert status == 200
+
+
+def production_traffic(runner: Runner, shift: float = 0.0) -> None:
+    """A new window of production's log: the training data, its bill length moved by `shift` deviations."""
+    log = runner.clone.path.parent / "inference-log" / "production"
+    time.sleep(2)  # the deploy's smoke tests are written within a second (flush_seconds = 1)
+    shutil.rmtree(log, ignore_errors=True)
+    rows = pd.read_csv(runner.clone.path / "data" / "prepared" / "train.csv").drop(columns="species")
+    rows["bill_length_mm"] = (rows["bill_length_mm"] + shift * rows["bill_length_mm"].std()).clip(upper=70.0)
+    post_records(f"http://127.0.0.1:{runner.production_port}", rows)
+    deadline = time.monotonic() + 30
+    while sum(len(file.read_text().splitlines()) for file in log.glob("*.jsonl")) < len(rows):
+        assert time.monotonic() < deadline, "production's log did not fill in 30 s"
+        time.sleep(0.2)
+
+
+def test_monitor_finds_no_drift_in_traffic_like_the_training_data(runner: Runner) -> None:
+    production_traffic(runner)
+    runner.output.write_text("")
+    run_steps(runner, "monitor.yml", "drift")
+    assert runner.output.read_text() == ""  # not drifted: the retrain job does not run
+    assert "**no drift**" in runner.summary.read_text()
+
+
+def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(runner: Runner) -> None:
+    production_traffic(runner, shift=2.0)
+    runner.output.write_text("")
+    run_steps(runner, "monitor.yml", "drift")
+    assert runner.output.read_text() == "drifted=true\n"
+    assert "drifted**: bill_length_mm" in (runner.clone.path / "reports" / "drift.md").read_text()
+    # Newly labelled data lands at [retrain] source: this year's Gentoo penguins, forty more rows.
+    raw = pd.read_csv(runner.clone.path / "data" / "penguins.csv")
+    newcomers = raw[raw["species"] == "Gentoo"].head(40).assign(year=2026)
+    fresh = runner.clone.path.parent / "incoming" / "penguins.csv"
+    fresh.parent.mkdir(exist_ok=True)
+    pd.concat([raw, newcomers]).to_csv(fresh, index=False)
+    run_steps(runner, "monitor.yml", "retrain")
+    git = runner.clone.path
+    subject = subprocess.run(["git", "log", "-1", "--format=%s"], cwd=git, capture_output=True, text=True).stdout
+    assert subject == "Retrain on the newest data after drift in production\n"
+    on_top = subprocess.run(["git", "rev-parse", "HEAD~1", "origin/main"], cwd=git, capture_output=True, text=True)
+    first, second = on_top.stdout.split()
+    assert first == second  # one commit on main: the pull request's content
+    changed = subprocess.run(
+        ["git", "show", "--name-only", "--format=", "HEAD"], cwd=git, capture_output=True, text=True
+    ).stdout.split()
+    assert {"data/penguins.csv.dvc", "dvc.lock", "reports/metrics.json"} <= set(changed)
+    assert not [name for name in changed if name.startswith("reports/review") or name.startswith("reports/drift")]
+    review = (git / "reports" / "review.md").read_text()
+    assert "v0.0.1" in review  # the production champion is compared
+    assert f"{len(raw)} rows in base, {len(raw) + 40} in head" in review  # the newest data

@@ -69,10 +69,10 @@ def pipeline(project: Path, repeat: int) -> None:
 
 
 def load_while_serving(
-    project: Path, command: list[str], probe: str, levels: str, seconds: float
+    project: Path, command: list[str], probe: str, levels: str, seconds: float, env: dict[str, str] | None = None
 ) -> list[dict[str, float]]:
     """Start a server on a free port, wait until `probe` answers 200, drive it at each level of clients, stop it."""
-    with local_server(command, probe, project) as url:
+    with local_server(command, probe, project, env) as url:
         load = ["uv", "run", "--no-sync", "python", str(BENCH_SERVICE), "load", f"{url}/predict", levels, str(seconds)]
         figures: list[dict[str, float]] = json.loads(run(*load, cwd=project))
     return figures
@@ -85,17 +85,26 @@ def service(project: Path, levels: str, seconds: float) -> None:
     run("uv", "run", "mlci", "build", cwd=project)
     bento_server = ["uv", "run", "--no-sync", "mlci", "serve", "--port", "{port}"]
     served = load_while_serving(project, bento_server, "/readyz", levels, seconds)
+    log = project.parent / "inference-log"
+    logging = {"INFERENCE_LOG_URL": str(log), "INFERENCE_LOG_SAMPLE": "1", "INFERENCE_LOG_FLUSH_SECONDS": "1"}
+    logged = load_while_serving(project, bento_server, "/readyz", levels, seconds, logging)
+    records = sum(len(file.read_text().splitlines()) for file in log.glob("*.jsonl"))
     fastapi_app = ["uv", "run", "--with", "fastapi", "python", str(BENCH_SERVICE), "fastapi", "{port}"]
     baseline = load_while_serving(project, fastapi_app, "/docs", levels, seconds)
     rates = json.loads(run("uv", "run", "--no-sync", "python", str(BENCH_SERVICE), "inprocess", "5", cwd=project))
     print(f"\nService: the stored bento under `mlci serve`, {seconds:.0f} s per level, one record per request")
     print(f"  {'clients':>7} {'':22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for bento, fast in zip(served, baseline, strict=True):
-        for name, figures in (("BentoML (mlci serve)", bento), ("FastAPI (baseline)", fast)):
+    for bento, with_log, fast in zip(served, logged, baseline, strict=True):
+        rows = (("BentoML (mlci serve)", bento), ("  + inference log", with_log), ("FastAPI (baseline)", fast))
+        for name, figures in rows:
             print(
                 f"  {int(figures['clients']):7} {name:22} {figures['rps']:8.0f} {figures['p50_ms']:8.0f}"
                 f" {figures['p99_ms']:8.0f} {int(figures['errors']):7}"
             )
+    ratios = ", ".join(
+        f"{on['rps'] / off['rps']:.0%} at {int(off['clients'])}" for off, on in zip(served, logged, strict=True)
+    )
+    print(f"  inference log (every record, 1 s files): throughput {ratios} of no log; {records:,} records written")
     print(
         f"  in process: {rates['per_record']:.0f} records/s one per predict call (the floor),"
         f" {rates['batched']:.0f} records/s 1000 per call (the ceiling)"

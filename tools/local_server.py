@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -21,12 +22,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(command: list[str], probe: str, cwd: Path) -> Iterator[str]:
-    """Start `command` ("{port}" in it becomes a free port), wait until `probe` answers 200; its base URL."""
+def local_server(command: list[str], probe: str, cwd: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start `command` ("{port}" in it becomes a free port), wait until `probe` answers 200; its base URL.
+
+    `env` adds variables to this process's environment for the server.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     full = [part.replace("{port}", str(port)) for part in command]
-    with subprocess.Popen(full, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+    environment = {**os.environ, **(env or {})}
+    with subprocess.Popen(
+        full, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as server:
         try:
             deadline = time.monotonic() + 180
             while True:
