@@ -6,18 +6,24 @@ Everything is real: a bare git repository stands in for the remote, a local fold
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import re
 import shutil
+import statistics
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from cookiecutter.main import cookiecutter
 from local_server import free_port, local_server
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 PROMOTE = ("nox", "-s", "promote", "--")
+DRIFT = ("nox", "-s", "drift", "--")
 
 
 def step(title: str, *command: str, cwd: Path, fails: bool = False) -> None:
@@ -65,14 +71,57 @@ def set_params(project: Path, **values: int) -> None:
     print(f"\n==> Edit params.yaml: {', '.join(f'train.{key} = {value}' for key, value in values.items())}", flush=True)
 
 
-def use_free_ports(project: Path) -> None:
-    """Point staging and production at ports nothing else on this machine holds."""
+def use_free_ports(project: Path) -> list[int]:
+    """Point staging and production at ports nothing else on this machine holds; log files every second."""
     config = project / "mlci.toml"
     ports = [free_port(), free_port()]
-    config.write_text(
-        config.read_text().replace("port = 3001", f"port = {ports[0]}").replace("port = 3000", f"port = {ports[1]}")
-    )
+    text = config.read_text().replace("port = 3001", f"port = {ports[0]}").replace("port = 3000", f"port = {ports[1]}")
+    config.write_text(text.replace("flush_seconds = 60", "flush_seconds = 1"))
     print(f"\n==> Edit mlci.toml: staging on port {ports[0]}, production on port {ports[1]}", flush=True)
+    print("    and [monitoring] flush_seconds = 1: the inference log is written every second", flush=True)
+    return ports
+
+
+def training_rows(project: Path) -> list[dict[str, Any]]:
+    """The training split's features as request records: numbers as numbers, empty cells as null."""
+    with (project / "data" / "prepared" / "train.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    return [
+        {
+            name: (None if value == "" else value if name in ("island", "sex") else float(value))
+            for name, value in row.items()
+            if name not in ("species", "year")
+        }
+        for row in rows
+    ]
+
+
+def send_traffic(project: Path, port: int, stage: str, shift: float = 0.0) -> None:
+    """Post the training data to a stage, its bill length moved by `shift` standard deviations."""
+    records = training_rows(project)
+    lengths = [float(record["bill_length_mm"]) for record in records if record["bill_length_mm"] is not None]
+    moved = shift * statistics.stdev(lengths)
+    for record in records:
+        if record["bill_length_mm"] is not None:
+            record["bill_length_mm"] = min(70.0, float(record["bill_length_mm"]) + moved)  # the contract's maximum
+    change = f", bill length + {shift:g} standard deviations" if shift else ""
+    print(f"\n==> Send {stage} the training data, {len(records)} requests{change}", flush=True)
+    for record in records:
+        body = json.dumps({"records": [record]}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/predict", body, {"content-type": "application/json"})
+        urllib.request.urlopen(request, timeout=30).close()
+    time.sleep(2)  # the log writes its file within a second
+
+
+def new_labelled_data(project: Path) -> None:
+    """Drop this season's data where [retrain] source points: the data so far and forty new Gentoo penguins."""
+    raw = (project / "data" / "penguins.csv").read_text().splitlines()
+    gentoo = [line for line in raw if line.startswith("Gentoo,")][:40]
+    newcomers = [re.sub(r",\d{4}$", ",2026", line) for line in gentoo]
+    source = project.parent / "storage" / "incoming" / "penguins.csv"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text("\n".join(raw + newcomers) + "\n")
+    print(f"\n==> New labelled data lands at {source}: {len(newcomers)} more penguins", flush=True)
 
 
 def release(project: Path, message: str, promote_to: list[str], refused: bool = False) -> None:
@@ -135,7 +184,7 @@ def main() -> None:
     step("Reproduce the pipeline and push data and model to the DVC remote", "nox", "-s", "repro", cwd=project)
     step("Show the metrics", "uv", "run", "dvc", "metrics", "show", cwd=project)
     step("Reproduce again: nothing changed, nothing runs", "uv", "run", "dvc", "repro", cwd=project)
-    use_free_ports(project)
+    ports = use_free_ports(project)
     commit_all(project, "Reproduce the pipeline (dvc.lock and reports); serve the stages on free ports")
     step("Push main to the remote", "git", "push", "--quiet", "-u", "origin", "main", cwd=project)
     step("Register the model of this commit: a GTO tag, pushed", "nox", "-s", "register", cwd=project)
@@ -163,6 +212,13 @@ def main() -> None:
     release(project, "Train 150 trees", ["staging", "production"])
     step("Roll production back to the version before", "nox", "-s", "rollback", "--", "production", cwd=project)
     step("Show the registry", "nox", "-s", "status", cwd=project)
+    send_traffic(project, ports[0], "staging")
+    step("Judge staging's logged requests: like the training data", *DRIFT, "--stage", "staging", cwd=project)
+    send_traffic(project, ports[1], "production", shift=2)
+    step("Judge production's logged requests: drift, exit 1", *DRIFT, cwd=project, fails=True)
+    new_labelled_data(project)
+    step("Take the newest labelled data, tracked by DVC", "nox", "-s", "refresh", cwd=project)
+    release(project, "Retrain on the newest data after drift in production", ["staging", "production"])
     for stage in ("staging", "production"):
         step(f"Stop {stage}'s server", "uv", "run", "mlci", "stop", stage, cwd=project)
     print(f"\ndemo: done. The generated repository is {project}; its remote is {origin}.")
