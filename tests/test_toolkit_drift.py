@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,40 @@ def test_a_version_the_registry_does_not_know_has_its_own_exit_code(
     write_log(repository / "log.jsonl", live(), version="v9.9.9")
     assert main(["drift", "--log", "log.jsonl"]) == 4
     assert "served by 'v9.9.9', which the registry does not know" in capsys.readouterr().err
+
+
+def test_a_window_keeps_only_the_requests_since_then(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = write_log(repository / "old.jsonl", live(shift=2))  # logged on 2026-11-23 at noon
+    assert drift("--log", str(old), "--since", "1h") == 3
+    assert "the inference log is empty since" in capsys.readouterr().err
+    fresh = live()
+    now = datetime.now(UTC).isoformat()
+    lines = [
+        json.dumps({"timestamp": now, "model_version": "v0.0.1", "inputs": row, "prediction": "Adelie"})
+        for row in fresh.to_dict(orient="records")
+    ]
+    (repository / "logs").mkdir()
+    old.rename(repository / "logs" / "old.jsonl")
+    (repository / "logs" / "new.jsonl").write_text("\n".join(lines) + "\n")
+    assert drift("--log", "logs", "--since", "1h") == 0  # the shifted old window is left out
+    assert drift("--log", "logs") == 1  # and counts without a window
+
+
+@pytest.mark.parametrize("age", ["7w", "d", "-1d", "soon"])
+def test_an_age_that_is_not_one_is_a_usage_error(repository: Path, age: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        drift("--log", "log.jsonl", "--since", age)
+    assert stopped.value.code == 2
+
+
+def test_the_stage_log_comes_from_the_config(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drift"]) == 2
+    assert "no inference log to judge: pass --log URL, or set [monitoring] log" in capsys.readouterr().err
+    config = repository / "mlci.toml"
+    config.write_text(config.read_text() + '\n[monitoring]\nlog = "inference-log"\n')
+    (repository / "inference-log" / "staging").mkdir(parents=True)
+    write_log(repository / "inference-log" / "staging" / "part.jsonl", live())
+    assert drift("--stage", "staging") == 0
+    assert drift() == 3  # production, the last stage, has logged nothing
+    assert f"{repository / 'inference-log' / 'production'}: no inference log there" in capsys.readouterr().err
+    assert main(["drift", "--stage", "canary"]) == 2

@@ -76,7 +76,7 @@ class Validation(Section):
 class Monitoring(Section):
     """What each stage's server logs of its requests, for drift monitoring."""
 
-    log: str = Field(default="", description="folder or fsspec URL; each stage logs under <log>/<stage>")
+    log: str = ""  # a folder or fsspec URL; each stage logs under <log>/<stage>; "" turns logging off
     sample: float = Field(default=1.0, ge=0, le=1)
     segment_mb: float = Field(default=8, gt=0)
     flush_seconds: float = Field(default=60, gt=0)
