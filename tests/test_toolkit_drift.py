@@ -144,3 +144,15 @@ def test_the_stage_log_comes_from_the_config(repository: Path, capsys: pytest.Ca
     assert drift() == 3  # production, the last stage, has logged nothing
     assert f"{repository / 'inference-log' / 'production'}: no inference log there" in capsys.readouterr().err
     assert main(["drift", "--stage", "canary"]) == 2
+
+
+def test_a_version_with_too_few_requests_is_set_aside_when_another_can_be_judged(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = repository / "logs"
+    logs.mkdir()
+    write_log(logs / "current.jsonl", live())
+    write_log(logs / "smoke-test-of-an-earlier-deploy.jsonl", live()[:3], version="v0.0.0")
+    assert drift("--log", str(logs)) == 0
+    assert "v0.0.0: 3 logged requests, too few to judge; left out" in capsys.readouterr().out
+    assert "Too few requests to judge (under 100): v0.0.0 (3)." in (repository / "reports" / "drift.md").read_text()

@@ -179,7 +179,7 @@ def review_change(args: argparse.Namespace) -> int:
 
 def check_drift(args: argparse.Namespace) -> int:
     """Judge the logged inputs of each version against its training data; exit 1 on drift."""
-    from mlci.drift import judge, read_log, reference, report
+    from mlci.drift import judge, large_enough, read_log, reference, report
     from mlci.promote import check_stage
 
     config, project = repository(args)
@@ -192,6 +192,7 @@ def check_drift(args: argparse.Namespace) -> int:
             "so that deployed stages log their requests"
         )
     registry = Registry.read(project.root, config.registry.model)
+    windows, too_few = large_enough(read_log(log, args.since), config.drift)
     with tempfile.TemporaryDirectory(prefix="mlci-drift-") as scratch:
         judgements = [
             judge(
@@ -199,9 +200,11 @@ def check_drift(args: argparse.Namespace) -> int:
                 reference(window.version, registry, project.root, config.drift, args.reference, Path(scratch)),
                 config.drift,
             )
-            for window in read_log(log, args.since)
+            for window in windows
         ]
-    markdown, page = report(judgements, config.drift, args.output, project.name)
+    markdown, page = report(judgements, too_few, config.drift, args.output, project.name)
+    for window in too_few:
+        print(f"{window.version}: {len(window.inputs)} logged requests, too few to judge; left out")
     drifted = [f"{j.window.version}: {', '.join(j.drifted)}" for j in judgements if j.drifted]
     print(f"the drift report: {markdown} and {page}")
     if drifted:

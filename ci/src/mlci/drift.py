@@ -103,22 +103,37 @@ class Judgement:
     drifted: list[str]
 
 
-def judge(window: Window, reference: pd.DataFrame, settings: Drift) -> Judgement:
-    """Compare a window's inputs with the reference's same columns; refuse a window too small to judge."""
-    if len(window.inputs) < settings.min_samples:
+def large_enough(windows: list[Window], settings: Drift) -> tuple[list[Window], list[Window]]:
+    """The windows with at least `min_samples` requests, and the others; an error when none has.
+
+    A log spanning deploys holds a few requests of earlier versions (a smoke test's, say): they are set aside.
+    """
+    enough = [window for window in windows if len(window.inputs) >= settings.min_samples]
+    if not enough:
+        counts = "; ".join(f"{window.version}: {len(window.inputs)} logged requests" for window in windows)
         raise NothingToJudgeError(
-            f"{window.version}: {len(window.inputs)} logged requests, fewer than [drift] min_samples = "
-            f"{settings.min_samples}: too few to judge; wait for more traffic or lower the bound"
+            f"{counts}, fewer than [drift] min_samples = {settings.min_samples}: too few to judge; "
+            "wait for more traffic or lower the bound"
         )
+    return enough, [window for window in windows if window not in enough]
+
+
+def judge(window: Window, reference: pd.DataFrame, settings: Drift) -> Judgement:
+    """Compare a window's inputs with the reference's same columns."""
     columns = [column for column in window.inputs.columns if column in reference.columns]
     changes = feature_changes(reference[columns], window.inputs[columns])
     drifted = [change.name for change in changes if change.psi > settings.psi_threshold or change.new_categories]
     return Judgement(window, changes, drifted)
 
 
-def report(judgements: list[Judgement], settings: Drift, folder: Path, name: str) -> tuple[Path, Path]:
+def report(
+    judgements: list[Judgement], too_few: list[Window], settings: Drift, folder: Path, name: str
+) -> tuple[Path, Path]:
     """Write drift.md and drift.html: per version, the verdict and every feature's figures."""
     blocks: list[Block] = [Heading(f"Drift of {name}: logged inputs against the training data")]
+    if too_few:
+        counts = ", ".join(f"{window.version} ({len(window.inputs)})" for window in too_few)
+        blocks.append(Paragraph(f"Too few requests to judge (under {settings.min_samples}): {counts}."))
     for judgement in judgements:
         window = judgement.window
         verdict = f"**drifted**: {', '.join(judgement.drifted)}" if judgement.drifted else "**no drift**"
