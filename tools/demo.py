@@ -23,7 +23,7 @@ from local_server import free_port, local_server
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 PROMOTE = ("nox", "-s", "promote", "--")
-DRIFT = ("nox", "-s", "drift", "--")
+DRIFT = ("nox", "-s", "drift")
 
 
 def step(title: str, *command: str, cwd: Path, fails: bool = False) -> None:
@@ -213,7 +213,7 @@ def main() -> None:
     step("Roll production back to the version before", "nox", "-s", "rollback", "--", "production", cwd=project)
     step("Show the registry", "nox", "-s", "status", cwd=project)
     send_traffic(project, ports[0], "staging")
-    step("Judge staging's logged requests: like the training data", *DRIFT, "--stage", "staging", cwd=project)
+    step("Judge staging's logged requests: like the training data", *DRIFT, "--", "--stage", "staging", cwd=project)
     send_traffic(project, ports[1], "production", shift=2)
     step("Judge production's logged requests: drift, exit 1", *DRIFT, cwd=project, fails=True)
     new_labelled_data(project)

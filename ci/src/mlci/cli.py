@@ -133,11 +133,12 @@ def deploy_stage(args: argparse.Namespace) -> int:
     installed = install(Store(config.store.url), project.name, version)
     smoke = Smoke(valid=(project.root / SMOKE_REQUEST).read_bytes(), invalid=b'{"records": []}')
     settings = config.deploy[args.stage]
-    logging = config.monitoring.environment(args.stage, project.root)
-    runtime = Runtime(settings.port, settings.workers, tuple(sorted(logging.items())))
+    log_variables = config.monitoring.environment(args.stage, project.root)
+    runtime = Runtime(settings.port, settings.workers, tuple(sorted(log_variables.items())))
     print(deploy(project.name, args.stage, installed, runtime, smoke))
-    if logging:
-        print(f"{args.stage} logs {config.monitoring.sample:.0%} of its requests to {logging['INFERENCE_LOG_URL']}")
+    if log_variables:
+        where = log_variables["INFERENCE_LOG_URL"]
+        print(f"{args.stage} logs {config.monitoring.sample:.0%} of its requests to {where}")
     return 0
 
 
