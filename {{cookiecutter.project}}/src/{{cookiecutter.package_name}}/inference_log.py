@@ -5,7 +5,7 @@ logged:
 `INFERENCE_LOG_URL` (a folder or any fsspec URL), `INFERENCE_LOG_SAMPLE` (the share of records
 logged), `INFERENCE_LOG_SEGMENT_BYTES` and `INFERENCE_LOG_FLUSH_SECONDS` (a file is written when
 it reaches this size or age). A request only draws a random number and puts its records in a
-bounded queue; a thread of its own serializes and writes them. A full queue or a failed write
+bounded buffer; a thread of its own serializes and writes them. A full buffer or a failed write
 drops records, counts them in `/metrics` and warns in the server's log: the caller never sees it.
 """
 
@@ -15,7 +15,6 @@ import functools
 import json
 import logging
 import os
-import queue
 import random
 import socket
 import threading
@@ -126,14 +125,21 @@ Entry = tuple[float, str, dict[str, Any], str]  # time, model version, inputs, p
 
 
 class InferenceLog:
-    """A bounded queue of records and the thread that writes them, one file per segment."""
+    """Records waiting in a bounded buffer, and the thread that writes them, one file per segment.
+
+    The thread wakes a few times a second, not once per record: a thread woken per record makes
+    the serving thread hand over the GIL each time, which cost a third of the throughput at 32
+    clients (measured with a queue.Queue).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         url = settings.url if "://" in settings.url else os.path.expanduser(settings.url)
         self.fs, self.root = fsspec.core.url_to_fs(url)
-        self.queue: queue.Queue[Entry | None] = queue.Queue(maxsize=settings.capacity)  # None: stop
-        self.overflowed = 0  # counted on the request path, reported by the writer
+        self.lock = threading.Lock()
+        self.pending: list[Entry] = []
+        self.overflowed = 0  # records refused since the writer last looked
+        self.stopping = threading.Event()
         self.files = 0
         self.counters = counters()
         self.thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
@@ -142,43 +148,51 @@ class InferenceLog:
     def record(
         self, version: str, inputs: Sequence[dict[str, Any]], predictions: Sequence[str]
     ) -> None:
-        """Queue a sample of one request's records; never blocks and never raises."""
-        sample = self.settings.sample
-        timestamp = time.time()
-        for features, prediction in zip(inputs, predictions, strict=True):
-            if sample < 1.0 and random.random() >= sample:
-                continue
-            try:
-                self.queue.put_nowait((timestamp, version, features, prediction))
-            except queue.Full:
-                self.overflowed += 1
+        """Keep a sample of one request's records for the writer; never blocks on the sink."""
+        sample, timestamp = self.settings.sample, time.time()
+        entries = [
+            (timestamp, version, features, prediction)
+            for features, prediction in zip(inputs, predictions, strict=True)
+            if sample >= 1.0 or random.random() < sample
+        ]
+        with self.lock:
+            room = max(0, self.settings.capacity - len(self.pending))
+            self.pending.extend(entries[:room])
+            self.overflowed += len(entries) - len(entries[:room])
 
     def close(self, timeout: float = 10.0) -> None:
-        """Write what is queued and stop the thread."""
-        self.queue.put(None, timeout=timeout)
+        """Write what is pending and stop the thread."""
+        self.stopping.set()
         self.thread.join(timeout)
+
+    def _take(self) -> tuple[list[Entry], int]:
+        with self.lock:
+            taken, self.pending = self.pending, []
+            overflowed, self.overflowed = self.overflowed, 0
+        return taken, overflowed
 
     def _run(self) -> None:
         lines: list[bytes] = []
-        size, deadline, reported, stopping = 0, float("inf"), 0, False
-        while not stopping:
-            try:
-                entry = self.queue.get(timeout=max(0.0, min(deadline - time.monotonic(), 1.0)))
-                stopping = entry is None
-            except queue.Empty:
-                entry = None
-            if self.overflowed > reported:
-                self._drop("queue_full", self.overflowed - reported, "the queue is full")
-                reported = self.overflowed
-            if entry is not None:
+        size, deadline = 0, float("inf")
+        wake = min(0.5, self.settings.flush_seconds)
+        while True:
+            stopping = self.stopping.wait(wake)
+            taken, overflowed = self._take()
+            if overflowed:
+                self._drop("queue_full", overflowed, "the queue is full")
+            for entry in taken:
                 if not lines:
                     deadline = time.monotonic() + self.settings.flush_seconds
                 lines.append(serialize(entry))
                 size += len(lines[-1])
-            due = size >= self.settings.segment_bytes or time.monotonic() >= deadline
-            if lines and (due or stopping):
+                if size >= self.settings.segment_bytes:
+                    self._write(lines)
+                    lines, size = [], 0
+            if lines and (stopping or time.monotonic() >= deadline):
                 self._write(lines)
-                lines, size, deadline = [], 0, float("inf")
+                lines, size = [], 0
+            if stopping:
+                return
 
     def _write(self, lines: list[bytes]) -> None:
         self.files += 1
