@@ -1,8 +1,10 @@
 """Load and baselines for the service benchmark, run inside a generated repository's environment.
 
-`load URL LEVELS SECONDS` drives a served `/predict` with concurrent clients; `inprocess` times the model's
-own `predict`, one record per call and batched; `fastapi PORT` serves the same model as a minimal FastAPI app.
-Each prints one JSON object (but `fastapi`, which serves until stopped).
+`load URLS LEVELS SECONDS ROUNDS` drives each served `/predict` (comma-separated URLs) with concurrent clients,
+taking turns in short rounds so that a machine's drift during the run weighs on every server alike; `inprocess`
+times the model's own `predict`, one record per call and batched, and the inference log's own cost per record;
+`fastapi PORT` serves the same model as a minimal FastAPI app. Each prints one JSON value (but `fastapi`, which
+serves until stopped).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import pickle
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -49,16 +52,18 @@ def client(url: str, until: float, latencies: list[float], errors: list[int]) ->
         latencies.append(time.perf_counter() - start)
 
 
-def load(url: str, clients: int, seconds: float) -> dict[str, float]:
-    """Requests per second, p50 and p99 latency in ms, and errors, for `clients` concurrent clients."""
-    latencies: list[float] = []
-    errors: list[int] = []
+def drive(url: str, clients: int, seconds: float, latencies: list[float], errors: list[int]) -> None:
+    """Send requests from `clients` concurrent clients for `seconds`, adding to `latencies` and `errors`."""
     until = time.monotonic() + seconds
     threads = [threading.Thread(target=client, args=(url, until, latencies, errors)) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def summary(clients: int, seconds: float, latencies: list[float], errors: list[int]) -> dict[str, float]:
+    """Requests per second, p50 and p99 latency in ms, and errors."""
     ordered = sorted(latencies)
     return {
         "clients": clients,
@@ -69,13 +74,26 @@ def load(url: str, clients: int, seconds: float) -> dict[str, float]:
     }
 
 
+def load(urls: list[str], levels: list[int], seconds: float, rounds: int) -> list[list[dict[str, float]]]:
+    """Per URL, the figures at each level: `seconds` of load each, given in `rounds` turns taken by the URLs."""
+    figures: list[list[dict[str, float]]] = [[] for _ in urls]
+    for clients in levels:
+        measured: list[tuple[list[float], list[int]]] = [([], []) for _ in urls]
+        for _ in range(rounds):
+            for url, (latencies, errors) in zip(urls, measured, strict=True):
+                drive(url, clients, seconds / rounds, latencies, errors)
+        for per_url, (latencies, errors) in zip(figures, measured, strict=True):
+            per_url.append(summary(clients, seconds, latencies, errors))
+    return figures
+
+
 def model() -> Any:
     train = importlib.import_module(f"{package()}.train")
     return pickle.loads(train.MODEL.read_bytes())
 
 
 def inprocess(seconds: float) -> dict[str, float]:
-    """Records per second of the model's own predict: one record per call, and 1000 per call."""
+    """Records per second of the model's own predict, one record per call and 1000 per call; the log's cost."""
     import pandas as pd
 
     fitted = model()
@@ -90,7 +108,28 @@ def inprocess(seconds: float) -> dict[str, float]:
             fitted.predict_proba(frame)
             calls += 1
         rates[name] = calls * len(frame) / (time.perf_counter() - start)
-    return rates
+    return {**rates, **log_cost(records[0])}
+
+
+def log_cost(record: dict[str, Any], batches: int = 10_000, batch: int = 10) -> dict[str, float]:
+    """Microseconds per record the inference log costs: on the request path, and in its writer thread."""
+    inference_log = importlib.import_module(f"{package()}.inference_log")
+    rows, predictions = [dict(record) for _ in range(batch)], ["Adelie"] * batch
+    with tempfile.TemporaryDirectory() as folder:
+        settings = inference_log.Settings(url=folder, capacity=batches * batch, flush_seconds=3600)
+        log = inference_log.InferenceLog(settings)
+        start = time.perf_counter()
+        for _ in range(batches):
+            log.record("bench", rows, predictions)
+        request_path = time.perf_counter() - start
+        log.close()
+        entries = [(time.time(), "bench", row, "Adelie") for row in rows * batches]
+        start = time.perf_counter()
+        data = b"".join(inference_log.serialize(entry) for entry in entries)
+        inference_log.write_file(log.fs, f"{folder}/bench.jsonl", data)
+        writer = time.perf_counter() - start
+    records = batches * batch
+    return {"log_request_us": 1e6 * request_path / records, "log_writer_us": 1e6 * writer / records}
 
 
 def fastapi(port: int) -> None:
@@ -114,8 +153,9 @@ def fastapi(port: int) -> None:
 def main() -> None:
     command, *args = sys.argv[1:]
     if command == "load":
-        url, levels, seconds = args
-        print(json.dumps([load(url, int(level), float(seconds)) for level in levels.split(",")]))
+        urls, levels, seconds, rounds = args
+        clients = [int(level) for level in levels.split(",")]
+        print(json.dumps(load(urls.split(","), clients, float(seconds), int(rounds))))
     elif command == "inprocess":
         print(json.dumps(inprocess(float(args[0]))))
     elif command == "fastapi":

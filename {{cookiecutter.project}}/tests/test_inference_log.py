@@ -68,7 +68,7 @@ def test_a_share_of_records_is_sampled(tmp_path: Path) -> None:
     assert 850 < len(logged(tmp_path)) < 1150  # 1000 expected; 0.003% chance outside
 
 
-def test_a_full_queue_drops_records_and_counts_them(
+def test_a_full_buffer_drops_records_and_counts_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     release = threading.Event()
@@ -84,12 +84,12 @@ def test_a_full_queue_drops_records_and_counts_them(
     log.record("v1", [EXAMPLE], ["Gentoo"])
     while log.files == 0:  # then the writer waits in its first write
         time.sleep(0.01)
-    log.record("v1", [EXAMPLE] * 12, ["Gentoo"] * 12)  # five fit in the queue
+    log.record("v1", [EXAMPLE] * 12, ["Gentoo"] * 12)  # five fit in the buffer
     release.set()
     log.close()
     assert len(logged(tmp_path)) == 6
     assert counted("inference_log_dropped_records_total", reason="queue_full") - before == 7
-    assert "7 records dropped, the queue is full" in caplog.text
+    assert "7 records dropped, the buffer is full" in caplog.text
 
 
 def test_an_unwritable_sink_is_counted_and_warned_about(

@@ -179,7 +179,7 @@ class InferenceLog:
             stopping = self.stopping.wait(wake)
             taken, overflowed = self._take()
             if overflowed:
-                self._drop("queue_full", overflowed, "the queue is full")
+                self._drop("queue_full", overflowed, "the buffer is full")
             for entry in taken:
                 if not lines:
                     deadline = time.monotonic() + self.settings.flush_seconds
@@ -214,7 +214,7 @@ class InferenceLog:
 
 
 def serialize(entry: Entry) -> bytes:
-    """One queued record as a JSON line."""
+    """One buffered record as a JSON line."""
     timestamp, version, features, prediction = entry
     moment = datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
     record = {"timestamp": moment, "model_version": version, "inputs": features}
