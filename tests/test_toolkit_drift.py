@@ -36,11 +36,11 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def write_log(path: Path, frame: pd.DataFrame, version: str = "v0.0.1") -> Path:
+def write_log(
+    path: Path, frame: pd.DataFrame, version: str = "v0.0.1", timestamp: str = "2026-11-23T12:00:00Z"
+) -> Path:
     lines = [
-        json.dumps(
-            {"timestamp": "2026-11-23T12:00:00Z", "model_version": version, "inputs": row, "prediction": "Adelie"}
-        )
+        json.dumps({"timestamp": timestamp, "model_version": version, "inputs": row, "prediction": "Adelie"})
         for row in frame.to_dict(orient="records")
     ]
     path.write_text("\n".join(lines) + "\n")
@@ -113,15 +113,9 @@ def test_a_window_keeps_only_the_requests_since_then(repository: Path, capsys: p
     old = write_log(repository / "old.jsonl", live(shift=2))  # logged on 2026-11-23 at noon
     assert drift("--log", str(old), "--since", "1h") == 3
     assert "the inference log is empty since" in capsys.readouterr().err
-    fresh = live()
-    now = datetime.now(UTC).isoformat()
-    lines = [
-        json.dumps({"timestamp": now, "model_version": "v0.0.1", "inputs": row, "prediction": "Adelie"})
-        for row in fresh.to_dict(orient="records")
-    ]
     (repository / "logs").mkdir()
     old.rename(repository / "logs" / "old.jsonl")
-    (repository / "logs" / "new.jsonl").write_text("\n".join(lines) + "\n")
+    write_log(repository / "logs" / "new.jsonl", live(), timestamp=datetime.now(UTC).isoformat())
     assert drift("--log", "logs", "--since", "1h") == 0  # the shifted old window is left out
     assert drift("--log", "logs") == 1  # and counts without a window
 

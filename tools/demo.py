@@ -48,10 +48,15 @@ def ask_the_stored_build(project: Path) -> None:
     command = ["uv", "run", "mlci", "serve", "--port", "{port}"]
     print(f"\n==> Serve the stored build and ask it the example request\n    $ {' '.join(command)}", flush=True)
     with local_server(command, "/readyz", project) as url:
-        example = (project / "examples" / "predict.json").read_bytes()
-        request = urllib.request.Request(f"{url}/predict", example, {"content-type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            print(f"    POST /predict -> {response.status}: {response.read().decode()}", flush=True)
+        status, answer = post_json(f"{url}/predict", (project / "examples" / "predict.json").read_bytes())
+        print(f"    POST /predict -> {status}: {answer}", flush=True)
+
+
+def post_json(url: str, body: bytes) -> tuple[int, str]:
+    """POST a JSON body; the status and the answer."""
+    request = urllib.request.Request(url, body, {"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, response.read().decode()
 
 
 def break_data(project: Path, bad: Path) -> Path:
@@ -99,17 +104,15 @@ def training_rows(project: Path) -> list[dict[str, Any]]:
 def send_traffic(project: Path, port: int, stage: str, shift: float = 0.0) -> None:
     """Post the training data to a stage, its bill length moved by `shift` standard deviations."""
     records = training_rows(project)
-    lengths = [float(record["bill_length_mm"]) for record in records if record["bill_length_mm"] is not None]
+    lengths = [record["bill_length_mm"] for record in records if record["bill_length_mm"] is not None]
     moved = shift * statistics.stdev(lengths)
     for record in records:
         if record["bill_length_mm"] is not None:
-            record["bill_length_mm"] = min(70.0, float(record["bill_length_mm"]) + moved)  # the contract's maximum
+            record["bill_length_mm"] = min(70.0, record["bill_length_mm"] + moved)  # the contract's maximum
     change = f", bill length + {shift:g} standard deviations" if shift else ""
     print(f"\n==> Send {stage} the training data, {len(records)} requests{change}", flush=True)
     for record in records:
-        body = json.dumps({"records": [record]}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/predict", body, {"content-type": "application/json"})
-        urllib.request.urlopen(request, timeout=30).close()
+        post_json(f"http://127.0.0.1:{port}/predict", json.dumps({"records": [record]}).encode())
     time.sleep(2)  # the log writes its file within a second
 
 

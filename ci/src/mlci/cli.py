@@ -134,7 +134,7 @@ def deploy_stage(args: argparse.Namespace) -> int:
     smoke = Smoke(valid=(project.root / SMOKE_REQUEST).read_bytes(), invalid=b'{"records": []}')
     settings = config.deploy[args.stage]
     log_variables = config.monitoring.environment(args.stage, project.root)
-    runtime = Runtime(settings.port, settings.workers, tuple(sorted(log_variables.items())))
+    runtime = Runtime(settings.port, settings.workers, log_variables)
     print(deploy(project.name, args.stage, installed, runtime, smoke))
     if log_variables:
         where = log_variables["INFERENCE_LOG_URL"]

@@ -15,7 +15,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mlci.errors import RefusedError
@@ -44,7 +45,7 @@ class Runtime:
 
     port: int
     workers: int
-    environment: tuple[tuple[str, str], ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def post(url: str, body: bytes | None = None) -> tuple[int, str]:
 
 def start(installed: Installed, port: int, runtime: Runtime, log: Path) -> subprocess.Popen[bytes]:
     """Start `bentoml serve` of a build in its own session, so it outlives this command."""
-    env = {**installed.env(port), **dict(runtime.environment)}
+    env = {**installed.env(port), **runtime.environment}
     env["BENTOML_CONFIG_OPTIONS"] = f"services.Classifier.workers={runtime.workers}"
     with log.open("ab") as output:
         return subprocess.Popen(

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import fsspec
 import pandas as pd
 
 from mlci.comparison import FeatureChange, feature_changes
@@ -21,6 +20,7 @@ from mlci.config import Drift
 from mlci.document import Block, Heading, Paragraph, Table, to_html, to_markdown
 from mlci.errors import MlciError
 from mlci.registry import Registry
+from mlci.store import filesystem
 from mlci.tracked import fetch_at
 
 
@@ -50,7 +50,7 @@ def read_log(url: str, since: datetime | None = None) -> list[Window]:
 
     With `since`, only the requests logged from then on.
     """
-    fs, root = fsspec.core.url_to_fs(url if "://" in url else str(Path(url).expanduser()))
+    fs, root = filesystem(url)
     if not fs.exists(root):
         raise NothingToJudgeError(f"{url}: no inference log there: is the service logging, and to this place?")
     files = [root] if fs.isfile(root) else sorted(fs.glob(f"{root.rstrip('/')}/**/*.jsonl"))
@@ -109,13 +109,14 @@ def large_enough(windows: list[Window], settings: Drift) -> tuple[list[Window], 
     A log spanning deploys holds a few requests of earlier versions (a smoke test's, say): they are set aside.
     """
     enough = [window for window in windows if len(window.inputs) >= settings.min_samples]
+    too_few = [window for window in windows if len(window.inputs) < settings.min_samples]
     if not enough:
         counts = "; ".join(f"{window.version}: {len(window.inputs)} logged requests" for window in windows)
         raise NothingToJudgeError(
             f"{counts}, fewer than [drift] min_samples = {settings.min_samples}: too few to judge; "
             "wait for more traffic or lower the bound"
         )
-    return enough, [window for window in windows if window not in enough]
+    return enough, too_few
 
 
 def judge(window: Window, reference: pd.DataFrame, settings: Drift) -> Judgement:

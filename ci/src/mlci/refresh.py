@@ -13,11 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import fsspec
-
 from mlci.config import Retrain
 from mlci.errors import MlciError
-from mlci.store import sha256
+from mlci.store import filesystem, sha256
 
 
 class RefreshError(MlciError):
@@ -31,8 +29,7 @@ def refresh(root: Path, settings: Retrain) -> str:
     target = root / settings.data
     if not target.with_name(f"{target.name}.dvc").is_file():
         raise RefreshError(f"{settings.data} is not tracked by DVC (no {settings.data}.dvc): set [retrain] data")
-    url = settings.source if "://" in settings.source else os.path.expanduser(settings.source)
-    fs, path = fsspec.core.url_to_fs(url)
+    fs, path = filesystem(settings.source)
     if not fs.isfile(path):
         raise RefreshError(f"{settings.source}: no data there: put the newest labelled data there first")
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".refresh-") as scratch:

@@ -21,6 +21,12 @@ class StoreError(MlciError):
     """A build that is missing from the store, or whose bytes do not match their checksum."""
 
 
+def filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and path of an fsspec URL, or of a local path (`~` expanded)."""
+    fs, path = fsspec.core.url_to_fs(url if "://" in url else os.path.expanduser(url))
+    return fs, path
+
+
 def sha256(path: Path) -> str:
     """The SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
@@ -35,7 +41,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url if "://" in url else os.path.expanduser(url)
-        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        self.fs, self.root = filesystem(url)
 
     def _path(self, name: str, version: str, suffix: str) -> str:
         return f"{self.root.rstrip('/')}/{name}/{version}{suffix}"

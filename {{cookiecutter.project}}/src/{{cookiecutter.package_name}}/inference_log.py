@@ -156,9 +156,9 @@ class InferenceLog:
             if sample >= 1.0 or random.random() < sample
         ]
         with self.lock:
-            room = max(0, self.settings.capacity - len(self.pending))
-            self.pending.extend(entries[:room])
-            self.overflowed += len(entries) - len(entries[:room])
+            kept = entries[: max(0, self.settings.capacity - len(self.pending))]
+            self.pending.extend(kept)
+            self.overflowed += len(entries) - len(kept)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is pending and stop the thread."""
