@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import itertools
 import re
 import tomllib
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE, files_in, offline_answers, run
+from fsspec.registry import known_implementations
 from mlci.config import load_config
+from packaging.requirements import Requirement
 from pytest_cookies.plugin import Cookies
 
 PYTHON_VERSIONS = ["3.11", "3.12", "3.13"]
@@ -77,6 +80,25 @@ def test_matrix_covers_every_value() -> None:
         assert {combination[position] for combination in MATRIX} == set(values)
 
 
+def assert_fsspec_can_open(url: str, dependencies: list[str]) -> None:
+    """A URL the toolkit and the service read through fsspec: a protocol fsspec knows, its package a dependency.
+
+    The service gets the package through fsspec's extra (its bento holds only the project's dependencies);
+    the toolkit through DVC's, checked above.
+    """
+    (fsspec,) = [Requirement(text) for text in dependencies if Requirement(text).name == "fsspec"]
+    if "://" not in url:
+        assert not fsspec.extras
+        return
+    implementation = known_implementations[url.split("://")[0]]["class"].split(".")[0]
+    (extra,) = fsspec.extras
+    provided = [Requirement(text) for text in importlib.metadata.requires("fsspec") or []]
+    assert any(
+        requirement.name == implementation and requirement.marker and requirement.marker.evaluate({"extra": extra})
+        for requirement in provided
+    ), f"fsspec[{extra}] does not install {implementation}, which {url} needs"
+
+
 @pytest.mark.parametrize(("license_", "storage", "python", "source"), MATRIX)
 def test_generates_exact_repository(
     cookies: Cookies, tmp_path: Path, license_: str, storage: str, python: str, source: str
@@ -110,7 +132,12 @@ def test_generates_exact_repository(
     else:
         assert f"mlci @ {source}" in dev
 
-    assert load_config(project / "mlci.toml").store.url == f"{storage_root}/bentos"
+    config = load_config(project / "mlci.toml")
+    assert_fsspec_can_open(config.store.url, pyproject["project"]["dependencies"])
+    assert_fsspec_can_open(config.monitoring.log, pyproject["project"]["dependencies"])
+    where = storage_root.split("://")[-1]
+    assert config.store.url.endswith(f"{where}/bentos")
+    assert config.monitoring.log.endswith(f"{where}/inference-log")
     assert f"url = {storage_root}/dvc" in (project / ".dvc" / "config").read_text()
     if license_ != "Proprietary":
         title = (project / "LICENSE").read_text().split("\n", 1)[0].strip()
