@@ -140,7 +140,7 @@ def test_an_unwritable_log_leaves_answers_alone_and_shows_in_metrics(staging: St
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     port = free_port()
-    command = ["uv", "run", "--no-sync", "bentoml", "serve", "penguin_species.service:Classifier", "--port", str(port)]
+    command = ["uv", "run", "--no-sync", "bentoml", "serve", "penguin_species.service:Predictor", "--port", str(port)]
     env = {**staging.clone.env, "INFERENCE_LOG_URL": str(blocker / "log"), "INFERENCE_LOG_FLUSH_SECONDS": "0.1"}
     example = (staging.clone.path / "examples" / "predict.json").read_bytes()
     with serving(command, port, staging.clone.path, env) as url:

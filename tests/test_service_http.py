@@ -24,7 +24,7 @@ VERSION = "v-http-test"
 def server(reproduced: Path) -> Iterator[str]:
     """The reproduced repository's service on a free port, announcing a model version; its base URL."""
     port = free_port()
-    command = ["uv", "run", "bentoml", "serve", "penguin_species.service:Classifier", "--port", str(port)]
+    command = ["uv", "run", "bentoml", "serve", "penguin_species.service:Predictor", "--port", str(port)]
     with serving(command, port, reproduced, {**os.environ, "MODEL_VERSION": VERSION}) as url:
         yield url
 

@@ -11,8 +11,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }} import inference_log
-from {{ cookiecutter.package_name }}.contract import EXAMPLE
 from {{ cookiecutter.package_name }}.inference_log import InferenceLog, Settings, SettingsError
+from {{ cookiecutter.package_name }}.schema import EXAMPLE
 
 
 def counted(name: str, **labels: str) -> float:
@@ -30,21 +30,21 @@ def logged(folder: Path) -> list[dict[str, Any]]:
 
 def test_records_are_written_as_json_lines_with_version_time_and_prediction(tmp_path: Path) -> None:
     log = InferenceLog(Settings(url=str(tmp_path / "log")))
-    log.record("v1.2.3", [EXAMPLE, {**EXAMPLE, "sex": None}], ["Gentoo", "Adelie"])
+    log.record("v1.2.3", [EXAMPLE, {**EXAMPLE, "a column": None}], ["class a", "class b"])
     log.close()
     first, second = logged(tmp_path / "log")
     assert first["model_version"] == "v1.2.3"
     assert first["inputs"] == EXAMPLE
-    assert first["prediction"] == "Gentoo"
+    assert first["prediction"] == "class a"
     assert first["timestamp"].endswith("+00:00")
-    assert second["inputs"]["sex"] is None
+    assert second["inputs"]["a column"] is None
     assert not list((tmp_path / "log").glob("*.part"))
 
 
 def test_a_file_is_written_once_it_reaches_the_segment_size(tmp_path: Path) -> None:
-    line_bytes = len(inference_log.serialize((0.0, "v1", EXAMPLE, "Gentoo")))
+    line_bytes = len(inference_log.serialize((0.0, "v1", EXAMPLE, "class a")))
     log = InferenceLog(Settings(url=str(tmp_path), segment_bytes=10 * line_bytes))
-    log.record("v1", [EXAMPLE] * 95, ["Gentoo"] * 95)
+    log.record("v1", [EXAMPLE] * 95, ["class a"] * 95)
     log.close()
     files = sorted(tmp_path.glob("*.jsonl"))
     assert [len(file.read_text().splitlines()) for file in files] == [10] * 9 + [5]
@@ -52,7 +52,7 @@ def test_a_file_is_written_once_it_reaches_the_segment_size(tmp_path: Path) -> N
 
 def test_a_file_is_written_once_it_reaches_its_age(tmp_path: Path) -> None:
     log = InferenceLog(Settings(url=str(tmp_path), flush_seconds=0.05))
-    log.record("v1", [EXAMPLE], ["Gentoo"])
+    log.record("v1", [EXAMPLE], ["class a"])
     deadline = time.monotonic() + 5
     while not logged(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -63,7 +63,7 @@ def test_a_file_is_written_once_it_reaches_its_age(tmp_path: Path) -> None:
 
 def test_a_share_of_records_is_sampled(tmp_path: Path) -> None:
     log = InferenceLog(Settings(url=str(tmp_path), sample=0.25))
-    log.record("v1", [EXAMPLE] * 4000, ["Gentoo"] * 4000)
+    log.record("v1", [EXAMPLE] * 4000, ["class a"] * 4000)
     log.close()
     assert 850 < len(logged(tmp_path)) < 1150  # 1000 expected; 0.003% chance outside
 
@@ -81,10 +81,10 @@ def test_a_full_buffer_drops_records_and_counts_them(
     monkeypatch.setattr(inference_log, "write_file", slow_sink)
     before = counted("inference_log_dropped_records_total", reason="queue_full")
     log = InferenceLog(Settings(url=str(tmp_path), segment_bytes=1, capacity=5))
-    log.record("v1", [EXAMPLE], ["Gentoo"])
+    log.record("v1", [EXAMPLE], ["class a"])
     while log.files == 0:  # then the writer waits in its first write
         time.sleep(0.01)
-    log.record("v1", [EXAMPLE] * 12, ["Gentoo"] * 12)  # five fit in the buffer
+    log.record("v1", [EXAMPLE] * 12, ["class a"] * 12)  # five fit in the buffer
     release.set()
     log.close()
     assert len(logged(tmp_path)) == 6
@@ -100,7 +100,7 @@ def test_an_unwritable_sink_is_counted_and_warned_about(
     before = counted("inference_log_failed_writes_total")
     log = InferenceLog(Settings(url=str(blocker / "log")))
     with caplog.at_level(logging.WARNING):
-        log.record("v1", [EXAMPLE] * 3, ["Gentoo"] * 3)
+        log.record("v1", [EXAMPLE] * 3, ["class a"] * 3)
         log.close()
     assert counted("inference_log_failed_writes_total") - before == 1
     assert "3 records dropped, cannot write" in caplog.text

@@ -2,18 +2,23 @@
 
 from pathlib import Path
 
-from mlci.suites import load
+from mlci.suites import discover
 
-from {{ cookiecutter.package_name }}.schema import COLUMNS, Numeric
+from {{ cookiecutter.package_name }}.columns import Numeric
+from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA
 
-SUITE = load(Path(__file__).parents[1] / "validation" / "penguins.py")
+(SUITE,) = (
+    suite for suite in discover(Path(__file__).parents[1] / "validation") if suite.data == DATA
+)
 
 
-def test_every_column_of_the_schema_is_checked() -> None:
-    checked = {
-        expectation.column for expectation in SUITE.expectations() if hasattr(expectation, "column")
-    }
-    assert checked == {column.name for column in COLUMNS}
+def test_every_column_of_the_schema_is_in_the_suite() -> None:
+    (columns,) = (
+        expectation.column_set
+        for expectation in SUITE.expectations()
+        if expectation.expectation_type == "expect_table_columns_to_match_set"
+    )
+    assert set(columns) == {column.name for column in COLUMNS}
 
 
 def test_numeric_ranges_are_the_schemas() -> None:

@@ -143,7 +143,7 @@ def make_bento(project: Project, version: str, scratch: Path) -> Path:
     (context / "bentofile.yaml").write_text(
         yaml.safe_dump(
             {
-                "service": f"{project.package}.service:Classifier",
+                "service": f"{project.package}.service:Predictor",
                 "include": [f"{project.package}/**", project.model.as_posix()],
                 "exclude": ["__pycache__/"],
                 "labels": {"model_version": version},

@@ -170,11 +170,12 @@ def review_change(args: argparse.Namespace) -> int:
     config, project = repository(args)
     refresh_registry(project.root, "the champion comes from the local registry only")
     written = review(config, project, args.base, args.output)
+    if written.base_missing:
+        print(f"mlci: error: {written.base_missing}; the report compares nothing with it", file=sys.stderr)
+        print(f"the incomplete review: {written.markdown} and {written.html}", file=sys.stderr)
+        return 2
     print(written.verdict)
     print(f"the review: {written.markdown} and {written.html}")
-    if not written.base_found:
-        print(f"mlci: error: git knows no ref {args.base!r}; the report compares nothing with it", file=sys.stderr)
-        return 2
     return 0
 
 
@@ -221,6 +222,15 @@ def refresh_data(args: argparse.Namespace) -> int:
 
     config, project = repository(args)
     print(refresh(project.root, config.retrain))
+    return 0
+
+
+def adopt_table(args: argparse.Namespace) -> int:
+    """Make a table the repository's data and rewrite what depends on it."""
+    from mlci.adopt import adopt, describe
+
+    config, project = repository(args)
+    print(describe(adopt(config, project, args.table, args.target, args.task)))
     return 0
 
 
@@ -314,6 +324,22 @@ def build_parser() -> argparse.ArgumentParser:
         "retrains on it. Data equal to what the repository holds changes nothing.",
     )
     renew.set_defaults(handler=refresh_data)
+    take = commands.add_parser(
+        "adopt",
+        help="make a CSV table the repository's data, for classification or regression",
+        description="Checks the table, infers its schema (types, ranges, categories, missing values, roles), copies "
+        "it to data/<name>.csv tracked by DVC, and rewrites schema.py, the validation suite, the example request, "
+        "the README's dataset section, the metrics and gates of mlci.toml and the data path and plots of dvc.yaml. "
+        "The previous dataset's files go away. A table it cannot use changes nothing.",
+    )
+    take.add_argument("table", type=Path, help="the CSV file (UTF-8, a header row)")
+    take.add_argument("--target", required=True, metavar="COLUMN", help="the column the model predicts")
+    take.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        help="default: regression for a numeric target with more than 20 values or fractions, else classification",
+    )
+    take.set_defaults(handler=adopt_table)
     return parser
 
 

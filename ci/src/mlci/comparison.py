@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlci.config import Gates
+from mlci.config import Config
+from mlci.gates import TOLERANCE, Check, champion_checks, committed_checks, gain
 
 PSI_BINS = 10
 PSI_FLOOR = 1e-4  # a bin empty on one side would make the logarithm infinite
@@ -20,6 +21,7 @@ class MetricRow:
     """One metric across the revisions, with head's change from base and its gate verdict."""
 
     name: str
+    direction: str  # "higher" or "lower" is better; "" when [metrics] does not say
     base: float | None
     head: float | None
     champion: float | None
@@ -34,50 +36,50 @@ def metric_rows(
     base: dict[str, float] | None,
     head: dict[str, float] | None,
     champion: dict[str, float] | None,
-    gates: Gates,
+    config: Config,
+    champion_name: str = "the champion",
 ) -> list[MetricRow]:
-    """Every metric any revision has, with the gate verdict of head: minimum, and regression against the champion."""
+    """Every metric any revision has, with the gate verdict of head: its own gates, and against the champion."""
     names = sorted(set(base or {}) | set(head or {}) | set(champion or {}))
+    checks = committed_checks(head or {}, config.gates, config.metrics)
+    checks += champion_checks(head or {}, champion or {}, config.gates, config.metrics, champion_name)
     return [
         MetricRow(
             name,
+            config.metrics.get(name, ""),
             (base or {}).get(name),
             (head or {}).get(name),
             (champion or {}).get(name),
-            gate_verdict(name, (head or {}).get(name), (champion or {}).get(name), gates),
+            gate_verdict([check for check in checks if check.metric == name]),
         )
         for name in names
     ]
 
 
-def gate_verdict(name: str, head: float | None, champion: float | None, gates: Gates) -> str:
-    """`pass`, `FAIL (...)` naming the rule, or `-` where no gate applies to this metric."""
-    failures, checked = [], False
-    if name in gates.minimum:
-        checked = True
-        if head is None or head < gates.minimum[name]:
-            failures.append(f"below {gates.minimum[name]:g}")
-    if name in gates.max_regression and champion is not None:
-        checked = True
-        if head is None or champion - head > gates.max_regression[name] + 1e-12:
-            failures.append(f"drops more than {gates.max_regression[name]:g} from the champion")
-    if not checked:
+def gate_verdict(checks: list[Check]) -> str:
+    """`pass`, `FAIL (...)` naming each failed rule, or `-` where no gate applies to this metric."""
+    if not checks:
         return "-"
+    failures = [check.rule for check in checks if not check.passed]
     return f"FAIL ({'; '.join(failures)})" if failures else "pass"
 
 
 def verdict(rows: list[MetricRow]) -> str:
-    """better, worse, mixed or unchanged: head against base, on the metrics both have (higher is better)."""
-    deltas = [row.delta for row in rows if row.delta is not None]
-    if not deltas:
-        return "not comparable (base has no metrics)"
-    if all(delta == 0 for delta in deltas):
-        return "unchanged"
-    if all(delta >= 0 for delta in deltas):
-        return "better"
-    if all(delta <= 0 for delta in deltas):
-        return "worse"
-    return "mixed"
+    """How head compares with base on the metrics whose direction is known: better, worse, mixed or unchanged."""
+    gains = [
+        gain(row.direction, row.head, row.base)
+        for row in rows
+        if row.direction and row.head is not None and row.base is not None
+    ]
+    if not gains:
+        return "not comparable with base (no metric with a known direction on both sides)"
+    if all(abs(value) < TOLERANCE for value in gains):
+        return "unchanged from base"
+    if all(value >= -TOLERANCE for value in gains):
+        return "better than base"
+    if all(value <= TOLERANCE for value in gains):
+        return "worse than base"
+    return "mixed against base"
 
 
 def param_changes(base: dict[str, Any] | None, head: dict[str, Any] | None) -> list[tuple[str, str, str]]:

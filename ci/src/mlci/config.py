@@ -17,6 +17,8 @@ CONFIG_FILE = "mlci.toml"
 
 StageName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
 MetricName = Annotated[str, Field(min_length=1)]
+Direction = Literal["higher", "lower"]
+Margin = Annotated[float, Field(ge=0)]
 
 
 class ConfigError(MlciError):
@@ -44,11 +46,20 @@ class Registry(Section):
 
 
 class Gates(Section):
-    """What a version must reach to be promoted."""
+    """What a version must reach to be promoted; each metric's direction comes from [metrics]."""
 
-    minimum: dict[MetricName, float] = {}
-    max_regression: dict[MetricName, Annotated[float, Field(ge=0)]] = {}
+    beat_baseline: dict[MetricName, Margin] = {}  # the margin by which a metric must beat baseline_<metric>
+    limit: dict[MetricName, float] = {}  # at least this (higher is better) or at most this (lower is better)
+    max_regression: dict[MetricName, Margin] = {}  # the largest loss against the stage's champion
     holdout: str = Field(default="data/prepared/test.csv", min_length=1)
+
+    def metrics(self) -> dict[str, str]:
+        """Every metric a gate names, with the first gate table naming it."""
+        named: dict[str, str] = {}
+        for table in ("beat_baseline", "limit", "max_regression"):
+            for metric in getattr(self, table):
+                named.setdefault(metric, table)
+        return named
 
 
 class Store(Section):
@@ -106,7 +117,7 @@ class Retrain(Section):
     """Where newly labelled data lands, and the DVC-tracked file it replaces before a retraining run."""
 
     source: str = ""
-    data: str = Field(default="data/penguins.csv", min_length=1)
+    data: str = ""  # `mlci adopt` sets it to the adopted table
 
 
 class Drift(Section):
@@ -121,6 +132,7 @@ class Config(Section):
     """The whole config file."""
 
     registry: Registry = Registry()
+    metrics: dict[MetricName, Direction] = {}  # every metric the pipeline writes, and which way is better
     gates: Gates = Gates()
     store: Store
     deploy: dict[StageName, Deployment]
@@ -128,6 +140,17 @@ class Config(Section):
     monitoring: Monitoring = Monitoring()
     drift: Drift = Drift()
     retrain: Retrain = Retrain()
+
+    @model_validator(mode="after")
+    def _gates_know_their_direction(self) -> Config:
+        unknown = [f"gates.{table}.{metric}" for metric, table in self.gates.metrics().items() if metric not in self.metrics]
+        if unknown:
+            known = ", ".join(sorted(self.metrics)) or "none"
+            raise ValueError(
+                f"{', '.join(unknown)}: a gate on a metric [metrics] does not list; add it there with its direction "
+                f'(e.g. {unknown[0].rsplit(".", 1)[1]} = "higher" or "lower"), or remove the gate (listed: {known})'
+            )
+        return self
 
     @model_validator(mode="after")
     def _every_stage_deploys_once(self) -> Config:

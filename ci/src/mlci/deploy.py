@@ -113,7 +113,7 @@ def post(url: str, body: bytes | None = None) -> tuple[int, str]:
 def start(installed: Installed, port: int, runtime: Runtime, log: Path) -> subprocess.Popen[bytes]:
     """Start `bentoml serve` of a build in its own session, so it outlives this command."""
     env = {**installed.env(port), **runtime.environment}
-    env["BENTOML_CONFIG_OPTIONS"] = f"services.Classifier.workers={runtime.workers}"
+    env["BENTOML_CONFIG_OPTIONS"] = f"services.Predictor.workers={runtime.workers}"
     with log.open("ab") as output:
         return subprocess.Popen(
             installed.command(port), env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True

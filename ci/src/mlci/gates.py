@@ -1,6 +1,7 @@
-"""Promotion gates: the metric minimums, and the challenger against the stage's champion on the same held-out data.
+"""Promotion gates: limits, the margin over a dummy baseline, and the challenger against the stage's champion on the same held-out data.
 
-Minimums read the metrics the pipeline committed with the version. The champion comparison scores both
+Each metric has a direction ([metrics] in mlci.toml): higher or lower is better, and every rule follows it.
+Limits and the baseline margin read the metrics the pipeline committed with the version. The champion comparison scores both
 models afresh, with the repository's own `<package>.evaluate.score(model_file, data_file)`, on the
 challenger's held-out set, so both are measured by the same code on the same rows.
 """
@@ -29,14 +30,63 @@ class GateError(MlciError):
     """A gate that cannot be evaluated: a metric the version lacks, or no scoring function."""
 
 
+TOLERANCE = 1e-12  # metrics are rounded decimals: a difference this small is equality
+
+
 @dataclass(frozen=True)
 class Check:
     """One gate's verdict, with the figures behind it."""
 
+    metric: str
     rule: str
-    challenger: float
+    challenger: float | None
     reference: float | None
     passed: bool
+
+
+def gain(direction: str, new: float, old: float) -> float:
+    """How much better `new` is than `old`: positive when better, whichever way the metric points."""
+    return new - old if direction == "higher" else old - new
+
+
+def limit_check(metric: str, direction: str, value: float | None, limit: float) -> Check:
+    """At least `limit` for a higher-is-better metric, at most `limit` for a lower-is-better one."""
+    rule = f"{metric} {'>=' if direction == 'higher' else '<='} {limit:g}"
+    return Check(metric, rule, value, limit, value is not None and gain(direction, value, limit) >= -TOLERANCE)
+
+
+def baseline_check(metric: str, direction: str, value: float | None, baseline: float | None, margin: float) -> Check:
+    """The model beats the dummy baseline's figure by at least `margin`."""
+    rule = f"{metric} beats baseline by >= {margin:g}"
+    passed = value is not None and baseline is not None and gain(direction, value, baseline) >= margin - TOLERANCE
+    return Check(metric, rule, value, baseline, passed)
+
+
+def regression_check(metric: str, direction: str, value: float | None, champion: float, allowed: float, name: str) -> Check:
+    """The challenger loses at most `allowed` against the champion on the same data."""
+    rule = f"{metric} loss vs {name} <= {allowed:g}"
+    return Check(metric, rule, value, champion, value is not None and gain(direction, value, champion) >= -allowed - TOLERANCE)
+
+
+def committed_checks(metrics: dict[str, float], gates: Gates, directions: dict[str, str]) -> list[Check]:
+    """The gates a version's own metrics decide: its limits, and its margin over the dummy baseline."""
+    checks = [
+        baseline_check(metric, directions[metric], metrics.get(metric), metrics.get(f"baseline_{metric}"), margin)
+        for metric, margin in sorted(gates.beat_baseline.items())
+    ]
+    checks += [limit_check(m, directions[m], metrics.get(m), limit) for m, limit in sorted(gates.limit.items())]
+    return checks
+
+
+def champion_checks(
+    new: dict[str, float], old: dict[str, float], gates: Gates, directions: dict[str, str], name: str
+) -> list[Check]:
+    """Each allowed regression: the challenger's figures against the champion's, on the same data."""
+    return [
+        regression_check(metric, directions[metric], new.get(metric), old[metric], allowed, name)
+        for metric, allowed in sorted(gates.max_regression.items())
+        if metric in old
+    ]
 
 
 def committed_metrics(project: Project, version: Version) -> dict[str, float]:
@@ -52,15 +102,13 @@ def committed_metrics(project: Project, version: Version) -> dict[str, float]:
     return metrics
 
 
-def minimum_checks(metrics: dict[str, float], gates: Gates, version: str) -> list[Check]:
-    """Each configured minimum against the version's committed metrics."""
-    checks = []
-    for metric, floor in sorted(gates.minimum.items()):
-        if metric not in metrics:
-            known = ", ".join(sorted(metrics)) or "none"
-            raise GateError(f"gates.minimum names {metric!r}, which {version}'s metrics lack (it has: {known})")
-        checks.append(Check(f"{metric} >= {floor:g}", metrics[metric], floor, metrics[metric] >= floor))
-    return checks
+def require(metrics: dict[str, float], checks: list[Check], source: str) -> None:
+    """A gate on a metric the version lacks cannot be judged: say which, and what it has."""
+    lacking = sorted({check.metric for check in checks if check.challenger is None})
+    lacking += sorted({f"baseline_{check.metric}" for check in checks if check.reference is None})
+    if lacking:
+        known = ", ".join(sorted(metrics)) or "none"
+        raise GateError(f"the gates name {', '.join(lacking)}, which {source} lacks (it has: {known})")
 
 
 def scorer(project: Project) -> Scorer:
@@ -72,7 +120,9 @@ def scorer(project: Project) -> Scorer:
     return score
 
 
-def regression_checks(project: Project, gates: Gates, challenger: Version, champion: Version) -> list[Check]:
+def regression_checks(
+    project: Project, gates: Gates, directions: dict[str, str], challenger: Version, champion: Version
+) -> list[Check]:
     """Each configured maximum regression, both models scored on the challenger's held-out data."""
     if not gates.max_regression:
         return []
@@ -82,15 +132,8 @@ def regression_checks(project: Project, gates: Gates, challenger: Version, champ
         data = fetch_at(project.root, holdout, challenger.commit, Path(scratch) / "data")
         new = score(fetch_at(project.root, project.model, challenger.commit, Path(scratch)), data)
         old = score(fetch_at(project.root, project.model, champion.commit, Path(scratch)), data)
-    checks = []
-    for metric, allowed in sorted(gates.max_regression.items()):
-        if metric not in new:
-            raise GateError(
-                f"gates.max_regression names {metric!r}, which score() does not return "
-                f"(it gives: {', '.join(sorted(new))})"
-            )
-        rule = f"{metric} drop vs {champion.name} <= {allowed:g}"
-        checks.append(Check(rule, new[metric], old[metric], old[metric] - new[metric] <= allowed + 1e-12))
+    checks = champion_checks(new, old, gates, directions, champion.name)
+    require(new, checks, "score()")
     return checks
 
 

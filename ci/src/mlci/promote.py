@@ -8,7 +8,7 @@ from pathlib import Path
 from mlci.build import Project
 from mlci.config import Config
 from mlci.errors import MlciError, RefusedError
-from mlci.gates import committed_metrics, minimum_checks, regression_checks, table
+from mlci.gates import committed_checks, committed_metrics, regression_checks, require, table
 from mlci.registry import Assignment, Registry, assign, exclusive, sync
 from mlci.store import Store
 
@@ -49,10 +49,12 @@ def promote(config: Config, project: Project, version_name: str, stage: str) -> 
         registry = Registry.read(project.root, config.registry.model)
         version = registry.version(version_name)
         check_order(config, registry, version.name, stage)
-        checks = minimum_checks(committed_metrics(project, version), config.gates, version.name)
+        metrics = committed_metrics(project, version)
+        checks = committed_checks(metrics, config.gates, config.metrics)
+        require(metrics, checks, f"{version.name}'s metrics")
         champion = registry.holder(stage)
         if champion:
-            checks += regression_checks(project, config.gates, version, registry.version(champion))
+            checks += regression_checks(project, config.gates, config.metrics, version, registry.version(champion))
         if checks:
             print(table(checks))
         failed = [check.rule for check in checks if not check.passed]

@@ -26,6 +26,8 @@ def refresh(root: Path, settings: Retrain) -> str:
     """Replace the tracked raw data with the source's, if it differs; what was done."""
     if not settings.source:
         raise RefreshError("[retrain] source is not set in mlci.toml: set it to where newly labelled data lands")
+    if not settings.data:
+        raise RefreshError("[retrain] data is not set in mlci.toml: set it to the DVC-tracked table to replace")
     target = root / settings.data
     if not target.with_name(f"{target.name}.dvc").is_file():
         raise RefreshError(f"{settings.data} is not tracked by DVC (no {settings.data}.dvc): set [retrain] data")

@@ -27,12 +27,12 @@ from mlci.tables import figure
 
 @dataclass(frozen=True)
 class Written:
-    """The report's files, its verdict line, and whether the base ref was found."""
+    """The report's files, its verdict line, and why the base could not be read (None when it could)."""
 
     markdown: Path
     html: Path
     verdict: str
-    base_found: bool
+    base_missing: str | None
 
 
 def layout(config: Config, project: Project) -> Layout:
@@ -50,6 +50,22 @@ def resolve(root: Path, ref: str) -> str | None:
         return None
 
 
+def unknown_ref(root: Path, ref: str) -> str:
+    """What to do about a base ref git does not know, with the likeliest reason."""
+    remote = ref.split("/", 1)[0] if "/" in ref else None
+    try:
+        remotes = git(root, "remote").split()
+    except GitError:
+        remotes = []
+    if remote and remote not in remotes:
+        return (
+            f"git knows no ref {ref!r}: this repository has no remote {remote!r} "
+            f"(add it with `git remote add {remote} URL` and `git fetch {remote}`), "
+            "or compare with a local branch instead, e.g. --base main"
+        )
+    return f"git knows no ref {ref!r}: fetch it (`git fetch origin`) or name another with --base"
+
+
 def summary(rows: list[MetricRow], champion: str | None) -> Paragraph:
     """The one-line verdict: head against base, and the gates."""
     changed = [f"{row.name} {figure(row.delta, signed=True)}" for row in rows if row.delta]
@@ -58,14 +74,22 @@ def summary(rows: list[MetricRow], champion: str | None) -> Paragraph:
     gates = f"gates **FAIL**: {'; '.join(failing)}" if failing else ("gates **pass**" if applies else "no gate applies")
     against = f" (checked against the champion {champion})" if champion else ""
     detail = f" ({', '.join(changed)})" if changed else ""
-    return Paragraph(f"**Verdict: {verdict(rows)}** than base{detail}; {gates}{against}.")
+    return Paragraph(f"**Verdict: {verdict(rows)}**{detail}; {gates}{against}.")
 
 
 def metrics_table(rows: list[MetricRow], champion: str | None) -> Table:
     return Table(
-        ["metric", "base", "head", f"champion {champion}" if champion else "champion", "head - base", "gate"],
+        ["metric", "better", "base", "head", f"champion {champion}" if champion else "champion", "head - base", "gate"],
         [
-            [row.name, figure(row.base), figure(row.head), figure(row.champion), figure(row.delta, True), row.gate]
+            [
+                row.name,
+                row.direction or "?",
+                figure(row.base),
+                figure(row.head),
+                figure(row.champion),
+                figure(row.delta, True),
+                row.gate,
+            ]
             for row in rows
         ],
     )
@@ -160,10 +184,12 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
     commit = resolve(project.root, ref)
     base = read_revision(where, f"base {ref}", commit) if commit else Revision(f"base {ref}", None)
     if commit is None:
-        base.missing.append(f"git knows no ref {ref!r}: fetch it (`git fetch origin`) or name another with --base")
+        base.missing.append(unknown_ref(project.root, ref))
     head = read_revision(where, "head", None)
     champion_name, champion = champion_revision(config, project, where)
-    rows = metric_rows(base.metrics, head.metrics, champion.metrics if champion else None, config.gates)
+    rows = metric_rows(
+        base.metrics, head.metrics, champion.metrics if champion else None, config, champion_name or "the champion"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     base_line = f"`{ref}` ({commit[:12]})" if commit else f"`{ref}` (unknown)"
     verdict_line = summary(rows, champion_name)
@@ -188,4 +214,4 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
     markdown, page = folder / "review.md", folder / "review.html"
     markdown.write_text(to_markdown(blocks), encoding="utf-8")
     page.write_text(to_html(blocks, f"Model review of {project.name}", folder), encoding="utf-8")
-    return Written(markdown, page, verdict_line.text.replace("**", ""), commit is not None)
+    return Written(markdown, page, verdict_line.text.replace("**", ""), None if commit else base.missing[0])

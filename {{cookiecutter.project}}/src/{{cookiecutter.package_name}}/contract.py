@@ -1,4 +1,9 @@
-"""The service's typed contract, derived from the schema: what `/predict` accepts and answers."""
+"""The service's typed contract, derived from the schema: what `/predict` accepts and answers.
+
+Each record is an object keyed by the data's own column names, whatever characters they hold:
+a field's Python name is its position (`f0`, `f1`, ...) and its alias is the column's name, so
+errors and answers name the column as the data does.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from {{ cookiecutter.package_name }}.schema import FEATURES, Column, Numeric
+from {{ cookiecutter.package_name }}.columns import Column, Numeric
+from {{ cookiecutter.package_name }}.schema import EXAMPLE, FEATURES
 
 MAX_BATCH = 1000  # records per request; larger batches get a 400 that names the limit
-
-EXAMPLE = {
-    "island": "Biscoe",
-    "bill_length_mm": 46.1,
-    "bill_depth_mm": 13.2,
-    "flipper_length_mm": 211.0,
-    "body_mass_g": 4500.0,
-    "sex": "female",
-}
 
 
 def field_for(column: Column) -> tuple[Any, Any]:
@@ -25,11 +22,13 @@ def field_for(column: Column) -> tuple[Any, Any]:
     if isinstance(column, Numeric):
         kind: Any = Annotated[float, Field(ge=column.minimum, le=column.maximum)]
     else:
-        kind = Literal[column.categories]
-    return (kind | None, None) if column.nullable else (kind, ...)
+        kind = Literal[getattr(column, "categories", ())]
+    if column.nullable:
+        return kind | None, Field(None, alias=column.name)
+    return kind, Field(..., alias=column.name)
 
 
-FIELDS: dict[str, Any] = {column.name: field_for(column) for column in FEATURES}
+FIELDS: dict[str, Any] = {f"f{index}": field_for(column) for index, column in enumerate(FEATURES)}
 Record = create_model("Record", __config__=ConfigDict(extra="forbid", strict=True), **FIELDS)
 
 
@@ -45,11 +44,23 @@ Records = Annotated[
 ]
 
 
-class Prediction(BaseModel):
-    """The answer for one record."""
+class ClassPrediction(BaseModel):
+    """A classifier's answer for one record: the class, and the probability of each class."""
 
     model_config = ConfigDict(protected_namespaces=())
 
     prediction: str
     probabilities: dict[str, float]
     model_version: str
+
+
+class ValuePrediction(BaseModel):
+    """A regressor's answer for one record: the predicted number."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    prediction: float
+    model_version: str
+
+
+Prediction = ClassPrediction | ValuePrediction

@@ -1,4 +1,4 @@
-"""The `prepare` stage: split the raw data, seeded and stratified, into train and test sets."""
+"""The `prepare` stage: split the raw data, seeded (stratified for classes), into train and test."""
 
 from __future__ import annotations
 
@@ -7,24 +7,31 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from {{ cookiecutter.package_name }}.columns import Categorical, Text
 from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.schema import TARGET
+from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, TARGET, TASK
 
-RAW = Path("data/penguins.csv")
+RAW = DATA
 TRAIN = Path("data/prepared/train.csv")
 TEST = Path("data/prepared/test.csv")
+AS_TEXT = {column.name: str for column in COLUMNS if isinstance(column, Categorical | Text)}
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    """A data file as a frame, with the raw data's `NA` read as missing."""
-    return pd.read_csv(path, na_values=["NA"])
+    """A data file as a frame: categories and text as text, whatever they look like."""
+    return pd.read_csv(path, dtype=AS_TEXT)
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose target is known: a row without one can neither teach nor test the model."""
+    return frame[frame[TARGET.name].notna()]
 
 
 def split(frame: pd.DataFrame, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train and test sets with the target's classes in the same proportions."""
-    train, test = train_test_split(
-        frame, test_size=test_size, random_state=seed, stratify=frame[TARGET.name]
-    )
+    """Train and test sets of the labelled rows; for a classifier, with the same class shares."""
+    rows = labelled(frame)
+    stratify = rows[TARGET.name] if TASK == "classification" else None
+    train, test = train_test_split(rows, test_size=test_size, random_state=seed, stratify=stratify)
     return train, test
 
 

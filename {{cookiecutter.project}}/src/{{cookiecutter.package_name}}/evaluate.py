@@ -1,4 +1,10 @@
-"""The `evaluate` stage: metrics and plot data of the model on the held-out test set."""
+"""The `evaluate` stage: metrics and plot data of the model on the test set, and a baseline.
+
+A classifier is measured by accuracy, macro F1 and one-vs-rest ROC AUC; a regressor by RMSE, MAE
+and R². Each metric is written twice: the model's, and `baseline_<metric>` of a dummy model that
+answers the training set's prior (class shares, or the mean) whatever the features, so that a gate
+can ask whether the model learned anything at all.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +12,78 @@ import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import (
     accuracy_score,
     f1_score,
+    mean_absolute_error,
     precision_recall_curve,
+    r2_score,
     roc_auc_score,
     roc_curve,
+    root_mean_squared_error,
 )
-from sklearn.pipeline import Pipeline
 
-from {{ cookiecutter.package_name }}.data import TEST, read_csv
-from {{ cookiecutter.package_name }}.schema import TARGET
+from {{ cookiecutter.package_name }}.data import TEST, TRAIN, read_csv
+from {{ cookiecutter.package_name }}.schema import TARGET, TASK
 from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, MODEL
 
 METRICS = Path("reports/metrics.json")
 PLOTS = Path("reports/plots")
 
 
-def metrics(
+def roc_auc(actual: pd.Series, scores: np.ndarray, classes: list[str]) -> float:
+    """One-vs-rest ROC AUC, averaged over the classes that the data holds and lacks in some rows."""
+    areas = [
+        roc_auc_score(actual == label, scores[:, index])
+        for index, label in enumerate(classes)
+        if 0 < (actual == label).sum() < len(actual)
+    ]
+    return float(np.mean(areas)) if areas else float("nan")
+
+
+def class_metrics(
     actual: pd.Series, predicted: np.ndarray, scores: np.ndarray, classes: list[str]
 ) -> dict[str, float]:
-    """Accuracy, macro F1 and one-vs-rest ROC AUC, rounded so that reports stay readable."""
+    """Accuracy, macro F1 and one-vs-rest ROC AUC."""
     return {
-        "accuracy": round(float(accuracy_score(actual, predicted)), 4),
-        "f1_macro": round(float(f1_score(actual, predicted, average="macro")), 4),
-        "roc_auc_ovr": round(
-            float(roc_auc_score(actual, scores, multi_class="ovr", labels=classes)), 4
-        ),
+        "accuracy": float(accuracy_score(actual, predicted)),
+        "f1_macro": float(f1_score(actual, predicted, average="macro", zero_division=0)),
+        "roc_auc_ovr": roc_auc(actual, scores, classes),
     }
+
+
+def value_metrics(actual: pd.Series, predicted: np.ndarray) -> dict[str, float]:
+    """Root mean squared error, mean absolute error and R²."""
+    return {
+        "rmse": float(root_mean_squared_error(actual, predicted)),
+        "mae": float(mean_absolute_error(actual, predicted)),
+        "r2": float(r2_score(actual, predicted)),
+    }
+
+
+def measured(model: Any, frame: pd.DataFrame) -> dict[str, float]:
+    """The task's metrics of any fitted model on `frame`."""
+    actual = frame[TARGET.name]
+    predicted = model.predict(frame[FEATURE_NAMES])
+    if TASK == "regression":
+        return value_metrics(actual, predicted)
+    classes = [str(label) for label in model.classes_]
+    return class_metrics(actual, predicted, model.predict_proba(frame[FEATURE_NAMES]), classes)
 
 
 def curves(
     actual: pd.Series, scores: np.ndarray, classes: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One-vs-rest ROC and precision-recall points of every class."""
+    """One-vs-rest ROC and precision-recall points of every class the test set has."""
     roc, pr = [], []
     for index, label in enumerate(classes):
+        if not 0 < (actual == label).sum() < len(actual):
+            continue
         fpr, tpr, _ = roc_curve(actual == label, scores[:, index])
         precision, recall, _ = precision_recall_curve(actual == label, scores[:, index])
         roc.append(pd.DataFrame({"class": label, "fpr": fpr.round(4), "tpr": tpr.round(4)}))
@@ -56,35 +95,60 @@ def curves(
     return pd.concat(roc), pd.concat(pr)
 
 
+def plots(model: Any, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The plot data DVC draws: a confusion matrix, ROC and PR curves; or predictions, residuals."""
+    actual = frame[TARGET.name]
+    predicted = model.predict(frame[FEATURE_NAMES])
+    if TASK == "regression":
+        points = pd.DataFrame({"actual": actual, "predicted": np.round(predicted, 6)})
+        residuals = pd.DataFrame(
+            {"predicted": points["predicted"], "residual": np.round(actual - predicted, 6)}
+        )
+        return {"predictions": points, "residuals": residuals}
+    classes = [str(label) for label in model.classes_]
+    roc, pr = curves(actual, model.predict_proba(frame[FEATURE_NAMES]), classes)
+    return {
+        "confusion": pd.DataFrame({"actual": actual, "predicted": predicted}),
+        "roc": roc,
+        "pr": pr,
+    }
+
+
 @dataclass(frozen=True)
 class Evaluation:
-    """Metrics, and the data of the plots DVC draws: confusion matrix, ROC and PR curves."""
+    """Metrics, the dummy baseline's, and the data of the plots DVC draws."""
 
     metrics: dict[str, float]
     plots: dict[str, pd.DataFrame]
 
 
-def evaluate(model: Pipeline, frame: pd.DataFrame) -> Evaluation:
-    """Metrics and plot data of `model` on `frame`."""
-    actual = frame[TARGET.name]
-    predicted = model.predict(frame[FEATURE_NAMES])
-    scores = model.predict_proba(frame[FEATURE_NAMES])  # columns in the order of model.classes_
-    classes = [str(label) for label in model.classes_]
-    roc, pr = curves(actual, scores, classes)
-    confusion = pd.DataFrame({"actual": actual, "predicted": predicted})
-    plots = {"confusion": confusion, "roc": roc, "pr": pr}
-    return Evaluation(metrics(actual, predicted, scores, classes), plots)
+def baseline(train: pd.DataFrame) -> Any:
+    """A model that ignores the features: the training set's class prior, or its mean."""
+    dummy = DummyClassifier(strategy="prior") if TASK == "classification" else DummyRegressor()
+    return dummy.fit(train[FEATURE_NAMES], train[TARGET.name])
+
+
+def rounded(metrics: dict[str, float]) -> dict[str, float]:
+    """Figures rounded so that reports stay readable."""
+    return {name: round(value, 4) for name, value in metrics.items()}
+
+
+def evaluate(model: Any, test: pd.DataFrame, train: pd.DataFrame) -> Evaluation:
+    """Metrics and plot data of `model` on `test`, with the baseline fitted on `train`."""
+    dummy = measured(baseline(train), test)
+    figures = measured(model, test) | {f"baseline_{name}": value for name, value in dummy.items()}
+    return Evaluation(rounded(figures), plots(model, test))
 
 
 def score(model_file: Path, data_file: Path) -> dict[str, float]:
     """Metrics of a stored model on a data file: how promotion compares champion and challenger."""
-    model: Pipeline = pickle.loads(model_file.read_bytes())
-    return evaluate(model, read_csv(data_file)).metrics
+    model = pickle.loads(model_file.read_bytes())
+    return rounded(measured(model, read_csv(data_file)))
 
 
 def main() -> None:
-    model: Pipeline = pickle.loads(MODEL.read_bytes())
-    result = evaluate(model, read_csv(TEST))
+    model = pickle.loads(MODEL.read_bytes())
+    result = evaluate(model, read_csv(TEST), read_csv(TRAIN))
     PLOTS.mkdir(parents=True, exist_ok=True)
     METRICS.write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
     for name, points in result.plots.items():

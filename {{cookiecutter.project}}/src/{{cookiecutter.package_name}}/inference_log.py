@@ -121,7 +121,7 @@ def write_file(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
         fs.pipe_file(path, data)  # an object store shows an object only once it is whole
 
 
-Entry = tuple[float, str, dict[str, Any], str]  # time, model version, inputs, prediction
+Entry = tuple[float, str, dict[str, Any], str | float]  # time, model version, inputs, prediction
 
 
 class InferenceLog:
@@ -146,7 +146,7 @@ class InferenceLog:
         self.thread.start()
 
     def record(
-        self, version: str, inputs: Sequence[dict[str, Any]], predictions: Sequence[str]
+        self, version: str, inputs: Sequence[dict[str, Any]], predictions: Sequence[str | float]
     ) -> None:
         """Keep a sample of one request's records for the writer; never blocks on the sink."""
         sample, timestamp = self.settings.sample, time.time()

@@ -1,6 +1,6 @@
 """The model as an HTTP service: `POST /predict` answers one record or a list of them.
 
-Serve the working tree with `uv run bentoml serve {{ cookiecutter.package_name }}.service:Classifier`.
+Serve the working tree with `uv run bentoml serve {{ cookiecutter.package_name }}.service:Predictor`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,15 @@ from sklearn.pipeline import Pipeline
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from {{ cookiecutter.package_name }}.contract import MAX_BATCH, Prediction, Records
+from {{ cookiecutter.package_name }}.contract import (
+    MAX_BATCH,
+    ClassPrediction,
+    Prediction,
+    Records,
+    ValuePrediction,
+)
 from {{ cookiecutter.package_name }}.inference_log import from_environment
+from {{ cookiecutter.package_name }}.schema import TASK
 from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, MODEL
 
 VERSION_VARIABLE = (
@@ -26,8 +33,8 @@ VERSION_VARIABLE = (
 
 
 def as_rows(records: list[Any]) -> list[dict[str, Any]]:
-    """The records' fields, a missing value as None: what the model reads and the log keeps."""
-    return [record.model_dump() for record in records]
+    """The records' fields by column name, missing values as None: what the model and log read."""
+    return [record.model_dump(by_alias=True) for record in records]
 
 
 def as_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -36,10 +43,15 @@ def as_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def answers(model: Pipeline, frame: pd.DataFrame, version: str) -> list[Prediction]:
-    """The predicted class and the probability of each class, per row."""
+    """Per row, the predicted number; or the predicted class and the probability of each class."""
+    if TASK == "regression":
+        return [
+            ValuePrediction(prediction=float(value), model_version=version)
+            for value in model.predict(frame)
+        ]
     classes = [str(label) for label in model.classes_]
     return [
-        Prediction(
+        ClassPrediction(
             prediction=classes[int(np.argmax(row))],
             probabilities=dict(zip(classes, map(float, row), strict=True)),
             model_version=version,
@@ -66,7 +78,7 @@ class JSONBodyOnly:
 
 # Per-request access logs cost about a sixth of the throughput; /metrics counts requests instead.
 @bentoml.service(traffic={"timeout": 10}, logging={"access": {"enabled": False}})
-class Classifier:
+class Predictor:
     """The trained model behind `/predict`; ready once the model is loaded."""
 
     def __init__(self) -> None:
@@ -81,7 +93,7 @@ class Classifier:
         route="/predict", batchable=True, max_batch_size=2 * MAX_BATCH, max_latency_ms=5000
     )
     def predict(self, records: Records) -> list[Prediction]:
-        """Predict the class of each record, with the probability of every class."""
+        """Predict each record's target: a number, or a class with every class's probability."""
         rows = as_rows(records)
         predictions = answers(self.model, as_frame(rows), self.version)
         if self.log:
@@ -96,5 +108,5 @@ class Classifier:
 
 
 # The decorator made the class a bentoml.Service; bentoml's lazy imports hide it from type checkers.
-SERVICE: Any = Classifier
+SERVICE: Any = Predictor
 SERVICE.add_asgi_middleware(JSONBodyOnly)

@@ -8,21 +8,21 @@ from typing import Any
 
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from {{ cookiecutter.package_name }}.data import TRAIN, read_csv
 from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGET
+from {{ cookiecutter.package_name }}.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGET, TASK
 
 MODEL = Path("models/model.pkl")
 FEATURE_NAMES = [*NUMERIC_FEATURES, *CATEGORICAL_FEATURES]
 
 
 def build(params: dict[str, Any]) -> Pipeline:
-    """Impute what is missing the same way at training and at serving, encode, then classify."""
+    """Impute what is missing the same way at training and at serving, encode, then fit a forest."""
     features = ColumnTransformer(
         [
             ("numeric", SimpleImputer(strategy="median"), list(NUMERIC_FEATURES)),
@@ -36,13 +36,14 @@ def build(params: dict[str, Any]) -> Pipeline:
             ),
         ]
     )
-    forest = RandomForestClassifier(
+    forest = RandomForestClassifier if TASK == "classification" else RandomForestRegressor
+    model = forest(
         n_estimators=params["n_estimators"],
         max_depth=params["max_depth"],
         random_state=params["seed"],
         n_jobs=1,  # the trees, and so the model bytes, do not depend on the number of cores
     )
-    return Pipeline([("features", features), ("classifier", forest)])
+    return Pipeline([("features", features), ("model", model)])
 
 
 def fit(frame: pd.DataFrame, params: dict[str, Any]) -> Pipeline:
