@@ -7,12 +7,21 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from mlci.comparison import feature_changes, gate_verdict, metric_rows, param_changes, psi_numeric, verdict
-from mlci.config import Gates
+from mlci.comparison import feature_changes, metric_rows, param_changes, psi_numeric, verdict
+from mlci.config import Config
 from mlci.document import Table, to_markdown
 
 RNG = np.random.default_rng(0)
-GATES = Gates(minimum={"accuracy": 0.9}, max_regression={"accuracy": 0.01})
+CONFIG = Config.model_validate(
+    {
+        "store": {"url": "/srv"},
+        "deploy": {"staging": {"port": 1}, "production": {"port": 2}},
+        "metrics": {"accuracy": "higher", "f1_macro": "higher", "rmse": "lower"},
+        "gates": {"beat_baseline": {"f1_macro": 0.05}, "limit": {"rmse": 3}, "max_regression": {"rmse": 0.1}},
+    }
+)
+HEAD = {"accuracy": 0.9, "f1_macro": 0.54, "baseline_f1_macro": 0.5, "rmse": 3.5}
+CHAMPION = {"accuracy": 0.9, "f1_macro": 0.6, "rmse": 3.0}
 
 
 def test_psi_is_zero_for_the_same_data_and_large_for_a_shift_of_two_deviations() -> None:
@@ -32,32 +41,28 @@ def test_feature_changes_name_new_categories_and_columns_on_one_side() -> None:
     assert math.isnan(changes["added"].psi)
 
 
-@pytest.mark.parametrize(
-    ("head", "champion", "expected"),
-    [
-        (0.95, 0.95, "pass"),
-        (0.85, None, "FAIL (below 0.9)"),
-        (0.93, 0.95, "FAIL (drops more than 0.01 from the champion)"),
-        (0.94, 0.95, "pass"),
-    ],
-)
-def test_gate_verdicts(head: float, champion: float | None, expected: str) -> None:
-    assert gate_verdict("accuracy", head, champion, GATES) == expected
-    assert gate_verdict("f1_macro", head, champion, GATES) == "-"
+def test_gate_verdicts_name_each_failed_rule_in_the_metrics_direction() -> None:
+    rows = {row.name: row for row in metric_rows(None, HEAD, CHAMPION, CONFIG, "v1")}
+    assert rows["f1_macro"].gate == "FAIL (f1_macro beats baseline by >= 0.05)"  # 0.54 - 0.5 < 0.05
+    assert rows["rmse"].gate == "FAIL (rmse <= 3; rmse loss vs v1 <= 0.1)"  # 3.5 > 3, and 0.5 worse than 3.0
+    assert rows["accuracy"].gate == "-"
 
 
 @pytest.mark.parametrize(
     ("base", "head", "expected"),
     [
-        ({"a": 1.0, "b": 1.0}, {"a": 1.0, "b": 1.0}, "unchanged"),
-        ({"a": 0.5, "b": 0.5}, {"a": 0.6, "b": 0.5}, "better"),
-        ({"a": 0.5, "b": 0.5}, {"a": 0.4, "b": 0.5}, "worse"),
-        ({"a": 0.5, "b": 0.5}, {"a": 0.6, "b": 0.4}, "mixed"),
-        (None, {"a": 0.6}, "not comparable (base has no metrics)"),
+        ({"f1_macro": 0.5, "rmse": 2.0}, {"f1_macro": 0.5, "rmse": 2.0}, "unchanged from base"),
+        ({"f1_macro": 0.5, "rmse": 2.0}, {"f1_macro": 0.6, "rmse": 1.5}, "better than base"),
+        ({"f1_macro": 0.5, "rmse": 2.0}, {"f1_macro": 0.5, "rmse": 2.5}, "worse than base"),
+        ({"f1_macro": 0.5, "rmse": 2.0}, {"f1_macro": 0.6, "rmse": 2.5}, "mixed against base"),
+        ({"f1_macro": 0.5, "rmse": 2.0}, {"f1_macro": 0.4, "rmse": 1.0}, "mixed against base"),
+        (None, {"f1_macro": 0.6}, "not comparable with base (no metric with a known direction on both sides)"),
     ],
 )
-def test_verdicts(base: dict[str, float] | None, head: dict[str, float], expected: str) -> None:
-    assert verdict(metric_rows(base, head, None, Gates())) == expected
+def test_verdicts_follow_each_metrics_direction(
+    base: dict[str, float] | None, head: dict[str, float], expected: str
+) -> None:
+    assert verdict(metric_rows(base, head, None, CONFIG)) == expected
 
 
 def test_param_changes_list_old_and_new_values() -> None:

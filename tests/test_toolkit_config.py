@@ -38,15 +38,21 @@ def test_minimal_file_gets_the_defaults(tmp_path: Path) -> None:
     assert config.deploy["staging"].target == "local"
     assert config.deploy["production"].workers == 1
     assert config.drift.psi_threshold == 0.2
-    assert config.gates.minimum == {}
+    assert config.gates.limit == {}
+    assert config.metrics == {}
 
 
 def test_custom_stages_and_gates(tmp_path: Path) -> None:
     text = """
 [registry]
 stages = ["dev", "prod"]
+[metrics]
+accuracy = "higher"
+f1 = "higher"
+rmse = "lower"
 [gates]
-minimum = { accuracy = 0.8, f1 = 1 }
+limit = { accuracy = 0.8, f1 = 1, rmse = 3 }
+beat_baseline = { f1 = 0.05 }
 max_regression = { accuracy = 0.02 }
 [store]
 url = "s3://bucket/bentos"
@@ -58,7 +64,8 @@ port = 4001
 """
     config = load_config(write(tmp_path, text))
     assert config.registry.stages == ["dev", "prod"]
-    assert config.gates.minimum == {"accuracy": 0.8, "f1": 1.0}
+    assert config.gates.limit == {"accuracy": 0.8, "f1": 1.0, "rmse": 3.0}
+    assert config.metrics["rmse"] == "lower"
     assert config.deploy["dev"].workers == 2
 
 
@@ -74,17 +81,25 @@ port = 4001
             "deploy.staging.port: Input should be less than or equal to 65535",
         ),
         (VALID.replace("port = 3001", "port = 3001\nprt = 1"), "deploy.staging.prt: unknown key; did you mean 'port'?"),
-        (VALID + "[gatez]\n", "gatez: unknown key; did you mean 'gates'? known keys here: registry, gates, store"),
+        (VALID + "[gatez]\n", "gatez: unknown key; did you mean 'gates'? known keys here: registry, metrics, gates, store"),
         (VALID.replace('url = "/srv/bentos"', ""), "store.url: required key is missing"),
         (VALID.replace("[store]", "[other]"), "store: required key is missing"),
         (VALID + "[drift]\npsi_threshold = 0\n", "drift.psi_threshold: Input should be greater than 0"),
         (
-            VALID + "[gates]\nmax_regression = { accuracy = -0.1 }\n",
+            VALID + '[metrics]\naccuracy = "higher"\n[gates]\nmax_regression = { accuracy = -0.1 }\n',
             "gates.max_regression.accuracy: Input should be greater",
         ),
         (
-            VALID + "[gates]\nminimum = { accuracy = 'high' }\n",
-            "gates.minimum.accuracy: Input should be a valid number",
+            VALID + "[gates]\nlimit = { accuracy = 'high' }\n",
+            "gates.limit.accuracy: Input should be a valid number",
+        ),
+        (
+            VALID + "[gates]\nlimit = { rmse = 3 }\n",
+            "gates.limit.rmse: a gate on a metric [metrics] does not list",
+        ),
+        (
+            VALID + '[metrics]\nrmse = "smaller"\n',
+            "metrics.rmse: Input should be 'higher' or 'lower'",
         ),
         (VALID + "[registry]\nstages = 'staging'\n", "registry.stages: Input should be a valid list"),
         (VALID + '[registry]\nstages = ["staging", "staging", "production"]\n', "repeated: staging"),

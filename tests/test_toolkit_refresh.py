@@ -22,7 +22,7 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "data" / "penguins.csv.dvc").write_text("outs:\n- path: penguins.csv\n")
     (tmp_path / "incoming").mkdir()
     source = tmp_path / "incoming" / "penguins.csv"
-    (tmp_path / "mlci.toml").write_text(VALID + f'\n[retrain]\nsource = "{source}"\n')
+    (tmp_path / "mlci.toml").write_text(VALID + f'\n[retrain]\nsource = "{source}"\ndata = "data/penguins.csv"\n')
     run("git", "init", "--quiet", cwd=tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -11,9 +11,18 @@ nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "tests"]
 
 
+# uv runs in the project's own .venv: a virtual environment the user has activated is not it.
+OWN_ENVIRONMENT: dict[str, str | None] = {"VIRTUAL_ENV": None}
+synced: set[str] = set()  # the sessions of this nox run that have synced the environment
+
+
 def uv_run(session: nox.Session, *args: str) -> None:
-    """Run a command in the project's environment, syncing it with the lock file first."""
-    session.run("uv", "run", *args, external=True)
+    """Run a command in the project's environment, synced with the lock file once per session."""
+    if session.name not in synced:
+        session.log("syncing .venv with uv.lock (the first sync installs the ML stack: minutes)")
+        session.run("uv", "sync", "--inexact", "--quiet", external=True, env=OWN_ENVIRONMENT)
+        synced.add(session.name)
+    session.run("uv", "run", "--no-sync", *args, external=True, env=OWN_ENVIRONMENT)
 
 
 @nox.session
@@ -27,6 +36,12 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite."""
     uv_run(session, "pytest", *session.posargs)
+
+
+@nox.session(default=False)
+def adopt(session: nox.Session) -> None:
+    """Make a CSV table the data (`-- PATH --target COLUMN [--task regression]`)."""
+    uv_run(session, "mlci", "adopt", *session.posargs)
 
 
 @nox.session(default=False)
@@ -64,7 +79,7 @@ def build(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def serve(session: nox.Session) -> None:
-    """Serve a stored build, not the working tree (`-- [VERSION] --port N`)."""
+    """Serve a stored build, not the working tree (`-- VERSION --port N`, both optional)."""
     uv_run(session, "mlci", "serve", *session.posargs)
 
 

@@ -2,6 +2,8 @@
 
 Curves (ROC, precision-recall) are the pipeline's plot data, one curve per class, averaged over classes on a
 grid of GRID points for Mermaid; the PNGs draw every class. The confusion matrix becomes per-class recall.
+Scatter plots (a regressor's predicted against actual values, its residuals) become, for Mermaid, the mean of
+y in BINS quantile bins of x; the PNGs draw every point. Each side has its own colour, visible on white.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 GRID = np.linspace(0, 1, 11)
+BINS = 10
+PALETTE = ("#0969da", "#cf222e", "#1a7f37")  # blue, red, green: the sides in order (base, head, champion)
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,15 @@ class PlotSpec:
     path: str
     x: str
     y: str
-    confusion: bool
+    template: str = "linear"  # DVC's plot template: "confusion", "scatter", or a curve
+
+    @property
+    def confusion(self) -> bool:
+        return self.template == "confusion"
+
+    @property
+    def scatter(self) -> bool:
+        return self.template == "scatter"
 
 
 def average_curve(points: pd.DataFrame, x: str, y: str) -> list[float]:
@@ -50,8 +62,35 @@ def recall_by_class(points: pd.DataFrame, spec: PlotSpec) -> pd.Series:
 
 
 def xychart(title: str, x_axis: str, y_axis: str, series: list[str]) -> str:
-    """Mermaid's xychart: a title, two axes, then one `line [...]` or `bar [...]` per series."""
-    return "\n".join(["xychart-beta", f'    title "{title}"', f"    x-axis {x_axis}", f"    y-axis {y_axis}", *series])
+    """Mermaid's xychart: its colours, a title, two axes, then one `line [...]` or `bar [...]` per series."""
+    colours = ", ".join(PALETTE[: max(len(series), 1)])
+    config = ["---", "config:", "  themeVariables:", "    xyChart:", f'      plotColorPalette: "{colours}"', "---"]
+    return "\n".join(
+        [*config, "xychart-beta", f'    title "{title}"', f"    x-axis {x_axis}", f"    y-axis {y_axis}", *series]
+    )
+
+
+def binned_means(points: pd.DataFrame, x: str, y: str, edges: np.ndarray) -> list[float]:
+    """The mean of y in each bin of x (the previous bin's mean where a bin is empty)."""
+    bins = np.clip(np.searchsorted(edges, points[x].to_numpy(float), side="right") - 1, 0, len(edges) - 2)
+    means, last = [], 0.0
+    for index in range(len(edges) - 1):
+        inside = points[y].to_numpy(float)[bins == index]
+        last = float(inside.mean()) if len(inside) else last
+        means.append(round(last, 4))
+    return means
+
+
+def mermaid_scatter(spec: PlotSpec, sides: dict[str, pd.DataFrame]) -> str:
+    """A Mermaid line chart of y's mean in quantile bins of x (the first side's), one line per side."""
+    first = next(iter(sides.values()))
+    edges = np.unique(np.quantile(first[spec.x].to_numpy(float), np.linspace(0, 1, BINS + 1)))
+    if len(edges) < 2:
+        edges = np.array([edges[0], edges[0] + 1.0])
+    centres = "[" + ", ".join(f'"{(low + high) / 2:.4g}"' for low, high in zip(edges[:-1], edges[1:], strict=True)) + "]"
+    series = [f"    line {numbers(binned_means(frame, spec.x, spec.y, edges))}" for frame in sides.values()]
+    title = f"mean {spec.y} by {spec.x}, in bins of {spec.x} (lines: {', '.join(sides)})"
+    return xychart(title, centres, f'"{spec.y}"', series)
 
 
 def numbers(values: list[float]) -> str:
@@ -96,6 +135,12 @@ def png(spec: PlotSpec, sides: dict[str, pd.DataFrame], path: Path) -> None:
             axis.set_yticks(range(len(matrix.index)), [str(c) for c in matrix.index])
             for (row, column), count in np.ndenumerate(matrix.to_numpy()):
                 axis.text(column, row, str(count), ha="center", va="center")
+    elif spec.scatter:
+        figure, axis = pyplot.subplots(figsize=(6, 4.5))
+        for colour, (label, frame) in zip(PALETTE, sides.items(), strict=False):
+            axis.scatter(frame[spec.x], frame[spec.y], s=8, alpha=0.6, color=colour, label=label)
+        axis.set(xlabel=spec.x, ylabel=spec.y)
+        axis.legend(fontsize="small")
     else:
         figure, axis = pyplot.subplots(figsize=(6, 4.5))
         for style, (label, frame) in zip(("--", "-", ":"), sides.items(), strict=False):

@@ -131,7 +131,10 @@ def deploy_stage(args: argparse.Namespace) -> int:
             f"no version is assigned to {args.stage}: promote one with `mlci promote VERSION --to {args.stage}`"
         )
     installed = install(Store(config.store.url), project.name, version)
-    smoke = Smoke(valid=(project.root / SMOKE_REQUEST).read_bytes(), invalid=b'{"records": []}')
+    example = project.root / SMOKE_REQUEST
+    if not example.is_file():
+        raise MlciError(f"{SMOKE_REQUEST}: no example request for the smoke test; `mlci adopt` writes one")
+    smoke = Smoke(valid=example.read_bytes(), invalid=b'{"records": []}', source=f"the example request {SMOKE_REQUEST}")
     settings = config.deploy[args.stage]
     log_variables = config.monitoring.environment(args.stage, project.root)
     runtime = Runtime(settings.port, settings.workers, log_variables)
@@ -194,7 +197,8 @@ def check_drift(args: argparse.Namespace) -> int:
             "so that deployed stages log their requests"
         )
     registry = Registry.read(project.root, config.registry.model)
-    windows, too_few = large_enough(read_log(log, args.since), config.drift)
+    pending = None if args.log else config.monitoring.flush_seconds
+    windows, too_few = large_enough(read_log(log, args.since), config.drift, pending)
     with tempfile.TemporaryDirectory(prefix="mlci-drift-") as scratch:
         judgements = [
             judge(

@@ -54,6 +54,7 @@ class Smoke:
 
     valid: bytes
     invalid: bytes
+    source: str = "the example request"  # where the valid request comes from, named when it fails
 
 
 def state_dir(project: str) -> Path:
@@ -178,12 +179,12 @@ def smoke_test(process: subprocess.Popen[bytes], port: int, version: str, smoke:
     problems = []
     status, body = post(f"{url}/predict", smoke.valid)
     if status != 200:
-        problems.append(f"the example request got {status}, not 200: {body[:300]}")
+        problems.append(f"{smoke.source} got {status}, not 200; the service answered:\n{body}")
     elif any(answer.get("model_version") != version for answer in json.loads(body)):
-        problems.append(f"the example request was answered by another model version: {body[:300]}")
+        problems.append(f"{smoke.source} was answered by another model version:\n{body}")
     status, body = post(f"{url}/predict", smoke.invalid)
     if status != 400:
-        problems.append(f"an invalid request got {status}, not 400: {body[:300]}")
+        problems.append(f"an invalid request got {status}, not 400; the service answered:\n{body}")
     return problems
 
 

@@ -103,10 +103,13 @@ class Judgement:
     drifted: list[str]
 
 
-def large_enough(windows: list[Window], settings: Drift) -> tuple[list[Window], list[Window]]:
+def large_enough(
+    windows: list[Window], settings: Drift, flush_seconds: float | None = None
+) -> tuple[list[Window], list[Window]]:
     """The windows with at least `min_samples` requests, and the others; an error when none has.
 
     A log spanning deploys holds a few requests of earlier versions (a smoke test's, say): they are set aside.
+    `flush_seconds`, the servers' [monitoring] setting, is how long records may wait in a server's buffer.
     """
     enough = [window for window in windows if len(window.inputs) >= settings.min_samples]
     too_few = [window for window in windows if len(window.inputs) < settings.min_samples]
@@ -115,6 +118,12 @@ def large_enough(windows: list[Window], settings: Drift) -> tuple[list[Window], 
         raise NothingToJudgeError(
             f"{counts}, fewer than [drift] min_samples = {settings.min_samples}: too few to judge; "
             "wait for more traffic or lower the bound"
+            + (
+                f"; records of the last {flush_seconds:g} s may still wait in a server's buffer ([monitoring] "
+                "flush_seconds) before they are written"
+                if flush_seconds
+                else ""
+            )
         )
     return enough, too_few
 

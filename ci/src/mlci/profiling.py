@@ -11,6 +11,7 @@ negative value).
 
 from __future__ import annotations
 
+import csv
 import difflib
 import io
 import math
@@ -91,12 +92,11 @@ def read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             "save it as UTF-8 CSV, e.g. `iconv -f latin1 -t utf-8`"
         ) from None
     try:
-        header = pd.read_csv(io.StringIO(text), nrows=0, header=None, dtype=str)
         frame = pd.read_csv(io.StringIO(text))
         as_text = pd.read_csv(io.StringIO(text), dtype=str)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
         raise AdoptError(f"{path}: not a CSV table pandas can read: {str(error).strip()}") from None
-    names = [str(name) for name in header.iloc[0]] if len(header) else []
+    names = next(csv.reader(io.StringIO(text)), [])
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise AdoptError(f"{path}: column names repeat ({', '.join(map(repr, repeated))}): give each column its own name")
@@ -175,8 +175,9 @@ def nice_bounds(low: float, high: float, whole: bool) -> tuple[float | int, floa
         return math.floor(lower), math.ceil(upper)
     digits = 1 - math.floor(math.log10(span if span > 0 else max(abs(low), 1.0)))
     step = 10.0**-digits
-    rounded_lower = round(math.floor(lower / step) * step, max(digits, 0))
-    rounded_upper = round(math.ceil(upper / step) * step, max(digits, 0))
+    nudge = 1e-9  # 1.9 / 0.1 is 18.999999999999996 in floating point
+    rounded_lower = round(math.floor(lower / step + nudge) * step, max(digits, 0))
+    rounded_upper = round(math.ceil(upper / step - nudge) * step, max(digits, 0))
     return float(rounded_lower), float(rounded_upper)
 
 

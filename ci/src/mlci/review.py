@@ -147,11 +147,17 @@ def plot_blocks(base: Revision, head: Revision, layout: Layout, folder: Path) ->
         }
         if not sides:
             continue
-        plot = charts.PlotSpec(path, spec.get("x", "x"), spec.get("y", "y"), spec.get("template") == "confusion")
+        plot = charts.PlotSpec(path, spec.get("x", "x"), spec.get("y", "y"), spec.get("template", "linear"))
         name = f"review-{Path(path).stem}.png"
         charts.png(plot, sides, folder / name)
-        mermaid = charts.mermaid_recall(plot, sides) if plot.confusion else charts.mermaid_curve(plot, sides)
-        caption = f"`{path}`: {' and '.join(sides)}; every class in the HTML report's image."
+        if plot.confusion:
+            mermaid = charts.mermaid_recall(plot, sides)
+        elif plot.scatter:
+            mermaid = charts.mermaid_scatter(plot, sides)
+        else:
+            mermaid = charts.mermaid_curve(plot, sides)
+        every = "every point" if plot.scatter else "every class"
+        caption = f"`{path}`: {' and '.join(sides)}; {every} in the HTML report's image."
         blocks.append(Chart(caption, mermaid, name))
         if plot.confusion:
             blocks += confusion_tables(plot, sides)
