@@ -52,7 +52,8 @@ def test_columns_get_their_kind_role_and_reason(tmp_path: Path) -> None:
     assert columns["country"].reason == "a single value: it cannot tell rows apart"
     assert columns["note"].reason.startswith("an identifier")
     assert columns["a.b"].categories == ("x", "y", "z")
-    assert columns["2nd_reading"].nullable and not columns["bill length (mm)"].nullable
+    assert columns["2nd_reading"].nullable
+    assert not columns["bill length (mm)"].nullable
     assert columns["label"].categories == ("no", "yes")
     assert set(found.example) == {"bill length (mm)", "2nd_reading", "a.b"}
 
@@ -69,7 +70,8 @@ def test_free_text_with_repeats_is_metadata_and_few_values_are_categories(tmp_pa
     )
     columns = {c.name: c for c in profile(table(tmp_path, frame), "y", None, 0.25).columns}
     assert columns["words"].reason == "free text: 70 different values are too many for categories"
-    assert columns["colour"].role == "feature" and len(columns["colour"].categories) == 50
+    assert columns["colour"].role == "feature"
+    assert len(columns["colour"].categories) == 50
 
 
 @pytest.mark.parametrize(
@@ -103,7 +105,12 @@ def test_a_target_with_missing_values_counts_only_labelled_rows(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     ("low", "high", "whole", "expected"),
-    [(10.0, 20.0, False, (9.0, 21.0)), (0.0, 5.0, True, (0, 6)), (2.0, 3.0, False, (1.9, 3.1)), (-5.0, 5.0, True, (-6, 6))],
+    [
+        (10.0, 20.0, False, (9.0, 21.0)),
+        (0.0, 5.0, True, (0, 6)),
+        (2.0, 3.0, False, (1.9, 3.1)),
+        (-5.0, 5.0, True, (-6, 6)),
+    ],
 )
 def test_ranges_widen_by_a_tenth_of_the_span_and_stay_non_negative(
     low: float, high: float, whole: bool, expected: tuple[float, float]
@@ -155,19 +162,29 @@ def test_a_missing_file_is_refused(repository: Path, capsys: pytest.CaptureFixtu
     assert "no/such.csv: no such file" in refusal(repository, capsys, "no/such.csv", "--target", "y")
 
 
-def test_a_file_that_is_not_utf8_is_refused(repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_that_is_not_utf8_is_refused(
+    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("name,y\ncaf\xe9,1\n".encode("latin-1"))
-    assert "not UTF-8 text (byte 10 is 0xe9): save it as UTF-8 CSV" in refusal(repository, capsys, str(path), "--target", "y")
+    assert "not UTF-8 text (byte 10 is 0xe9): save it as UTF-8 CSV" in refusal(
+        repository, capsys, str(path), "--target", "y"
+    )
 
 
-def test_a_file_that_is_not_a_table_is_refused(repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_that_is_not_a_table_is_refused(
+    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "one.csv"
     path.write_text("only\n1\n2\n")
-    assert "1 column(s): a table needs a target and at least one feature" in refusal(repository, capsys, str(path), "--target", "only")
+    assert "1 column(s): a table needs a target and at least one feature" in refusal(
+        repository, capsys, str(path), "--target", "only"
+    )
 
 
-def test_repeated_column_names_are_refused(repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_repeated_column_names_are_refused(
+    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "twice.csv"
     path.write_text("a,a,y\n" + "1,2,3\n" * 30)
     assert "column names repeat ('a')" in refusal(repository, capsys, str(path), "--target", "y")
@@ -176,18 +193,23 @@ def test_repeated_column_names_are_refused(repository: Path, tmp_path: Path, cap
 @pytest.mark.parametrize(
     ("frame", "args", "message"),
     [
-        (pd.DataFrame({"x": range(40), "label": ["a", "b"] * 20}), ["--target", "lable"], "no column 'lable' to predict; did you mean 'label'?"),
-        (pd.DataFrame({"x": range(40), "label": ["a"] * 40}), ["--target", "label"], "target 'label' has a single class ('a')"),
-        (pd.DataFrame({"x": range(120), "label": [f"c{i % 60}" for i in range(120)]}), ["--target", "label"], "has 60 classes, more than 50"),
-        (pd.DataFrame({"x": range(41), "label": ["a", "b"] * 20 + ["c"]}), ["--target", "label"], "class(es) 'c' have a single row"),
-        (pd.DataFrame({"x": range(19), "y": RNG.normal(0, 1, 19)}), ["--target", "y"], "19 rows have a 'y' value: too few to split"),
-        (pd.DataFrame({"x": range(40), "label": ["a", "b"] * 20}), ["--target", "label", "--task", "regression"], "target 'label' is not numeric, so it cannot be regressed (e.g. 'a', 'b', 'a')"),
-        (pd.DataFrame({"id": [f"r{i}" for i in range(40)], "y": RNG.normal(0, 1, 40)}), ["--target", "y"], "no column can be a feature ('id': an identifier"),
-        (pd.DataFrame({"x": range(40), "label": [f"c{i % 12}" for i in range(40)]}), ["--target", "label"], "40 labelled rows cannot hold every one of 12 classes"),
+        (pd.DataFrame({"x": range(40), "label": ["a", "b"] * 20}), ["--target", "lable"], "no column 'lable' to predict; did you mean 'label'?"),  # noqa: E501
+        (pd.DataFrame({"x": range(40), "label": ["a"] * 40}), ["--target", "label"], "target 'label' has a single class ('a')"),  # noqa: E501
+        (pd.DataFrame({"x": range(120), "label": [f"c{i % 60}" for i in range(120)]}), ["--target", "label"], "has 60 classes, more than 50"),  # noqa: E501
+        (pd.DataFrame({"x": range(41), "label": ["a", "b"] * 20 + ["c"]}), ["--target", "label"], "class(es) 'c' have a single row"),  # noqa: E501
+        (pd.DataFrame({"x": range(19), "y": RNG.normal(0, 1, 19)}), ["--target", "y"], "19 rows have a 'y' value: too few to split"),  # noqa: E501
+        (pd.DataFrame({"x": range(40), "label": ["a", "b"] * 20}), ["--target", "label", "--task", "regression"], "target 'label' is not numeric, so it cannot be regressed (e.g. 'a', 'b', 'a')"),  # noqa: E501
+        (pd.DataFrame({"id": [f"r{i}" for i in range(40)], "y": RNG.normal(0, 1, 40)}), ["--target", "y"], "no column can be a feature ('id': an identifier"),  # noqa: E501
+        (pd.DataFrame({"x": range(40), "label": [f"c{i % 12}" for i in range(40)]}), ["--target", "label"], "40 labelled rows cannot hold every one of 12 classes"),  # noqa: E501
     ],
 )  # fmt: skip
 def test_tables_that_cannot_be_learned_are_refused_naming_why(
-    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], frame: pd.DataFrame, args: list[str], message: str
+    repository: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    frame: pd.DataFrame,
+    args: list[str],
+    message: str,
 ) -> None:
     path = table(tmp_path, frame)
     assert message in refusal(repository, capsys, str(path), *args)

@@ -81,7 +81,10 @@ port = 4001
             "deploy.staging.port: Input should be less than or equal to 65535",
         ),
         (VALID.replace("port = 3001", "port = 3001\nprt = 1"), "deploy.staging.prt: unknown key; did you mean 'port'?"),
-        (VALID + "[gatez]\n", "gatez: unknown key; did you mean 'gates'? known keys here: registry, metrics, gates, store"),
+        (
+            VALID + "[gatez]\n",
+            "gatez: unknown key; did you mean 'gates'? known keys here: registry, metrics, gates, store",
+        ),
         (VALID.replace('url = "/srv/bentos"', ""), "store.url: required key is missing"),
         (VALID.replace("[store]", "[other]"), "store: required key is missing"),
         (VALID + "[drift]\npsi_threshold = 0\n", "drift.psi_threshold: Input should be greater than 0"),

@@ -79,7 +79,9 @@ def restored_on_failure(root: Path, paths: list[str]) -> Iterator[None]:
 
 def test_size(root: Path) -> float:
     """The share of rows the `prepare` stage holds out, from params.yaml (0.25 when it says none)."""
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) if (root / "params.yaml").is_file() else {}
+    params = (
+        yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) if (root / "params.yaml").is_file() else {}
+    )
     return float(((params or {}).get("prepare") or {}).get("test_size", 0.25))
 
 
@@ -94,7 +96,11 @@ def edited_config(text: str, task: str, data: str, old_data: str) -> str:
         metrics[f"baseline_{name}"] = direction
     gates: Any = document.setdefault("gates", tomlkit.table())
     gated = GATED[task]
-    for key, values in (("beat_baseline", {gated: BASELINE_MARGIN}), ("limit", {}), ("max_regression", {gated: MAX_REGRESSION})):
+    for key, values in (
+        ("beat_baseline", {gated: BASELINE_MARGIN}),
+        ("limit", {}),
+        ("max_regression", {gated: MAX_REGRESSION}),
+    ):
         table = tomlkit.inline_table()
         table.update(values)
         gates[key] = table

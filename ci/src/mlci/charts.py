@@ -8,6 +8,7 @@ y in BINS quantile bins of x; the PNGs draw every point. Each side has its own c
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def mermaid_scatter(spec: PlotSpec, sides: dict[str, pd.DataFrame]) -> str:
     edges = np.unique(np.quantile(first[spec.x].to_numpy(float), np.linspace(0, 1, BINS + 1)))
     if len(edges) < 2:
         edges = np.array([edges[0], edges[0] + 1.0])
-    centres = "[" + ", ".join(f'"{(low + high) / 2:.4g}"' for low, high in zip(edges[:-1], edges[1:], strict=True)) + "]"
+    centres = "[" + ", ".join(f'"{(low + high) / 2:.4g}"' for low, high in itertools.pairwise(edges)) + "]"
     series = [f"    line {numbers(binned_means(frame, spec.x, spec.y, edges))}" for frame in sides.values()]
     title = f"mean {spec.y} by {spec.x}, in bins of {spec.x} (lines: {', '.join(sides)})"
     return xychart(title, centres, f'"{spec.y}"', series)

@@ -143,7 +143,9 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _gates_know_their_direction(self) -> Config:
-        unknown = [f"gates.{table}.{metric}" for metric, table in self.gates.metrics().items() if metric not in self.metrics]
+        unknown = [
+            f"gates.{table}.{metric}" for metric, table in self.gates.metrics().items() if metric not in self.metrics
+        ]
         if unknown:
             known = ", ".join(sorted(self.metrics)) or "none"
             raise ValueError(

@@ -1,8 +1,8 @@
-"""Promotion gates: limits, the margin over a dummy baseline, and the challenger against the stage's champion on the same held-out data.
+"""Promotion gates: limits, the margin over a dummy baseline, and the challenger against the stage's champion.
 
 Each metric has a direction ([metrics] in mlci.toml): higher or lower is better, and every rule follows it.
-Limits and the baseline margin read the metrics the pipeline committed with the version. The champion comparison scores both
-models afresh, with the repository's own `<package>.evaluate.score(model_file, data_file)`, on the
+Limits and the baseline margin read the metrics the pipeline committed with the version. The champion comparison
+scores both models afresh, with the repository's own `<package>.evaluate.score(model_file, data_file)`, on the
 challenger's held-out set, so both are measured by the same code on the same rows.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +62,17 @@ def baseline_check(metric: str, direction: str, value: float | None, baseline: f
     return Check(metric, rule, value, baseline, passed)
 
 
-def regression_check(metric: str, direction: str, value: float | None, champion: float, allowed: float, name: str) -> Check:
+def regression_check(
+    metric: str, direction: str, value: float | None, champion: float, allowed: float, name: str
+) -> Check:
     """The challenger loses at most `allowed` against the champion on the same data."""
     rule = f"{metric} loss vs {name} <= {allowed:g}"
-    return Check(metric, rule, value, champion, value is not None and gain(direction, value, champion) >= -allowed - TOLERANCE)
+    return Check(
+        metric, rule, value, champion, value is not None and gain(direction, value, champion) >= -allowed - TOLERANCE
+    )
 
 
-def committed_checks(metrics: dict[str, float], gates: Gates, directions: dict[str, str]) -> list[Check]:
+def committed_checks(metrics: dict[str, float], gates: Gates, directions: Mapping[str, str]) -> list[Check]:
     """The gates a version's own metrics decide: its limits, and its margin over the dummy baseline."""
     checks = [
         baseline_check(metric, directions[metric], metrics.get(metric), metrics.get(f"baseline_{metric}"), margin)
@@ -79,7 +83,7 @@ def committed_checks(metrics: dict[str, float], gates: Gates, directions: dict[s
 
 
 def champion_checks(
-    new: dict[str, float], old: dict[str, float], gates: Gates, directions: dict[str, str], name: str
+    new: dict[str, float], old: dict[str, float], gates: Gates, directions: Mapping[str, str], name: str
 ) -> list[Check]:
     """Each allowed regression: the challenger's figures against the champion's, on the same data."""
     return [
@@ -121,7 +125,7 @@ def scorer(project: Project) -> Scorer:
 
 
 def regression_checks(
-    project: Project, gates: Gates, directions: dict[str, str], challenger: Version, champion: Version
+    project: Project, gates: Gates, directions: Mapping[str, str], challenger: Version, champion: Version
 ) -> list[Check]:
     """Each configured maximum regression, both models scored on the challenger's held-out data."""
     if not gates.max_regression:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from mlci.errors import MlciError
@@ -99,7 +100,9 @@ def read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     names = next(csv.reader(io.StringIO(text)), [])
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise AdoptError(f"{path}: column names repeat ({', '.join(map(repr, repeated))}): give each column its own name")
+        raise AdoptError(
+            f"{path}: column names repeat ({', '.join(map(repr, repeated))}): give each column its own name"
+        )
     if frame.shape[1] < 2:
         raise AdoptError(f"{path}: {frame.shape[1]} column(s): a table needs a target and at least one feature")
     return frame, as_text
@@ -202,7 +205,7 @@ def metadata_reason(name: str, values: pd.Series, rows: int) -> str:
 
 
 def profile_column(name: str, values: pd.Series, text: pd.Series, role: str, rows: int) -> ColumnProfile:
-    """The column's kind and rule from its values (and as text); `role` is "target" for the target, else decided here."""
+    """The column's kind and rule from its values (and as text); `role` is "target" for the target."""
     missing = round(float(values.isna().mean()), 4)
     nullable = missing > 0
     reason = "" if role == "target" else metadata_reason(name, values, rows)
@@ -218,12 +221,14 @@ def profile_column(name: str, values: pd.Series, text: pd.Series, role: str, row
     return ColumnProfile(name, "categorical", role, nullable, missing, categories=categories)  # type: ignore[arg-type]
 
 
-def example_row(frame: pd.DataFrame, as_text: pd.DataFrame, profile_columns: list[ColumnProfile], target: str) -> dict[str, Any]:
+def example_row(
+    frame: pd.DataFrame, as_text: pd.DataFrame, profile_columns: list[ColumnProfile], target: str
+) -> dict[str, Any]:
     """The first labelled row with the fewest missing features, as the service's request record."""
     features = [column for column in profile_columns if column.role == "feature"]
     labelled = frame[frame[target].notna()]
     missing = labelled[[column.name for column in features]].isna().sum(axis=1)
-    row = labelled.loc[missing.idxmin()]
+    row = labelled.iloc[int(np.argmin(missing.to_numpy()))]
     record: dict[str, Any] = {}
     for column in features:
         value = row[column.name]
@@ -248,7 +253,9 @@ def profile(path: Path, target: str, task: Task | None, test_size: float) -> Tab
     for name in frame.columns:
         values, text = frame[name], as_text[name]
         if name == target:
-            columns.append(profile_column(str(name), text if task == "classification" else values, text, "target", rows))
+            columns.append(
+                profile_column(str(name), text if task == "classification" else values, text, "target", rows)
+            )
         else:
             columns.append(profile_column(str(name), values, text, "feature", rows))
     if not any(column.role == "feature" for column in columns):

@@ -54,8 +54,12 @@ def schema_module(table: TableProfile, package: str, data_path: str) -> str:
     """`schema.py`: the data file, the task, the target, every column, and the example record."""
     target = next(column for column in table.columns if column.role == "target")
     others = [column for column in table.columns if column.role != "target"]
-    kinds = sorted({"Numeric" if c.kind == "numeric" else "Categorical" if c.kind == "categorical" else "Text"
-                    for c in table.columns})
+    kinds = sorted(
+        {
+            "Numeric" if c.kind == "numeric" else "Categorical" if c.kind == "categorical" else "Text"
+            for c in table.columns
+        }
+    )
     example = [line(f"{literal(name)}: {literal(value)},", 4) for name, value in table.example.items()]
     lines = [
         f'"""The single source of truth for the data: `{data_path}`, its columns, their rules and roles.',
@@ -109,87 +113,90 @@ def suite_module(table: TableProfile, package: str) -> str:
         if column.nullable
     }
     missing = [line(f"{literal(name)}: {share},", 4) for name, share in allowed.items()]
-    return "\n".join(
-        [
-            f'"""What `{table.source.name}` must look like before anything trains on it: the schema, then its health.',
-            "",
-            "`mlci validate` (and the pipeline's `validate` stage) runs every module of this folder:",
-            "each defines DATA, read(path) and expectations(). `mlci adopt` wrote this one from the table;",
-            "rules only this data obeys (a plausible mean, a relation between columns) go in `specific()`.",
-            '"""',
-            "",
-            "from __future__ import annotations",
-            "",
-            "import great_expectations.expectations as gxe",
-            "from great_expectations.expectations import Expectation",
-            "",
-            f"from {package}.columns import Categorical, Column, Numeric",
-            f"from {package}.data import RAW as DATA",
-            f"from {package}.data import read_csv as read",
-            f"from {package}.schema import COLUMNS, TARGET",
-            "",
-            '__all__ = ["DATA", "expectations", "read"]',
-            "",
-            'NUMBER_TYPES = ["int64", "float64", "Int64", "Float64"]',
-            "",
-            f"# The table had {table.rows} rows: far fewer means a truncated export.",
-            f"ROWS = ({low_rows}, {max(table.rows * 100, 1000)})",
-            "# The largest share of missing values per column: what the table had, plus a little.",
-            "MISSING_AT_MOST: dict[str, float] = {" + ("" if missing else "}"),
-            *(missing + ["}"] if missing else []),
-            "",
-            "",
-            "def expectations() -> list[Expectation]:",
-            '    """Every expectation of this suite."""',
-            "    return [*from_schema(COLUMNS), *health(), *specific()]",
-            "",
-            "",
-            "def from_schema(columns: tuple[Column, ...]) -> list[Expectation]:",
-            '    """The rules the schema states: the columns, their types, ranges, categories and nullability."""',
-            "    names = [column.name for column in columns]",
-            "    rules: list[Expectation] = [",
-            "        gxe.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True)",
-            "    ]",
-            "    for column in columns:",
-            "        if isinstance(column, Numeric):",
-            "            rules += [",
-            "                gxe.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=NUMBER_TYPES),",
-            "                gxe.ExpectColumnValuesToBeBetween(",
-            "                    column=column.name, min_value=column.minimum, max_value=column.maximum",
-            "                ),",
-            "            ]",
-            "        elif isinstance(column, Categorical):",
-            "            allowed = list(column.categories)",
-            "            rules.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=allowed))",
-            "        if not column.nullable:",
-            "            rules.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))",
-            "    return rules",
-            "",
-            "",
-            "def health() -> list[Expectation]:",
-            '    """Bounds derived from the table: its size, missing values, and every class present."""',
-            "    rules: list[Expectation] = [",
-            "        gxe.ExpectTableRowCountToBeBetween(min_value=ROWS[0], max_value=ROWS[1]),",
-            "        *(",
-            "            gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=round(1 - share, 4))",
-            "            for name, share in MISSING_AT_MOST.items()",
-            "            if share < 1",
-            "        ),",
-            "    ]",
-            "    if isinstance(TARGET, Categorical):  # the model cannot learn a class the data lacks",
-            "        rules.append(",
-            "            gxe.ExpectColumnDistinctValuesToContainSet(",
-            "                column=TARGET.name, value_set=list(TARGET.categories)",
-            "            )",
-            "        )",
-            "    return rules",
-            "",
-            "",
-            "def specific() -> list[Expectation]:",
-            '    """What we know of this data beyond the schema and its health: add its own rules here."""',
-            "    return []",
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                f'"""What `{table.source.name}` must look like before anything trains on it: schema, then health.',
+                "",
+                "`mlci validate` (and the pipeline's `validate` stage) runs every module of this folder:",
+                "each defines DATA, read(path) and expectations(). `mlci adopt` wrote this one from the table;",
+                "rules only this data obeys (a plausible mean, a relation between columns) go in `specific()`.",
+                '"""',
+                "",
+                "from __future__ import annotations",
+                "",
+                "import great_expectations.expectations as gxe",
+                "from great_expectations.expectations import Expectation",
+                "",
+                f"from {package}.columns import Categorical, Column, Numeric",
+                f"from {package}.data import RAW as DATA",
+                f"from {package}.data import read_csv as read",
+                f"from {package}.schema import COLUMNS, TARGET",
+                "",
+                '__all__ = ["DATA", "expectations", "read"]',
+                "",
+                'NUMBER_TYPES = ["int64", "float64", "Int64", "Float64"]',
+                "",
+                f"# The table had {table.rows} rows: far fewer means a truncated export.",
+                f"ROWS = ({low_rows}, {max(table.rows * 100, 1000)})",
+                "# The largest share of missing values per column: what the table had, plus a little.",
+                "MISSING_AT_MOST: dict[str, float] = {" + ("" if missing else "}"),
+                *([*missing, "}"] if missing else []),
+                "",
+                "",
+                "def expectations() -> list[Expectation]:",
+                '    """Every expectation of this suite."""',
+                "    return [*from_schema(COLUMNS), *health(), *specific()]",
+                "",
+                "",
+                "def from_schema(columns: tuple[Column, ...]) -> list[Expectation]:",
+                '    """The rules the schema states: the columns, their types, ranges, categories and nullability."""',
+                "    names = [column.name for column in columns]",
+                "    rules: list[Expectation] = [",
+                "        gxe.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True)",
+                "    ]",
+                "    for column in columns:",
+                "        if isinstance(column, Numeric):",
+                "            rules += [",
+                "                gxe.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=NUMBER_TYPES),",
+                "                gxe.ExpectColumnValuesToBeBetween(",
+                "                    column=column.name, min_value=column.minimum, max_value=column.maximum",
+                "                ),",
+                "            ]",
+                "        elif isinstance(column, Categorical):",
+                "            allowed = list(column.categories)",
+                "            rules.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=allowed))",
+                "        if not column.nullable:",
+                "            rules.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))",
+                "    return rules",
+                "",
+                "",
+                "def health() -> list[Expectation]:",
+                '    """Bounds derived from the table: its size, missing values, and every class present."""',
+                "    rules: list[Expectation] = [",
+                "        gxe.ExpectTableRowCountToBeBetween(min_value=ROWS[0], max_value=ROWS[1]),",
+                "        *(",
+                "            gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=round(1 - share, 4))",
+                "            for name, share in MISSING_AT_MOST.items()",
+                "            if share < 1",
+                "        ),",
+                "    ]",
+                "    if isinstance(TARGET, Categorical):  # the model cannot learn a class the data lacks",
+                "        rules.append(",
+                "            gxe.ExpectColumnDistinctValuesToContainSet(",
+                "                column=TARGET.name, value_set=list(TARGET.categories)",
+                "            )",
+                "        )",
+                "    return rules",
+                "",
+                "",
+                "def specific() -> list[Expectation]:",
+                '    """What we know of this data beyond the schema and its health: add its own rules here."""',
+                "    return []",
+            ]
+        )
+        + "\n"
+    )
 
 
 def example_request(table: TableProfile) -> str:
@@ -206,7 +213,9 @@ def rule(column: ColumnProfile) -> str:
     if column.kind == "numeric":
         return f"number in [{column.minimum:g}, {column.maximum:g}]"
     if column.kind == "categorical":
-        shown = ", ".join(column.categories[:8]) + (f", … ({len(column.categories)} in all)" if len(column.categories) > 8 else "")
+        shown = ", ".join(column.categories[:8]) + (
+            f", … ({len(column.categories)} in all)" if len(column.categories) > 8 else ""
+        )
         return "one of " + shown.replace("|", "\\|")
     return f"any text ({column.reason})"
 
@@ -219,29 +228,34 @@ def readme_section(table: TableProfile, package: str, data_path: str) -> str:
         for c in table.columns
     ]
     unlabelled = table.rows - table.labelled
-    note = f" {unlabelled} rows have no target: `prepare` leaves them out of training and testing." if unlabelled else ""
+    note = (
+        f" {unlabelled} rows have no target: `prepare` leaves them out of training and testing." if unlabelled else ""
+    )
     request = json.dumps({"records": [table.example]}, ensure_ascii=False)
-    return "\n".join(
-        [
-            README_BEGINS,
-            "## The data",
-            "",
-            f"`{data_path}`: {table.rows} rows, adopted from `{table.source.name}` with `nox -s adopt`, and",
-            f"tracked by DVC (`{data_path}.dvc`), not by git. The model predicts {cell(table.target)}, a",
-            f"{task}.{note} `src/{package}/schema.py` states every column; `metadata` columns stay in the",
-            "data but are never features.",
-            "",
-            "| column | role | rule | missing allowed (in the table) |",
-            "| --- | --- | --- | --- |",
-            *rows,
-            "",
-            "The example request (`examples/predict.json`), one real row of the table:",
-            "",
-            "```json",
-            request,
-            "```",
-            "",
-            "To bring another table, `nox -s adopt -- PATH --target COLUMN`, then review the diff and commit.",
-            README_ENDS,
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                README_BEGINS,
+                "## The data",
+                "",
+                f"`{data_path}`: {table.rows} rows, adopted from `{table.source.name}` with `nox -s adopt`, and",
+                f"tracked by DVC (`{data_path}.dvc`), not by git. The model predicts {cell(table.target)}, a",
+                f"{task}.{note} `src/{package}/schema.py` states every column; `metadata` columns stay in the",
+                "data but are never features.",
+                "",
+                "| column | role | rule | missing allowed (in the table) |",
+                "| --- | --- | --- | --- |",
+                *rows,
+                "",
+                "The example request (`examples/predict.json`), one real row of the table:",
+                "",
+                "```json",
+                request,
+                "```",
+                "",
+                "To bring another table, `nox -s adopt -- PATH --target COLUMN`, then review the diff and commit.",
+                README_ENDS,
+            ]
+        )
+        + "\n"
+    )
