@@ -95,7 +95,7 @@ def training_rows(project: Path) -> list[dict[str, Any]]:
         {
             name: (None if value == "" else value if name in ("island", "sex") else float(value))
             for name, value in row.items()
-            if name not in ("species", "year")
+            if name != "species"
         }
         for row in rows
     ]
@@ -142,6 +142,21 @@ def release(project: Path, message: str, promote_to: list[str], refused: bool = 
         if not refused:
             step(f"Deploy {stage}: start, smoke-test, switch", "nox", "-s", "deploy", "--", stage, cwd=project)
     step("Show the registry", "nox", "-s", "status", cwd=project)
+
+
+def adopt_a_table(project: Path, workdir: Path) -> None:
+    """Bring a user's table: scikit-learn's diabetes data, a regression, through the whole life cycle."""
+    table = workdir / "diabetes.csv"
+    code = f"from sklearn import datasets; datasets.load_diabetes(as_frame=True).frame.to_csv({str(table)!r}, index=False)"
+    step("Write scikit-learn's diabetes table as a user's own CSV", "uv", "run", "python", "-c", code, cwd=project)
+    adopt = ("nox", "-s", "adopt", "--", str(table), "--target", "target")
+    step("Adopt it: schema, suite, example, gates and plots follow the table", *adopt, cwd=project)
+    step("Adopt it again: nothing changes", *adopt, cwd=project)
+    step("Show what adoption changed, for review", "git", "status", "--short", cwd=project)
+    step("Stage the change", "git", "add", "--all", cwd=project)
+    step("Run the checks and validate the new table", "nox", "-s", "lint", "tests", "validate", cwd=project)
+    release(project, "Adopt scikit-learn's diabetes table: a regression", ["staging", "production"])
+    ask_the_stored_build(project)
 
 
 def registered_at_head(project: Path) -> str:
@@ -222,6 +237,7 @@ def main() -> None:
     new_labelled_data(project)
     step("Take the newest labelled data, tracked by DVC", "nox", "-s", "refresh", cwd=project)
     release(project, "Retrain on the newest data after drift in production", ["staging", "production"])
+    adopt_a_table(project, workdir)
     for stage in ("staging", "production"):
         step(f"Stop {stage}'s server", "uv", "run", "mlci", "stop", stage, cwd=project)
     print(f"\ndemo: done. The generated repository is {project}; its remote is {origin}.")

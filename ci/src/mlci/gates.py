@@ -127,18 +127,35 @@ def scorer(project: Project) -> Scorer:
 def regression_checks(
     project: Project, gates: Gates, directions: Mapping[str, str], challenger: Version, champion: Version
 ) -> list[Check]:
-    """Each configured maximum regression, both models scored on the challenger's held-out data."""
+    """Each configured maximum regression, both models scored on the challenger's held-out data.
+
+    A champion that cannot be measured the challenger's way (another task, or another table's columns) is not
+    compared: the check passes, and its rule says why.
+    """
     if not gates.max_regression:
         return []
+    kept = committed_metrics(project, champion)
+    lacking = sorted(metric for metric in gates.max_regression if metric not in kept)
+    if lacking:
+        return [not_comparable(metric, champion.name, f"it has no {metric}: another task") for metric in lacking]
     score = scorer(project)
     holdout = Path(gates.holdout)
     with tempfile.TemporaryDirectory(prefix="mlci-gates-") as scratch:
         data = fetch_at(project.root, holdout, challenger.commit, Path(scratch) / "data")
         new = score(fetch_at(project.root, project.model, challenger.commit, Path(scratch)), data)
-        old = score(fetch_at(project.root, project.model, champion.commit, Path(scratch)), data)
+        try:
+            old = score(fetch_at(project.root, project.model, champion.commit, Path(scratch)), data)
+        except Exception as error:  # the user's code on another table's model fails in any way
+            reason = f"it cannot score this data ({type(error).__name__}: {error}): another table"
+            return [not_comparable(metric, champion.name, reason) for metric in sorted(gates.max_regression)]
     checks = champion_checks(new, old, gates, directions, champion.name)
     require(new, checks, "score()")
     return checks
+
+
+def not_comparable(metric: str, champion: str, reason: str) -> Check:
+    """A champion comparison that cannot be made, passed, with the reason in its rule."""
+    return Check(metric, f"{metric} vs {champion}: not compared, {reason}", None, None, True)
 
 
 def table(checks: list[Check]) -> str:

@@ -1,0 +1,160 @@
+"""Tables this project does not ship, adopted one after another in one clone: each one's own tests, validation
+and pipeline pass, and adopting it again changes nothing. A regression table then runs the rest of the life cycle:
+register, build, promote through the relative gates, deploy, answer a number, and review with its plots.
+
+Three tables come inside scikit-learn (iris, breast cancer, diabetes); two are made here with awkward features:
+identifiers, a constant, an empty column, names that are not Python names, missing targets, a class of three rows,
+class labels that look like numbers, and a numeric target written as quoted text.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import Clone, clone_with_origin, commit_and_push, run, serve_stages_on_free_ports, stop_stages
+
+pytestmark = pytest.mark.slow
+
+RNG = np.random.default_rng(7)
+SKLEARN = "from sklearn import datasets; datasets.load_{name}(as_frame=True).frame.to_csv({path!r}, index=False)"
+
+
+def awkward_classes(path: Path) -> None:
+    """Identifiers, a constant, names with spaces and dots, missing targets, and a class of three rows."""
+    rows = 160
+    length = RNG.normal(45, 6, rows).round(1)
+    label = np.where(length < 42, "1", "2").astype(object)
+    label[:3] = "3"  # a class with few rows
+    length[:3] = 70.0 + RNG.normal(0, 1, 3).round(1)
+    label[3:8] = None  # rows nobody labelled
+    reading = RNG.integers(0, 9, rows).astype(float)
+    reading[RNG.random(rows) < 0.1] = np.nan
+    pd.DataFrame(
+        {
+            "customer id": [f"C{index:05d}" for index in range(rows)],
+            "bill length (mm)": length,
+            "2nd_reading": reading,
+            "a.b": RNG.choice(["north", "south"], rows),
+            "country": "NZ",
+            "label": label,
+        }
+    ).to_csv(path, index=False)
+
+
+def awkward_numbers(path: Path) -> None:
+    """A numeric target written as quoted text, an empty column, a row number, a category."""
+    rows = 150
+    x = RNG.uniform(0, 10, rows)
+    kind = RNG.choice(["small", "large"], rows)
+    price = 3 * x + np.where(kind == "large", 5, 0) + RNG.normal(0, 1, rows)
+    lines = ['"row","x value","size.class","empty","price"']
+    lines += [f'{index + 1},{x[index]:.3f},{kind[index]},,"{price[index]:.2f}"' for index in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+TABLES = {  # file name: (target, expected task)
+    "iris.csv": ("target", "classification"),
+    "breast_cancer.csv": ("target", "classification"),
+    "diabetes.csv": ("target", "regression"),
+    "survey answers.csv": ("label", "classification"),
+    "prices.csv": ("price", "regression"),
+}
+
+
+@pytest.fixture(scope="module")
+def clone(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
+    made = clone_with_origin(reproduced, tmp_path_factory.mktemp("adoption"))
+    yield made
+    stop_stages(made)
+
+
+@pytest.fixture(scope="module")
+def tables(clone: Clone) -> Path:
+    """The five tables, written outside the repository as a user's files would be."""
+    folder = clone.path.parent / "tables"
+    folder.mkdir()
+    for name in ("iris", "breast_cancer", "diabetes"):
+        code = SKLEARN.format(name=name, path=str(folder / f"{name}.csv"))
+        run("uv", "run", "--no-sync", "python", "-c", code, cwd=clone.path, env=clone.env)
+    awkward_classes(folder / "survey answers.csv")
+    awkward_numbers(folder / "prices.csv")
+    return folder
+
+
+def mlci(clone: Clone, *args: str) -> str:
+    return run("uv", "run", "--no-sync", "mlci", *args, cwd=clone.path, env=clone.env).stdout
+
+
+timings: dict[str, float] = {}
+
+
+def test_the_shipped_files_are_what_adoption_writes_for_the_shipped_table(clone: Clone) -> None:
+    adopted = mlci(clone, "adopt", "data/penguins.csv", "--target", "species")
+    assert "nothing changed: the repository already holds this table" in adopted
+    assert run("git", "status", "--porcelain", cwd=clone.path).stdout == ""
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_an_adopted_table_passes_its_tests_validation_and_pipeline(clone: Clone, tables: Path, name: str) -> None:
+    target, task = TABLES[name]
+    started = time.monotonic()
+    adopted = mlci(clone, "adopt", str(tables / name), "--target", target)
+    data = f"data/{Path(name).stem.replace(' ', '_')}.csv"
+    assert f"as {data}:" in adopted
+    assert f"{task} of {target!r}" in adopted
+    assert "nothing changed" in mlci(clone, "adopt", str(tables / name), "--target", target)
+    assert json.loads((clone.path / "examples" / "predict.json").read_text())["records"][0]
+    penguins = [path for path in ("data/penguins.csv.dvc", "validation/penguins.py") if (clone.path / path).exists()]
+    assert penguins == [], "the previous dataset's files go away"
+    run("uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", cwd=clone.path, env=clone.env)
+    run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=clone.path, env=clone.env)  # validate is its first stage
+    metrics = json.loads((clone.path / "reports" / "metrics.json").read_text())
+    gated = "f1_macro" if task == "classification" else "r2"
+    assert metrics[gated] >= metrics[f"baseline_{gated}"] + 0.05, metrics  # promotable under the default gates
+    timings[name] = time.monotonic() - started
+    if name in ("survey answers.csv", "prices.csv"):  # names that are not Python names, formatted and typed
+        lint_env = {**clone.env, "PRE_COMMIT_HOME": str(Path.home() / ".cache" / "pre-commit")}
+        run("git", "add", "--all", cwd=clone.path, env=clone.env)
+        run("uv", "run", "--no-sync", "pre-commit", "run", "--all-files", cwd=clone.path, env=lint_env)
+        run("uv", "run", "--no-sync", "mypy", cwd=clone.path, env=clone.env)
+
+
+def test_a_regression_table_runs_the_life_cycle(clone: Clone, tables: Path) -> None:
+    """The last adopted table, prices: committed, registered, built, promoted, deployed, reviewed."""
+    _, production = serve_stages_on_free_ports(clone)
+    mlci(clone, "adopt", str(tables / "prices.csv"), "--target", "price")
+    run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=clone.path, env=clone.env)
+    run("uv", "run", "--no-sync", "dvc", "push", "--quiet", cwd=clone.path, env=clone.env)
+    commit_and_push_all(clone, "Adopt the prices table")
+    review = mlci(clone, "review", "--base", "HEAD~1")
+    text = (clone.path / "reports" / "review.md").read_text()
+    assert "mean predicted by actual, in bins of actual" in text
+    assert "| rmse | lower |" in review + text
+    version = mlci(clone, "register").split("@")[1].split()[0]
+    mlci(clone, "build")
+    promoted = mlci(clone, "promote", version, "--to", "staging")
+    assert "r2 beats baseline by >= 0.05" in promoted
+    mlci(clone, "promote", version, "--to", "production")
+    mlci(clone, "deploy", "production")
+    example = (clone.path / "examples" / "predict.json").read_bytes()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{production}/predict", data=example, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        (answer,) = json.loads(response.read())
+    assert isinstance(answer["prediction"], float)
+    assert answer["model_version"] == version
+    print("adoption timings (s):", {name: round(seconds, 1) for name, seconds in timings.items()}, file=sys.stderr)
+
+
+def commit_and_push_all(clone: Clone, message: str) -> None:
+    run("git", "add", "--all", cwd=clone.path, env=clone.env)
+    commit_and_push(clone.path, clone.env, message)
