@@ -81,7 +81,7 @@ def test_the_stored_build_serves_without_the_working_tree(built: tuple[Path, str
         with serving(
             ["uv", "run", "--no-sync", "mlci", "serve", "--port", str(port)], port, project, {**os.environ}
         ) as url:
-            status, body = request(f"{url}/predict", json.dumps({"records": {"island": "Biscoe"}}).encode())
+            status, body = request(f"{url}/predict", json.dumps({"records": {"island": "Biscoe", "year": 2008}}).encode())
     finally:
         shutil.move(moved, model)
     assert status == 200, body
@@ -132,6 +132,6 @@ def test_the_stored_build_serves_from_a_fresh_environment(built: tuple[Path, str
     port = free_port()
     command = [str(fresh / "bin" / "bentoml"), "serve", f"penguin-species:{version}", "--port", str(port)]
     with serving(command, port, tmp_path, env) as url:
-        status, body = request(f"{url}/predict", json.dumps({"records": {"island": "Biscoe"}}).encode())
+        status, body = request(f"{url}/predict", json.dumps({"records": {"island": "Biscoe", "year": 2008}}).encode())
     assert status == 200, body
     assert json.loads(body)[0]["model_version"] == version

@@ -49,6 +49,10 @@ class Workspace(NamedTuple):
 def workspace(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     clone = clone_with_origin(reproduced, tmp_path_factory.mktemp("registry"))
     staging, production = serve_stages_on_free_ports(clone, staging_workers=2)
+    config = clone.path / "mlci.toml"  # absolute gates beside the relative defaults, for figures known in advance
+    text = config.read_text().replace("limit = {}", "limit = {accuracy = 0.9}")
+    config.write_text(text.replace("max_regression = {f1_macro = 0.02}", "max_regression = {accuracy = 0.01}"))
+    commit_and_push(clone.path, clone.env, "Gate on accuracy")
     yield Workspace(clone.path, clone.origin, clone.env, staging, production)
     stop_stages(clone)
 
@@ -210,7 +214,7 @@ def test_a_failing_gate_refuses_with_its_figures_and_creates_no_tag(workspace: W
     assert result.returncode == 1
     metrics = json.loads((workspace.path / "reports" / "metrics.json").read_text())
     assert re.search(rf"accuracy >= 0\.9\s+{metrics['accuracy']:g}\s+0\.9\s+FAIL", result.stdout), result.stdout
-    assert re.search(rf"accuracy drop vs v0\.0\.1 <= 0\.01\s+{metrics['accuracy']:g}\s+1\s+FAIL", result.stdout)
+    assert re.search(rf"accuracy loss vs v0\.0\.1 <= 0\.01\s+{metrics['accuracy']:g}\s+1\s+FAIL", result.stdout)
     assert f"gates: {version} fails" in result.stderr
     assert remote_tags(workspace) == local_tags(workspace) == before
 
@@ -233,7 +237,7 @@ def test_an_altered_build_is_refused(workspace: Workspace, tmp_path: Path) -> No
     assert local_tags(workspace) == before
     promoted = mlci(workspace, "promote", version, "--to", "staging")
     assert promoted.returncode == 0, promoted.stderr
-    assert "accuracy drop vs v0.0.1 <= 0.01" in promoted.stdout
+    assert "accuracy loss vs v0.0.1 <= 0.01" in promoted.stdout
     assert mlci(workspace, "deploy", "staging").returncode == 0
     assert answered_version(workspace, workspace.staging_port) == version
 

@@ -34,7 +34,7 @@ def predict(url: str, body: object) -> tuple[int, str]:
 
 
 def test_valid_records_are_answered_by_the_announced_version(server: str) -> None:
-    status, body = predict(server, {"records": [RECORD, {"island": "Dream"}]})
+    status, body = predict(server, {"records": [RECORD, {"island": "Dream", "year": 2008}]})
     assert status == 200, body
     answers = json.loads(body)
     assert [answer["model_version"] for answer in answers] == [VERSION, VERSION]

@@ -158,8 +158,8 @@ def production_traffic(runner: Runner, shift: float = 0.0) -> None:
     log = runner.clone.path.parent / "inference-log" / "production"
     time.sleep(2)  # the deploy's smoke tests are written within a second (flush_seconds = 1)
     shutil.rmtree(log, ignore_errors=True)
-    rows = pd.read_csv(runner.clone.path / "data" / "prepared" / "train.csv").drop(columns=["species", "year"])
-    rows["bill_length_mm"] = (rows["bill_length_mm"] + shift * rows["bill_length_mm"].std()).clip(upper=70.0)
+    rows = pd.read_csv(runner.clone.path / "data" / "prepared" / "train.csv").drop(columns=["species"])
+    rows["bill_length_mm"] = (rows["bill_length_mm"] + shift * rows["bill_length_mm"].std()).clip(upper=63.0)
     post_records(f"http://127.0.0.1:{runner.production_port}", rows)
     deadline = time.monotonic() + 30
     while sum(len(file.read_text().splitlines()) for file in log.glob("*.jsonl")) < len(rows):

@@ -108,7 +108,7 @@ def send_traffic(project: Path, port: int, stage: str, shift: float = 0.0) -> No
     moved = shift * statistics.stdev(lengths)
     for record in records:
         if record["bill_length_mm"] is not None:
-            record["bill_length_mm"] = min(70.0, record["bill_length_mm"] + moved)  # the contract's maximum
+            record["bill_length_mm"] = min(63.0, record["bill_length_mm"] + moved)  # the contract's maximum
     change = f", bill length + {shift:g} standard deviations" if shift else ""
     print(f"\n==> Send {stage} the training data, {len(records)} requests{change}", flush=True)
     for record in records:
