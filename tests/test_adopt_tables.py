@@ -115,7 +115,8 @@ def test_an_adopted_table_passes_its_tests_validation_and_pipeline(clone: Clone,
     penguins = [path for path in ("data/penguins.csv.dvc", "validation/penguins.py") if (clone.path / path).exists()]
     assert penguins == [], "the previous dataset's files go away"
     run("uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", cwd=clone.path, env=clone.env)
-    run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=clone.path, env=clone.env)  # validate is its first stage
+    # `validate` is the pipeline's first stage
+    run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=clone.path, env=clone.env)
     metrics = json.loads((clone.path / "reports" / "metrics.json").read_text())
     gated = "f1_macro" if task == "classification" else "r2"
     assert metrics[gated] >= metrics[f"baseline_{gated}"] + 0.05, metrics  # promotable under the default gates

@@ -81,7 +81,8 @@ def test_the_stored_build_serves_without_the_working_tree(built: tuple[Path, str
         with serving(
             ["uv", "run", "--no-sync", "mlci", "serve", "--port", str(port)], port, project, {**os.environ}
         ) as url:
-            status, body = request(f"{url}/predict", json.dumps({"records": {"island": "Biscoe", "year": 2008}}).encode())
+            record = {"island": "Biscoe", "year": 2008}
+            status, body = request(f"{url}/predict", json.dumps({"records": record}).encode())
     finally:
         shutil.move(moved, model)
     assert status == 200, body

@@ -147,7 +147,8 @@ def release(project: Path, message: str, promote_to: list[str], refused: bool = 
 def adopt_a_table(project: Path, workdir: Path) -> None:
     """Bring a user's table: scikit-learn's diabetes data, a regression, through the whole life cycle."""
     table = workdir / "diabetes.csv"
-    code = f"from sklearn import datasets; datasets.load_diabetes(as_frame=True).frame.to_csv({str(table)!r}, index=False)"
+    frame = "datasets.load_diabetes(as_frame=True).frame"
+    code = f"from sklearn import datasets; {frame}.to_csv({str(table)!r}, index=False)"
     step("Write scikit-learn's diabetes table as a user's own CSV", "uv", "run", "python", "-c", code, cwd=project)
     adopt = ("nox", "-s", "adopt", "--", str(table), "--target", "target")
     step("Adopt it: schema, suite, example, gates and plots follow the table", *adopt, cwd=project)
