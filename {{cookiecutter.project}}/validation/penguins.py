@@ -1,4 +1,4 @@
-"""What `penguins.csv` must look like before anything trains on it: schema, then health.
+"""What the table must look like before anything trains on it: the schema, then its health.
 
 `mlci validate` (and the pipeline's `validate` stage) runs every module of this folder:
 each defines DATA, read(path) and expectations(). `mlci adopt` wrote this one from the table;

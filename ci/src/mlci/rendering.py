@@ -62,9 +62,9 @@ def schema_module(table: TableProfile, package: str, data_path: str) -> str:
     )
     example = [line(f"{literal(name)}: {literal(value)},", 4) for name, value in table.example.items()]
     lines = [
-        f'"""The single source of truth for the data: `{data_path}`, its columns, their rules and roles.',
+        '"""The single source of truth for the data: its columns, their rules and roles.',
         "",
-        f"Written by `mlci adopt` from {table.rows} rows; edit it freely (a range, a category, a role) and",
+        f"`mlci adopt` wrote it from {table.rows} rows; edit it freely (a range, a category, a role) and",
         "`nox -s validate tests` tell whether the data and the code still agree. Validation suites, the",
         "pipeline, the service's request model and drift monitoring all derive from it; nothing else",
         "lists the columns.",
@@ -116,7 +116,7 @@ def suite_module(table: TableProfile, package: str) -> str:
     return (
         "\n".join(
             [
-                f'"""What `{table.source.name}` must look like before anything trains on it: schema, then health.',
+                '"""What the table must look like before anything trains on it: the schema, then its health.',
                 "",
                 "`mlci validate` (and the pipeline's `validate` stage) runs every module of this folder:",
                 "each defines DATA, read(path) and expectations(). `mlci adopt` wrote this one from the table;",

@@ -1,6 +1,6 @@
-"""The single source of truth for the data: `data/penguins.csv`, its columns, their rules and roles.
+"""The single source of truth for the data: its columns, their rules and roles.
 
-Written by `mlci adopt` from 344 rows; edit it freely (a range, a category, a role) and
+`mlci adopt` wrote it from 344 rows; edit it freely (a range, a category, a role) and
 `nox -s validate tests` tell whether the data and the code still agree. Validation suites, the
 pipeline, the service's request model and drift monitoring all derive from it; nothing else
 lists the columns.
