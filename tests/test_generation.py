@@ -62,6 +62,7 @@ ALWAYS = IGNORED | {
     "src/penguin_species/py.typed",
     "src/penguin_species/schema.py",
     "src/penguin_species/columns.py",
+    "src/penguin_species/data_checks.py",
     "src/penguin_species/inference_log.py",
     "src/penguin_species/service.py",
     "src/penguin_species/train.py",

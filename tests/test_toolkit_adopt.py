@@ -162,32 +162,26 @@ def test_a_missing_file_is_refused(repository: Path, capsys: pytest.CaptureFixtu
     assert "no/such.csv: no such file" in refusal(repository, capsys, "no/such.csv", "--target", "y")
 
 
-def test_a_file_that_is_not_utf8_is_refused(
-    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+FILES_THAT_ARE_NOT_TABLES = {
+    "not UTF-8": (
+        "name,y\ncaf\xe9,1\n".encode("latin-1"),
+        "y",
+        "not UTF-8 text (byte 10 is 0xe9): save it as UTF-8 CSV",
+    ),
+    "one column": (b"only\n1\n2\n", "only", "1 column(s): a table needs a target and at least one feature"),
+    "repeated names": (b"a,a,y\n" + b"1,2,3\n" * 30, "y", "column names repeat ('a')"),
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "target", "message"), FILES_THAT_ARE_NOT_TABLES.values(), ids=FILES_THAT_ARE_NOT_TABLES.keys()
+)
+def test_a_file_that_is_not_a_usable_table_is_refused(
+    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, target: str, message: str
 ) -> None:
-    path = tmp_path / "latin1.csv"
-    path.write_bytes("name,y\ncaf\xe9,1\n".encode("latin-1"))
-    assert "not UTF-8 text (byte 10 is 0xe9): save it as UTF-8 CSV" in refusal(
-        repository, capsys, str(path), "--target", "y"
-    )
-
-
-def test_a_file_that_is_not_a_table_is_refused(
-    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "one.csv"
-    path.write_text("only\n1\n2\n")
-    assert "1 column(s): a table needs a target and at least one feature" in refusal(
-        repository, capsys, str(path), "--target", "only"
-    )
-
-
-def test_repeated_column_names_are_refused(
-    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "twice.csv"
-    path.write_text("a,a,y\n" + "1,2,3\n" * 30)
-    assert "column names repeat ('a')" in refusal(repository, capsys, str(path), "--target", "y")
+    path = tmp_path / "file.csv"
+    path.write_bytes(content)
+    assert message in refusal(repository, capsys, str(path), "--target", target)
 
 
 @pytest.mark.parametrize(

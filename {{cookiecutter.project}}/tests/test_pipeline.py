@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.data import RAW, labelled, read_csv, split
+from {{ cookiecutter.package_name }}.data import labelled, read_csv, split
 from {{ cookiecutter.package_name }}.evaluate import evaluate, score
 from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.schema import COLUMNS, FEATURES, TARGET, TASK
+from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, FEATURES, TARGET, TASK
 from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, fit
 
 ROOT = Path(__file__).parents[1]
@@ -24,7 +24,7 @@ GATED = {"classification": "f1_macro", "regression": "r2"}
 
 @pytest.fixture(scope="module")
 def raw() -> pd.DataFrame:
-    return read_csv(ROOT / RAW)
+    return read_csv(ROOT / DATA)
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.columns import Categorical, Numeric
 from {{ cookiecutter.package_name }}.contract import MAX_BATCH
-from {{ cookiecutter.package_name }}.data import RAW, labelled, read_csv
-from {{ cookiecutter.package_name }}.schema import EXAMPLE, FEATURES, TARGET, TASK
+from {{ cookiecutter.package_name }}.data import labelled, read_csv
+from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, TARGET, TASK
 from {{ cookiecutter.package_name }}.service import SERVICE
 from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, MODEL, fit
 
@@ -24,7 +24,7 @@ EXAMPLE_FILE = ROOT / "examples" / "predict.json"
 
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
-    return labelled(read_csv(ROOT / RAW))
+    return labelled(read_csv(ROOT / DATA))
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from mlci.build import Project
 from mlci.config import Config
 from mlci.profiling import AdoptError, TableProfile, Task, profile
 from mlci.store import sha256
+from mlci.tracked import dvc
 
 METRICS: dict[str, dict[str, str]] = {
     "classification": {"accuracy": "higher", "f1_macro": "higher", "roc_auc_ovr": "higher"},
@@ -123,7 +122,7 @@ def edited_pipeline(text: str, task: str, data: str, old_data: str) -> str:
     for stage in pipeline.get("stages", {}).values():
         deps = stage.get("deps", [])
         for index, dep in enumerate(deps):
-            if isinstance(dep, str) and old_data and dep == old_data:
+            if old_data and dep == old_data:
                 deps[index] = data
     pipeline["plots"] = PLOTS[task]
     stream = io.StringIO()
@@ -141,7 +140,7 @@ def edited_readme(text: str, section: str) -> str:
 
 def run_dvc(root: Path, *args: str) -> None:
     """A DVC command in the repository; its output in the error when it fails."""
-    result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, capture_output=True, text=True)
+    result = dvc(root, *args)
     if result.returncode != 0:
         raise AdoptError(f"dvc {' '.join(args)} failed, nothing was changed:\n{result.stdout}{result.stderr}")
 

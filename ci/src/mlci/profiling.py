@@ -209,7 +209,6 @@ def profile_column(name: str, values: pd.Series, text: pd.Series, role: str, row
     missing = round(float(values.isna().mean()), 4)
     nullable = missing > 0
     reason = "" if role == "target" else metadata_reason(name, values, rows)
-    role = "metadata" if reason else role
     present = values.dropna()
     if reason:
         return ColumnProfile(name, "text", "metadata", nullable, missing, reason=reason)

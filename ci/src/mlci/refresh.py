@@ -8,14 +8,13 @@ first stage, as for any change of the data.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from mlci.config import Retrain
 from mlci.errors import MlciError
 from mlci.store import filesystem, sha256
+from mlci.tracked import dvc
 
 
 class RefreshError(MlciError):
@@ -43,9 +42,7 @@ def refresh(root: Path, settings: Retrain) -> str:
         if target.is_file():
             os.replace(target, kept)
         os.replace(fresh, target)
-        added = subprocess.run(
-            [sys.executable, "-m", "dvc", "add", settings.data], cwd=root, capture_output=True, text=True
-        )
+        added = dvc(root, "add", settings.data)
         if added.returncode != 0:
             if kept.is_file():
                 os.replace(kept, target)  # nothing half-done: the old data stays

@@ -17,11 +17,7 @@ README_ENDS = "<!-- mlci adopt: the dataset section ends -->"
 
 def literal(value: Any) -> str:
     """A Python literal for a str, int, float, bool or None, in ruff's double-quote style."""
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, float):
-        return repr(value)
-    return repr(value)
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
 
 
 def line(text: str, indent: int) -> str:
@@ -54,11 +50,8 @@ def schema_module(table: TableProfile, package: str, data_path: str) -> str:
     """`schema.py`: the data file, the task, the target, every column, and the example record."""
     target = next(column for column in table.columns if column.role == "target")
     others = [column for column in table.columns if column.role != "target"]
-    kinds = sorted(
-        {
-            "Numeric" if c.kind == "numeric" else "Categorical" if c.kind == "categorical" else "Text"
-            for c in table.columns
-        }
+    kinds = ["Categorical", "Column", "Numeric", "Task"] + (
+        ["Text"] if any(c.kind == "text" for c in table.columns) else []
     )
     example = [line(f"{literal(name)}: {literal(value)},", 4) for name, value in table.example.items()]
     lines = [
@@ -74,7 +67,7 @@ def schema_module(table: TableProfile, package: str, data_path: str) -> str:
         "",
         "from pathlib import Path",
         "",
-        f"from {package}.columns import {', '.join(sorted(['Column', *kinds, 'Task']))}",
+        f"from {package}.columns import {', '.join(kinds)}",
         "",
         f"DATA = Path({literal(data_path)})  # the raw table, tracked by DVC",
         f"TASK: Task = {literal(table.task)}",
@@ -97,10 +90,6 @@ def schema_module(table: TableProfile, package: str, data_path: str) -> str:
         "NUMERIC_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Numeric))",
         "CATEGORICAL_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Categorical))",
     ]
-    if "Numeric" not in kinds:
-        lines = [text.replace("isinstance(column, Numeric)", "False") for text in lines]
-    if "Categorical" not in kinds:
-        lines = [text.replace("isinstance(column, Categorical)", "False") for text in lines]
     return "\n".join(lines) + "\n"
 
 
@@ -113,90 +102,41 @@ def suite_module(table: TableProfile, package: str) -> str:
         if column.nullable
     }
     missing = [line(f"{literal(name)}: {share},", 4) for name, share in allowed.items()]
-    return (
-        "\n".join(
-            [
-                '"""What the table must look like before anything trains on it: the schema, then its health.',
-                "",
-                "`mlci validate` (and the pipeline's `validate` stage) runs every module of this folder:",
-                "each defines DATA, read(path) and expectations(). `mlci adopt` wrote this one from the table;",
-                "rules only this data obeys (a plausible mean, a relation between columns) go in `specific()`.",
-                '"""',
-                "",
-                "from __future__ import annotations",
-                "",
-                "import great_expectations.expectations as gxe",
-                "from great_expectations.expectations import Expectation",
-                "",
-                f"from {package}.columns import Categorical, Column, Numeric",
-                f"from {package}.data import RAW as DATA",
-                f"from {package}.data import read_csv as read",
-                f"from {package}.schema import COLUMNS, TARGET",
-                "",
-                '__all__ = ["DATA", "expectations", "read"]',
-                "",
-                'NUMBER_TYPES = ["int64", "float64", "Int64", "Float64"]',
-                "",
-                f"# The table had {table.rows} rows: far fewer means a truncated export.",
-                f"ROWS = ({low_rows}, {max(table.rows * 100, 1000)})",
-                "# The largest share of missing values per column: what the table had, plus a little.",
-                "MISSING_AT_MOST: dict[str, float] = {" + ("" if missing else "}"),
-                *([*missing, "}"] if missing else []),
-                "",
-                "",
-                "def expectations() -> list[Expectation]:",
-                '    """Every expectation of this suite."""',
-                "    return [*from_schema(COLUMNS), *health(), *specific()]",
-                "",
-                "",
-                "def from_schema(columns: tuple[Column, ...]) -> list[Expectation]:",
-                '    """The rules the schema states: the columns, their types, ranges, categories and nullability."""',
-                "    names = [column.name for column in columns]",
-                "    rules: list[Expectation] = [",
-                "        gxe.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True)",
-                "    ]",
-                "    for column in columns:",
-                "        if isinstance(column, Numeric):",
-                "            rules += [",
-                "                gxe.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=NUMBER_TYPES),",
-                "                gxe.ExpectColumnValuesToBeBetween(",
-                "                    column=column.name, min_value=column.minimum, max_value=column.maximum",
-                "                ),",
-                "            ]",
-                "        elif isinstance(column, Categorical):",
-                "            allowed = list(column.categories)",
-                "            rules.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=allowed))",
-                "        if not column.nullable:",
-                "            rules.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))",
-                "    return rules",
-                "",
-                "",
-                "def health() -> list[Expectation]:",
-                '    """Bounds derived from the table: its size, missing values, and every class present."""',
-                "    rules: list[Expectation] = [",
-                "        gxe.ExpectTableRowCountToBeBetween(min_value=ROWS[0], max_value=ROWS[1]),",
-                "        *(",
-                "            gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=round(1 - share, 4))",
-                "            for name, share in MISSING_AT_MOST.items()",
-                "            if share < 1",
-                "        ),",
-                "    ]",
-                "    if isinstance(TARGET, Categorical):  # the model cannot learn a class the data lacks",
-                "        rules.append(",
-                "            gxe.ExpectColumnDistinctValuesToContainSet(",
-                "                column=TARGET.name, value_set=list(TARGET.categories)",
-                "            )",
-                "        )",
-                "    return rules",
-                "",
-                "",
-                "def specific() -> list[Expectation]:",
-                '    """What we know of this data beyond the schema and its health: add its own rules here."""',
-                "    return []",
-            ]
-        )
-        + "\n"
-    )
+    lines = [
+        '"""What the table must look like before anything trains on it: the schema, then its health.',
+        "",
+        "`mlci validate` (and the pipeline's `validate` stage) runs every module of this folder:",
+        "each defines DATA, read(path) and expectations(). `mlci adopt` wrote this one from the table;",
+        "rules only this data obeys (a plausible mean, a relation between columns) go in `specific()`.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from great_expectations.expectations import Expectation",
+        "",
+        f"from {package}.data import read_csv as read",
+        f"from {package}.data_checks import from_schema, health",
+        f"from {package}.schema import COLUMNS, DATA",
+        "",
+        '__all__ = ["DATA", "expectations", "read"]',
+        "",
+        f"# The table had {table.rows} rows: far fewer means a truncated export.",
+        f"ROWS = ({low_rows}, {max(table.rows * 100, 1000)})",
+        "# The largest share of missing values per column: what the table had, plus a little.",
+        "MISSING_AT_MOST: dict[str, float] = {" + ("" if missing else "}"),
+        *([*missing, "}"] if missing else []),
+        "",
+        "",
+        "def expectations() -> list[Expectation]:",
+        '    """Every expectation of this suite."""',
+        "    return [*from_schema(COLUMNS), *health(ROWS, MISSING_AT_MOST), *specific()]",
+        "",
+        "",
+        "def specific() -> list[Expectation]:",
+        '    """What we know of this data beyond the schema and its health: add its own rules here."""',
+        "    return []",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def example_request(table: TableProfile) -> str:
@@ -216,7 +156,7 @@ def rule(column: ColumnProfile) -> str:
         shown = ", ".join(column.categories[:8]) + (
             f", … ({len(column.categories)} in all)" if len(column.categories) > 8 else ""
         )
-        return "one of " + shown.replace("|", "\\|")
+        return "one of " + shown.replace("|", "\\|").replace("\n", " ")
     return f"any text ({column.reason})"
 
 

@@ -11,7 +11,6 @@ from {{ cookiecutter.package_name }}.columns import Categorical, Text
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, TARGET, TASK
 
-RAW = DATA
 TRAIN = Path("data/prepared/train.csv")
 TEST = Path("data/prepared/test.csv")
 AS_TEXT = {column.name: str for column in COLUMNS if isinstance(column, Categorical | Text)}
@@ -37,7 +36,7 @@ def split(frame: pd.DataFrame, test_size: float, seed: int) -> tuple[pd.DataFram
 
 def main() -> None:
     params = load_params("prepare")
-    train, test = split(read_csv(RAW), params["test_size"], params["seed"])
+    train, test = split(read_csv(DATA), params["test_size"], params["seed"])
     TRAIN.parent.mkdir(parents=True, exist_ok=True)
     train.to_csv(TRAIN, index=False)
     test.to_csv(TEST, index=False)

@@ -66,14 +66,31 @@ def value_metrics(actual: pd.Series, predicted: np.ndarray) -> dict[str, float]:
     }
 
 
-def measured(model: Any, frame: pd.DataFrame) -> dict[str, float]:
-    """The task's metrics of any fitted model on `frame`."""
-    actual = frame[TARGET.name]
-    predicted = model.predict(frame[FEATURE_NAMES])
+@dataclass(frozen=True)
+class Answers:
+    """A model's answers on a data set, computed once: predictions, and a classifier's scores."""
+
+    actual: pd.Series
+    predicted: np.ndarray
+    scores: np.ndarray  # one column per class, in the order of `classes`; empty for a regressor
+    classes: list[str]
+
+
+def answers(model: Any, frame: pd.DataFrame) -> Answers:
+    """What any fitted model answers for `frame`'s features."""
+    features = frame[FEATURE_NAMES]
     if TASK == "regression":
-        return value_metrics(actual, predicted)
+        return Answers(frame[TARGET.name], model.predict(features), np.empty((0, 0)), [])
     classes = [str(label) for label in model.classes_]
-    return class_metrics(actual, predicted, model.predict_proba(frame[FEATURE_NAMES]), classes)
+    scores = model.predict_proba(features)
+    return Answers(frame[TARGET.name], model.predict(features), scores, classes)
+
+
+def measured(found: Answers) -> dict[str, float]:
+    """The task's metrics of a model's answers."""
+    if TASK == "regression":
+        return value_metrics(found.actual, found.predicted)
+    return class_metrics(found.actual, found.predicted, found.scores, found.classes)
 
 
 def curves(
@@ -95,18 +112,16 @@ def curves(
     return pd.concat(roc), pd.concat(pr)
 
 
-def plots(model: Any, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def plots(found: Answers) -> dict[str, pd.DataFrame]:
     """The plot data DVC draws: a confusion matrix, ROC and PR curves; or predictions, residuals."""
-    actual = frame[TARGET.name]
-    predicted = model.predict(frame[FEATURE_NAMES])
+    actual, predicted = found.actual, found.predicted
     if TASK == "regression":
         points = pd.DataFrame({"actual": actual, "predicted": np.round(predicted, 6)})
         residuals = pd.DataFrame(
             {"predicted": points["predicted"], "residual": np.round(actual - predicted, 6)}
         )
         return {"predictions": points, "residuals": residuals}
-    classes = [str(label) for label in model.classes_]
-    roc, pr = curves(actual, model.predict_proba(frame[FEATURE_NAMES]), classes)
+    roc, pr = curves(actual, found.scores, found.classes)
     return {
         "confusion": pd.DataFrame({"actual": actual, "predicted": predicted}),
         "roc": roc,
@@ -135,15 +150,16 @@ def rounded(metrics: dict[str, float]) -> dict[str, float]:
 
 def evaluate(model: Any, test: pd.DataFrame, train: pd.DataFrame) -> Evaluation:
     """Metrics and plot data of `model` on `test`, with the baseline fitted on `train`."""
-    dummy = measured(baseline(train), test)
-    figures = measured(model, test) | {f"baseline_{name}": value for name, value in dummy.items()}
-    return Evaluation(rounded(figures), plots(model, test))
+    found = answers(model, test)
+    dummy = measured(answers(baseline(train), test))
+    figures = measured(found) | {f"baseline_{name}": value for name, value in dummy.items()}
+    return Evaluation(rounded(figures), plots(found))
 
 
 def score(model_file: Path, data_file: Path) -> dict[str, float]:
     """Metrics of a stored model on a data file: how promotion compares champion and challenger."""
     model = pickle.loads(model_file.read_bytes())
-    return rounded(measured(model, read_csv(data_file)))
+    return rounded(measured(answers(model, read_csv(data_file))))
 
 
 def main() -> None:
