@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from mlci.cli import main
 from mlci.profiling import AdoptError, dataset_name, nice_bounds, profile
-from mlci.rendering import schema_module, suite_module
+from mlci.rendering import literal, schema_module, suite_module
 from test_toolkit_config import VALID
 
 RNG = np.random.default_rng(0)
@@ -214,3 +214,12 @@ def test_profile_raises_adopt_errors_not_pandas_ones(tmp_path: Path) -> None:
     path.write_text('a,b\n1,2\n"unclosed,3\n')
     with pytest.raises(AdoptError, match="not a CSV table pandas can read"):
         profile(path, "b", None, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [('said "hi"', "'said \"hi\"'"), ("it's", '"it\'s"'), ("both \" and '", '"both \\" and \'"'), ("a\nb", '"a\\nb"')],
+)
+def test_names_are_quoted_as_the_generated_repositorys_formatter_quotes_them(text: str, written: str) -> None:
+    assert literal(text) == written
+    assert ast.literal_eval(written) == text

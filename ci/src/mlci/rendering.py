@@ -16,8 +16,13 @@ README_ENDS = "<!-- mlci adopt: the dataset section ends -->"
 
 
 def literal(value: Any) -> str:
-    """A Python literal for a str, int, float, bool or None, in ruff's double-quote style."""
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+    """A Python literal for a str, int, float, bool or None, quoted as ruff's formatter quotes it.
+
+    Double quotes, unless the text holds a double quote and no single one: then single, as `repr` writes it.
+    """
+    if not isinstance(value, str):
+        return repr(value)
+    return repr(value) if '"' in value and "'" not in value else json.dumps(value, ensure_ascii=False)
 
 
 def line(text: str, indent: int) -> str:
