@@ -170,9 +170,11 @@ def adopt(config: Config, project: Project, source: Path, target: str, task: Tas
     touched = [*texts, data, f"{data}.dvc", "data/.gitignore", *removed]
     changed = [path for path, text in texts.items() if not same_text(root / path, text)]
     with restored_on_failure(root, touched):
+        # mlci.toml, which names the dataset in force, is written last: a run killed before it is done names the
+        # old dataset still, so running the same command again removes what is left of it and finishes the job.
         for path in changed:
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            (root / path).write_text(texts[path], encoding="utf-8")
+            if path != "mlci.toml":
+                write(root / path, texts[path])
         destination = root / data
         if not destination.is_file() or sha256(destination) != sha256(source):
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +190,14 @@ def adopt(config: Config, project: Project, source: Path, target: str, task: Tas
         run_dvc(root, "add", "--quiet", data)
         if (root / f"{data}.dvc").read_bytes() != before:
             changed.append(f"{data}.dvc")
+        if "mlci.toml" in changed:
+            write(root / "mlci.toml", texts["mlci.toml"])
     return Adopted(table, data, sorted(set(changed)))
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def same_text(path: Path, text: str) -> bool:
