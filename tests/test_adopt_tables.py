@@ -130,7 +130,6 @@ def test_an_adopted_table_passes_its_tests_validation_and_pipeline(clone: Clone,
 
 def test_a_regression_table_runs_the_life_cycle(clone: Clone, tables: Path) -> None:
     """The last adopted table, prices: committed, registered, built, promoted, deployed, reviewed."""
-    _, production = serve_stages_on_free_ports(clone)
     mlci(clone, "adopt", str(tables / "prices.csv"), "--target", "price")
     run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=clone.path, env=clone.env)
     run("uv", "run", "--no-sync", "dvc", "push", "--quiet", cwd=clone.path, env=clone.env)
@@ -139,6 +138,7 @@ def test_a_regression_table_runs_the_life_cycle(clone: Clone, tables: Path) -> N
     text = (clone.path / "reports" / "review.md").read_text()
     assert "mean predicted by actual, in bins of actual" in text
     assert "| rmse | lower |" in review + text
+    _, production = serve_stages_on_free_ports(clone)
     version = mlci(clone, "register").split("@")[1].split()[0]
     mlci(clone, "build")
     promoted = mlci(clone, "promote", version, "--to", "staging")

@@ -257,7 +257,7 @@ def test_a_build_failing_its_smoke_test_leaves_the_previous_version_serving(work
     result = mlci(workspace, "deploy", "staging")
     assert result.returncode == 1
     assert f"{version} failed its smoke test" in result.stderr
-    assert "the example request got 500" in result.stderr
+    assert "the example request examples/predict.json got 500" in result.stderr
     assert f"{running} keeps running" in result.stderr
     assert answered_version(workspace, workspace.staging_port) == running
     status = mlci(workspace, "status").stdout

@@ -38,7 +38,7 @@ def test_valid_records_are_answered_by_the_announced_version(server: str) -> Non
     assert status == 200, body
     answers = json.loads(body)
     assert [answer["model_version"] for answer in answers] == [VERSION, VERSION]
-    assert answers[0]["prediction"] == "Gentoo"
+    assert answers[0]["prediction"] == "Adelie"  # the example is the table's first row, an Adelie penguin
 
 
 @pytest.mark.parametrize(

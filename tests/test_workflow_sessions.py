@@ -181,9 +181,10 @@ def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(run
     run_steps(runner, "monitor.yml", "drift")
     assert runner.output.read_text() == "drifted=true\n"
     assert "drifted**: bill_length_mm" in (runner.clone.path / "reports" / "drift.md").read_text()
-    # Newly labelled data lands at [retrain] source: this year's Gentoo penguins, forty more rows.
+    # Newly labelled data lands at [retrain] source: forty more Gentoo penguins of the study's last year (a later
+    # year is outside the schema's range for `year`, a feature, and would stop the pipeline at validation).
     raw = pd.read_csv(runner.clone.path / "data" / "penguins.csv")
-    newcomers = raw[raw["species"] == "Gentoo"].head(40).assign(year=2026)
+    newcomers = raw[raw["species"] == "Gentoo"].head(40).assign(year=2009)
     fresh = runner.clone.path.parent / "incoming" / "penguins.csv"
     fresh.parent.mkdir(exist_ok=True)
     pd.concat([raw, newcomers]).to_csv(fresh, index=False)

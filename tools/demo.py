@@ -117,10 +117,10 @@ def send_traffic(project: Path, port: int, stage: str, shift: float = 0.0) -> No
 
 
 def new_labelled_data(project: Path) -> None:
-    """Drop this season's data where [retrain] source points: the data so far and forty new Gentoo penguins."""
+    """Drop new data where [retrain] source points: the data so far and forty more Gentoo penguins of 2009."""
     raw = (project / "data" / "penguins.csv").read_text().splitlines()
     gentoo = [line for line in raw if line.startswith("Gentoo,")][:40]
-    newcomers = [re.sub(r",\d{4}$", ",2026", line) for line in gentoo]
+    newcomers = [re.sub(r",\d{4}$", ",2009", line) for line in gentoo]  # a later year: outside the schema
     source = project.parent / "storage" / "incoming" / "penguins.csv"
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_text("\n".join(raw + newcomers) + "\n")
