@@ -197,6 +197,9 @@ def test_promotion_to_staging_tags_and_deploy_serves_it(workspace: Workspace) ->
 def test_deploy_refuses_a_port_another_program_holds(workspace: Workspace) -> None:
     assert mlci(workspace, "promote", "v0.0.1", "--to", "production").returncode == 0
     with socket.socket() as squatter:
+        # Another program listening: SO_REUSEADDR lets it bind a port that a finished connection still lingers on
+        # (TIME_WAIT), or that a client connection happens to use as its own, as a fresh server may.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", workspace.production_port))
         squatter.listen()
         result = mlci(workspace, "deploy", "production")
