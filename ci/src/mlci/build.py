@@ -147,7 +147,9 @@ def make_bento(project: Project, version: str, scratch: Path) -> Path:
                 "include": [f"{project.package}/**", project.model.as_posix()],
                 "exclude": ["__pycache__/"],
                 "labels": {"model_version": version},
-                "python": {"requirements_txt": "requirements.txt"},
+                # uv.lock's exact pins already: BentoML's own locking would resolve them again against the
+                # package registry at every build (a network call that failed a build now and then), for nothing.
+                "python": {"requirements_txt": "requirements.txt", "lock_packages": False},
             }
         )
     )
