@@ -79,6 +79,17 @@ def test_a_shift_of_two_deviations_and_a_new_category_name_exactly_those_feature
     assert "| island |" in (repository / "reports" / "drift.md").read_text()
 
 
+def test_column_names_that_are_not_python_names_are_judged_and_named(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = {"flipper": 'flipper length (mm) "raw"', "island": "island.name"}
+    logged = live(shift=2).rename(columns=names)
+    pd.read_csv("train.csv").rename(columns=names).to_csv("train.csv", index=False)
+    assert drift("--log", str(write_log(repository / "log.jsonl", logged))) == 1
+    assert 'drift past the thresholds in v0.0.1: flipper length (mm) "raw"' in capsys.readouterr().err
+    assert "| island.name |" in (repository / "reports" / "drift.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("content", "code", "message"),
     [

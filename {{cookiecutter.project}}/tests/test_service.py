@@ -9,13 +9,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from pydantic import TypeAdapter
 from starlette.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.columns import Categorical, Numeric
-from {{ cookiecutter.package_name }}.contract import MAX_BATCH
+from {{ cookiecutter.package_name }}.contract import MAX_BATCH, Records
 from {{ cookiecutter.package_name }}.data import labelled, read_csv
 from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, TARGET, TASK
-from {{ cookiecutter.package_name }}.service import SERVICE
+from {{ cookiecutter.package_name }}.service import SERVICE, as_rows
 from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, MODEL, fit
 
 ROOT = Path(__file__).parents[1]
@@ -92,6 +93,11 @@ def test_values_the_schema_allows_to_be_missing_may_be_left_out(client: TestClie
     response = predict(client, {"records": required})
     assert response.status_code == 200, response.text
     check_answer(response.json()[0])
+
+
+def test_the_model_and_the_log_read_each_record_by_the_datas_column_names() -> None:
+    records = TypeAdapter(Records).validate_python([EXAMPLE])
+    assert as_rows(records) == [{column.name: EXAMPLE.get(column.name) for column in FEATURES}]
 
 
 def test_the_shipped_example_is_the_schemas_and_in_the_openapi_schema(client: TestClient) -> None:
