@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import edited, run
-from mlci.deploy import free_port
 from mlci.store import sha256
+from mlci.targets.process import free_port
 from served import request, serving
 
 pytestmark = pytest.mark.slow

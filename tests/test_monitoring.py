@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from conftest import Clone, clone_with_origin, commit_and_push, run, serve_stages_on_free_ports, stop_stages
-from mlci.deploy import free_port
+from mlci.targets.process import free_port
 from served import post_records, request, serving
 
 pytestmark = pytest.mark.slow

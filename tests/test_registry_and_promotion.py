@@ -29,7 +29,7 @@ from conftest import (
     set_params,
     stop_stages,
 )
-from mlci.deploy import children
+from mlci.targets.process import children
 from served import request
 
 pytestmark = pytest.mark.slow

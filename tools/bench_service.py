@@ -22,14 +22,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mlci.build import Project
+from mlci.config import load_config
+from mlci.project import Project
 
 EXAMPLE = Path("examples/predict.json")  # the repository's own example request: one record
 
 
 def package() -> str:
     """The generated package's name."""
-    return Project.read(Path("."), "model").package
+    return Project.read(Path("."), load_config(Path("mlci.toml"))).package
 
 
 def client(url: str, until: float, latencies: list[float], errors: list[int]) -> None:

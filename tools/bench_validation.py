@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from mlci.build import Project
+from mlci.config import load_config
+from mlci.project import Project
 from mlci.suites import Suite, discover
 
 Measure = dict[str, float]
@@ -81,15 +82,15 @@ def measured(work: Callable[[], Result]) -> tuple[Measure, Result]:
 def main() -> None:
     rows = int(sys.argv[1])
     start = time.perf_counter()
-    from mlci import validate  # imports Great Expectations
+    from mlci import expectations  # imports Great Expectations
 
     import_seconds = time.perf_counter() - start
     (suite,) = discover(Path("validation"))
-    schema = importlib.import_module(f"{Project.read(Path('.'), 'model').package}.schema")
+    schema = importlib.import_module(f"{Project.read(Path('.'), load_config(Path('mlci.toml'))).package}.schema")
     frame = synthetic(suite.read(suite.data), rows)
     in_memory = Suite(suite.name, Path("synthetic.csv"), lambda _: frame, suite.expectations)
     with tempfile.TemporaryDirectory() as docs:
-        gx, (outcome,) = measured(lambda: validate.run([in_memory], Path(docs)))
+        gx, (outcome,) = measured(lambda: expectations.run([in_memory], Path(docs)))
     pandas, pandas_failed = measured(lambda: plain_pandas(frame, schema))
     print(
         json.dumps(

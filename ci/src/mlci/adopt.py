@@ -23,11 +23,11 @@ import yaml
 from ruamel.yaml import YAML
 
 from mlci import rendering
-from mlci.build import Project
 from mlci.config import Config
 from mlci.profiling import AdoptError, TableProfile, Task, profile
+from mlci.project import Project
+from mlci.runner import CommandError, run
 from mlci.store import sha256
-from mlci.tracked import dvc
 
 METRICS: dict[str, dict[str, str]] = {
     "classification": {"accuracy": "higher", "f1_macro": "higher", "roc_auc_ovr": "higher"},
@@ -140,9 +140,10 @@ def edited_readme(text: str, section: str) -> str:
 
 def run_dvc(root: Path, *args: str) -> None:
     """A DVC command in the repository; its output in the error when it fails."""
-    result = dvc(root, *args)
-    if result.returncode != 0:
-        raise AdoptError(f"dvc {' '.join(args)} failed, nothing was changed:\n{result.stdout}{result.stderr}")
+    try:
+        run("dvc", *args, cwd=root)
+    except CommandError as error:
+        raise AdoptError(f"dvc {' '.join(args)} failed, nothing was changed:\n{error.output}") from None
 
 
 def adopt(config: Config, project: Project, source: Path, target: str, task: Task | None) -> Adopted:
@@ -155,7 +156,7 @@ def adopt(config: Config, project: Project, source: Path, target: str, task: Tas
     texts = {
         schema: rendering.schema_module(table, project.package, data),
         f"{config.validation.suites}/{table.name}.py": rendering.suite_module(table, project.package),
-        "examples/predict.json": rendering.example_request(table),
+        project.example.as_posix(): rendering.example_request(table),
         "README.md": edited_readme(
             (root / "README.md").read_text(encoding="utf-8"), rendering.readme_section(table, project.package, data)
         ),

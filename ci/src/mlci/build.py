@@ -6,61 +6,39 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from mlci.errors import MlciError
+from mlci.config import Config
+from mlci.errors import BuildError
 from mlci.gitrepo import git, is_clean
+from mlci.project import Project
 from mlci.registry import SEMVER, Registry
+from mlci.runner import CommandError, run
 from mlci.store import Store, sha256
 
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-class BuildError(MlciError):
-    """A build that cannot be made; the message says why and what to do."""
-
-
 @dataclass(frozen=True)
-class Project:
-    """What a build needs to know of the repository: names, the model file and the package."""
+class Built:
+    """A version's build in the store: its record, and whether this call made it."""
 
-    root: Path
-    name: str
-    package: str
-    model: Path
-    metrics: list[Path]
-    plots: dict[str, dict[str, str]]  # each plot file of dvc.yaml with its settings (template, x, y)
-
-    @classmethod
-    def read(cls, root: Path, artifact: str) -> Project:
-        pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-        name = pyproject["project"]["name"]
-        backend = pyproject.get("tool", {}).get("uv", {}).get("build-backend", {})
-        package = backend.get("module-name", name.replace("-", "_"))
-        pipeline = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
-        artifacts = pipeline.get("artifacts", {})
-        if artifact not in artifacts:
-            raise BuildError(f"dvc.yaml: no artifact {artifact!r} (registry.model in mlci.toml names it)")
-        metrics = [Path(path) for path in pipeline.get("metrics", [])]
-        plots = plot_settings(pipeline.get("plots", []))
-        return cls(root, name, package, Path(artifacts[artifact]["path"]), metrics, plots)
+    version: str
+    store: str
+    record: dict[str, str]
+    made: bool
 
 
-def plot_settings(entries: list[Any]) -> dict[str, dict[str, str]]:
-    """dvc.yaml's `plots:` as {file: settings}; an entry is a file name, or a one-key table of its settings."""
-    plots = {}
-    for entry in entries:
-        path, settings = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
-        plots[str(path)] = settings or {}
-    return plots
+def build_stored(config: Config, project: Project, named: str | None, store_url: str | None = None) -> Built:
+    """Build the version named (default: HEAD's) into the store (default: mlci.toml's), once."""
+    store = Store(store_url or config.store.url)
+    version = build_version(project.root, config.registry.model, named)
+    record, made = build(project, store, version)
+    return Built(version, store.url, record, made)
 
 
 def build_version(root: Path, model: str, named: str | None) -> str:
@@ -131,19 +109,17 @@ def make_bento(project: Project, version: str, scratch: Path) -> Path:
     shutil.copytree(project.root / "src" / project.package, context / project.package)
     (context / project.model).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(project.root / project.model, context / project.model)
-    requirements = subprocess.run(
-        ["uv", "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--quiet"],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-    )
-    if requirements.returncode != 0:
-        raise BuildError(f"uv export failed (is uv.lock committed?): {requirements.stderr.strip()}")
-    (context / "requirements.txt").write_text(requirements.stdout)
+    try:
+        requirements = run(
+            "uv", "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--quiet", cwd=project.root
+        )
+    except CommandError as error:
+        raise BuildError(f"uv export failed (is uv.lock committed?): {error.output}") from None
+    (context / "requirements.txt").write_text(requirements)
     (context / "bentofile.yaml").write_text(
         yaml.safe_dump(
             {
-                "service": f"{project.package}.service:Predictor",
+                "service": project.service_path,
                 "include": [f"{project.package}/**", project.model.as_posix()],
                 "exclude": ["__pycache__/"],
                 "labels": {"model_version": version},
@@ -153,14 +129,8 @@ def make_bento(project: Project, version: str, scratch: Path) -> Path:
             }
         )
     )
-    bentoml = str(Path(sys.executable).parent / "bentoml")
     env = {**os.environ, "BENTOML_HOME": str(scratch / "bentoml-home")}
     exported = scratch / f"{project.name}-{version}.bento"
-    for command in (
-        [bentoml, "build", ".", "--name", project.name, "--version", version, "--output", "tag"],
-        [bentoml, "export", f"{project.name}:{version}", str(exported)],
-    ):
-        result = subprocess.run(command, cwd=context, env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise BuildError(f"{' '.join(command[1:3])} failed:\n{result.stdout}{result.stderr}")
+    run("bentoml", "build", ".", "--name", project.name, "--version", version, "--output", "tag", cwd=context, env=env)
+    run("bentoml", "export", f"{project.name}:{version}", str(exported), cwd=context, env=env)
     return exported

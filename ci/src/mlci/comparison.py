@@ -6,14 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mlci.config import Config
-from mlci.gates import TOLERANCE, Check, champion_checks, committed_checks, gain
-
-PSI_BINS = 10
-PSI_FLOOR = 1e-4  # a bin empty on one side would make the logarithm infinite
+from mlci.gates import TOLERANCE, champion_checks, committed_checks, gain, gate_verdict
+from mlci.psi import drifted, psi_categorical, psi_numeric
 
 
 @dataclass(frozen=True)
@@ -54,14 +51,6 @@ def metric_rows(
         )
         for name in names
     ]
-
-
-def gate_verdict(checks: list[Check]) -> str:
-    """`pass`, `FAIL (...)` naming each failed rule, or `-` where no gate applies to this metric."""
-    if not checks:
-        return "-"
-    failures = [check.rule for check in checks if not check.passed]
-    return f"FAIL ({'; '.join(failures)})" if failures else "pass"
 
 
 def verdict(rows: list[MetricRow]) -> str:
@@ -107,31 +96,9 @@ class FeatureChange:
     new_categories: list[str]
     only_in: str = ""  # "base" or "head" for a column the other side lacks
 
-
-def psi_numeric(base: pd.Series, head: pd.Series) -> float:
-    """Population stability index over base's deciles (missing values left out)."""
-    base, head = base.dropna().astype(float), head.dropna().astype(float)
-    if base.empty or head.empty:
-        return math.nan
-    edges = np.unique(np.quantile(base, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
-    bins = np.concatenate(([-np.inf], edges, [np.inf]))
-    expected = np.histogram(base, bins)[0] / len(base)
-    actual = np.histogram(head, bins)[0] / len(head)
-    return stability(expected, actual)
-
-
-def psi_categorical(base: pd.Series, head: pd.Series) -> float:
-    """Population stability index over the categories of both sides (missing counted as its own category)."""
-    base, head = base.astype("string").fillna("<missing>"), head.astype("string").fillna("<missing>")
-    categories = sorted(set(base) | set(head))
-    expected = base.value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy()
-    actual = head.value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy()
-    return stability(expected, actual)
-
-
-def stability(expected: np.ndarray, actual: np.ndarray) -> float:
-    expected, actual = np.clip(expected, PSI_FLOOR, None), np.clip(actual, PSI_FLOOR, None)
-    return round(float(np.sum((actual - expected) * np.log(actual / expected))), 4)
+    def drifted(self, threshold: float) -> bool:
+        """Whether head moved away from base past the threshold, by the one drift rule."""
+        return drifted(self.psi, self.new_categories, threshold)
 
 
 def feature_changes(base: pd.DataFrame, head: pd.DataFrame) -> list[FeatureChange]:

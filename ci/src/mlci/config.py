@@ -19,6 +19,7 @@ StageName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
 MetricName = Annotated[str, Field(min_length=1)]
 Direction = Literal["higher", "lower"]
 Margin = Annotated[float, Field(ge=0)]
+QUALIFIED_NAME = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"  # module:attribute
 
 
 class ConfigError(MlciError):
@@ -100,18 +101,6 @@ class Monitoring(Section):
             return f"{self.log.rstrip('/')}/{stage}"
         return str((root / Path(self.log).expanduser()) / stage)
 
-    def environment(self, stage: str, root: Path) -> dict[str, str]:
-        """The variables that turn on a stage server's inference log (none when logging is off)."""
-        url = self.url_for(stage, root)
-        if url is None:
-            return {}
-        return {
-            "INFERENCE_LOG_URL": url,
-            "INFERENCE_LOG_SAMPLE": f"{self.sample:g}",
-            "INFERENCE_LOG_SEGMENT_BYTES": str(int(self.segment_mb * (1 << 20))),
-            "INFERENCE_LOG_FLUSH_SECONDS": f"{self.flush_seconds:g}",
-        }
-
 
 class Retrain(Section):
     """Where newly labelled data lands, and the DVC-tracked file it replaces before a retraining run."""
@@ -128,6 +117,14 @@ class Drift(Section):
     reference: str = Field(default="data/prepared/train.csv", min_length=1)
 
 
+class Contract(Section):
+    """What the repository's package offers the toolkit, by name (mlci.project describes the whole contract)."""
+
+    service: str = Field(default="service:Predictor", pattern=QUALIFIED_NAME)  # module:class in the package
+    scorer: str = Field(default="evaluate:score", pattern=QUALIFIED_NAME)  # score(model_file, data_file)
+    example: str = Field(default="examples/predict.json", min_length=1)  # a request the service answers
+
+
 class Config(Section):
     """The whole config file."""
 
@@ -140,6 +137,13 @@ class Config(Section):
     monitoring: Monitoring = Monitoring()
     drift: Drift = Drift()
     retrain: Retrain = Retrain()
+    contract: Contract = Contract()
+
+    def check_stage(self, stage: str) -> None:
+        """Refuse a stage [registry] stages does not list."""
+        if stage not in self.registry.stages:
+            stages = ", ".join(self.registry.stages)
+            raise MlciError(f"no stage {stage!r}: the stages are {stages} ([registry] stages in mlci.toml)")
 
     @model_validator(mode="after")
     def _gates_know_their_direction(self) -> Config:

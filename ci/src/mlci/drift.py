@@ -1,14 +1,15 @@
 """`mlci drift`: logged inference inputs against the training data of the version that served them.
 
-The log is JSON Lines, one request record per line: `{"timestamp": ..., "model_version": "v0.1.2",
-"inputs": {feature: value, ...}, "prediction": "..."}`, in one file or any number of `*.jsonl` files under a
-folder or fsspec URL. Each version's window is judged on its own, feature by feature, with the review's
-population stability index, and new categories are counted.
+The log is JSON Lines, one request record per line with the contract's `LOG_RECORD_FIELDS` (mlci.project):
+`{"timestamp": ..., "model_version": "v0.1.2", "inputs": {feature: value, ...}, "prediction": ...}`, in one
+file or any number of `*.jsonl` files under a folder or fsspec URL. Each version's window is judged on its own,
+feature by feature, by the one drift rule of mlci.psi, which the review uses too.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from mlci.comparison import FeatureChange, feature_changes
-from mlci.config import Drift
+from mlci.config import Config, Drift
 from mlci.document import Block, Heading, Paragraph, Table, to_html, to_markdown
 from mlci.errors import MlciError
+from mlci.project import LOG_RECORD_FIELDS, Project
 from mlci.registry import Registry
 from mlci.store import filesystem
 from mlci.tracked import fetch_at
@@ -62,12 +64,13 @@ def read_log(url: str, since: datetime | None = None) -> list[Window]:
                     continue
                 try:
                     record = json.loads(line)
-                    logged = datetime.fromisoformat(record["timestamp"])
+                    timestamp, *fields = (record[name] for name in LOG_RECORD_FIELDS)
+                    logged = datetime.fromisoformat(timestamp)
                     if since is None or logged.replace(tzinfo=logged.tzinfo or UTC) >= since:
-                        records.append((record["model_version"], record["inputs"], record["prediction"]))
+                        records.append(fields)
                 except (ValueError, KeyError, TypeError):
                     raise NothingToJudgeError(
-                        f"{file}:{number}: not a log record (JSON with timestamp, model_version, inputs and prediction)"
+                        f"{file}:{number}: not a log record (JSON with {', '.join(LOG_RECORD_FIELDS)})"
                     ) from None
     if not records:
         newer = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
@@ -132,7 +135,7 @@ def judge(window: Window, reference: pd.DataFrame, settings: Drift) -> Judgement
     """Compare a window's inputs with the reference's same columns."""
     columns = [column for column in window.inputs.columns if column in reference.columns]
     changes = feature_changes(reference[columns], window.inputs[columns])
-    drifted = [change.name for change in changes if change.psi > settings.psi_threshold or change.new_categories]
+    drifted = [change.name for change in changes if change.drifted(settings.psi_threshold)]
     return Judgement(window, changes, drifted)
 
 
@@ -169,3 +172,54 @@ def report(
     markdown.write_text(to_markdown(blocks), encoding="utf-8")
     page.write_text(to_html(blocks, f"Drift of {name}", folder), encoding="utf-8")
     return markdown, page
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """A drift check's outcome: the judged windows, those too small to judge, and the report's files."""
+
+    judgements: list[Judgement]
+    too_few: list[Window]
+    markdown: Path
+    html: Path
+
+    @property
+    def drifted(self) -> list[Judgement]:
+        return [judgement for judgement in self.judgements if judgement.drifted]
+
+
+@dataclass(frozen=True)
+class DriftQuery:
+    """What to judge: a stage's log (or a log given), which requests, against what, and where the report goes."""
+
+    stage: str | None = None  # default: the last stage
+    log: str | None = None  # a log instead of the stage's
+    since: datetime | None = None
+    reference: Path | None = None  # a file instead of each version's training data
+    output: Path = Path("reports")
+
+
+def check(config: Config, project: Project, query: DriftQuery) -> DriftReport:
+    """Judge the logged inputs of each version against its training data, and write the report."""
+    stage = query.stage or config.registry.stages[-1]
+    config.check_stage(stage)
+    log = query.log or config.monitoring.url_for(stage, project.root)
+    if log is None:
+        raise MlciError(
+            "no inference log to judge: pass --log URL, or set [monitoring] log in mlci.toml "
+            "so that deployed stages log their requests"
+        )
+    registry = Registry.read(project.root, config.registry.model)
+    pending = None if query.log else config.monitoring.flush_seconds
+    windows, too_few = large_enough(read_log(log, query.since), config.drift, pending)
+    with tempfile.TemporaryDirectory(prefix="mlci-drift-") as scratch:
+        judgements = [
+            judge(
+                window,
+                reference(window.version, registry, project.root, config.drift, query.reference, Path(scratch)),
+                config.drift,
+            )
+            for window in windows
+        ]
+    markdown, page = report(judgements, too_few, config.drift, query.output, project.name)
+    return DriftReport(judgements, too_few, markdown, page)

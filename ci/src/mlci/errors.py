@@ -1,4 +1,4 @@
-"""The two ways a command ends early: a mistake to fix (exit 2) and a rule that says no (exit 1)."""
+"""The ways a command ends early: a mistake to fix (exit 2), a rule that says no (exit 1), a build not made."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ class MlciError(Exception):
 
     exit_code = 2
 
+    def __init__(self, message: str, *, report: str = "") -> None:
+        super().__init__(message)
+        self.report = report  # what the command found before it stopped (a gate table, say), shown on stdout
+
 
 class RefusedError(MlciError):
     """A rule refused the change (stage order, a gate, a failed smoke test); nothing was changed."""
 
     exit_code = 1
+
+
+class BuildError(MlciError):
+    """A build that cannot be made or served; the message says why and what to do."""

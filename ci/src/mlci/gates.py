@@ -2,32 +2,30 @@
 
 Each metric has a direction ([metrics] in mlci.toml): higher or lower is better, and every rule follows it.
 Limits and the baseline margin read the metrics the pipeline committed with the version. The champion comparison
-scores both models afresh, with the repository's own `<package>.evaluate.score(model_file, data_file)`, on the
+scores both models afresh, with the repository's own scoring function (`[contract] scorer`), on the
 challenger's held-out set, so both are measured by the same code on the same rows.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlci.build import Project
 from mlci.config import Gates
 from mlci.errors import MlciError
-from mlci.gitrepo import GitError, git
+from mlci.gitrepo import git
+from mlci.project import Project
 from mlci.registry import Version
+from mlci.runner import CommandError
 from mlci.tables import figure, render
 from mlci.tracked import fetch_at
 
-Scorer = Callable[[Path, Path], dict[str, float]]
-
 
 class GateError(MlciError):
-    """A gate that cannot be evaluated: a metric the version lacks, or no scoring function."""
+    """A gate that cannot be evaluated: a metric or metrics file the version lacks."""
 
 
 TOLERANCE = 1e-12  # metrics are rounded decimals: a difference this small is equality
@@ -93,13 +91,21 @@ def champion_checks(
     ]
 
 
+def gate_verdict(checks: list[Check]) -> str:
+    """`pass`, `FAIL (...)` naming each failed rule, or `-` where no gate applies to this metric."""
+    if not checks:
+        return "-"
+    failures = [check.rule for check in checks if not check.passed]
+    return f"FAIL ({'; '.join(failures)})" if failures else "pass"
+
+
 def committed_metrics(project: Project, version: Version) -> dict[str, float]:
     """The metrics files of the pipeline, as committed with the version."""
     metrics: dict[str, float] = {}
     for path in project.metrics:
         try:
             metrics.update(json.loads(git(project.root, "show", f"{version.commit}:{path.as_posix()}")))
-        except GitError:
+        except CommandError:
             raise GateError(
                 f"{version.name} has no {path} in its commit: was the pipeline reproduced and committed?"
             ) from None
@@ -113,15 +119,6 @@ def require(metrics: dict[str, float], checks: list[Check], source: str) -> None
     if lacking:
         known = ", ".join(sorted(metrics)) or "none"
         raise GateError(f"the gates name {', '.join(lacking)}, which {source} lacks (it has: {known})")
-
-
-def scorer(project: Project) -> Scorer:
-    """The repository's own scoring function."""
-    module = importlib.import_module(f"{project.package}.evaluate")
-    score: Scorer | None = getattr(module, "score", None)
-    if not callable(score):
-        raise GateError(f"{project.package}.evaluate defines no score(model_file, data_file): the gates need it")
-    return score
 
 
 def regression_checks(
@@ -138,7 +135,7 @@ def regression_checks(
     lacking = sorted(metric for metric in gates.max_regression if metric not in kept)
     if lacking:
         return [not_comparable(metric, champion.name, f"it has no {metric}: another task") for metric in lacking]
-    score = scorer(project)
+    score = project.scorer()
     holdout = Path(gates.holdout)
     with tempfile.TemporaryDirectory(prefix="mlci-gates-") as scratch:
         data = fetch_at(project.root, holdout, challenger.commit, Path(scratch) / "data")

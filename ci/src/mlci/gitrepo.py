@@ -1,23 +1,15 @@
-"""Git, as the toolkit calls it: one function that runs a command and reports a failure clearly."""
+"""Git, as the toolkit asks it questions: output stripped, a failure raised as the runner's CommandError."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from mlci.errors import MlciError
-
-
-class GitError(MlciError):
-    """A git command that failed; the message carries git's own words."""
+from mlci.runner import run
 
 
 def git(root: Path, *args: str) -> str:
     """The output of `git ARGS` run in `root`, stripped."""
-    result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise GitError(f"git {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
-    return result.stdout.strip()
+    return run("git", *args, cwd=root).strip()
 
 
 def is_clean(root: Path) -> bool:

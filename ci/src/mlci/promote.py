@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from mlci.build import Project
 from mlci.config import Config
-from mlci.errors import MlciError, RefusedError
-from mlci.gates import committed_checks, committed_metrics, regression_checks, require, table
+from mlci.errors import RefusedError
+from mlci.gates import Check, committed_checks, committed_metrics, regression_checks, require, table
+from mlci.project import Project
 from mlci.registry import Assignment, Registry, assign, exclusive, sync
 from mlci.store import Store
-
-
-def check_stage(config: Config, stage: str) -> None:
-    if stage not in config.registry.stages:
-        stages = ", ".join(config.registry.stages)
-        raise MlciError(f"no stage {stage!r}: the stages are {stages} ([registry] stages in mlci.toml)")
 
 
 def check_build(store: Store, project: Project, version: str) -> None:
@@ -41,9 +36,17 @@ def check_order(config: Config, registry: Registry, version: str, stage: str) ->
         )
 
 
-def promote(config: Config, project: Project, version_name: str, stage: str) -> Assignment:
-    """Assign `stage` to a version once every rule passes; print the gates' figures either way."""
-    check_stage(config, stage)
+@dataclass(frozen=True)
+class Promotion:
+    """A stage assigned to a version, and the gates it passed."""
+
+    assignment: Assignment
+    checks: list[Check]
+
+
+def promote(config: Config, project: Project, version_name: str, stage: str) -> Promotion:
+    """Assign `stage` to a version once every rule passes; a refusal by the gates reports their figures."""
+    config.check_stage(stage)
     with exclusive(project.root):
         sync(project.root)
         registry = Registry.read(project.root, config.registry.model)
@@ -55,18 +58,18 @@ def promote(config: Config, project: Project, version_name: str, stage: str) -> 
         champion = registry.holder(stage)
         if champion:
             checks += regression_checks(project, config.gates, config.metrics, version, registry.version(champion))
-        if checks:
-            print(table(checks))
         failed = [check.rule for check in checks if not check.passed]
         if failed:
-            raise RefusedError(f"gates: {version.name} fails {'; '.join(failed)}; no tag was created")
+            raise RefusedError(
+                f"gates: {version.name} fails {'; '.join(failed)}; no tag was created", report=table(checks)
+            )
         check_build(Store(config.store.url), project, version.name)
-        return assign(project.root, config.registry.model, version.name, stage)
+        return Promotion(assign(project.root, config.registry.model, version.name, stage), checks)
 
 
 def rollback(config: Config, project: Project, stage: str) -> Assignment:
     """Assign a stage, with a new tag, to the version that held it before the current one."""
-    check_stage(config, stage)
+    config.check_stage(stage)
     with exclusive(project.root):
         sync(project.root)
         registry = Registry.read(project.root, config.registry.model)

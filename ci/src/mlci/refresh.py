@@ -9,20 +9,32 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlci.config import Retrain
 from mlci.errors import MlciError
+from mlci.runner import CommandError, run
 from mlci.store import filesystem, sha256
-from mlci.tracked import dvc
 
 
 class RefreshError(MlciError):
     """No data at the source, or a target DVC does not track."""
 
 
-def refresh(root: Path, settings: Retrain) -> str:
-    """Replace the tracked raw data with the source's, if it differs; what was done."""
+@dataclass(frozen=True)
+class Refreshed:
+    """The tracked data after a refresh: its line counts before and after, and whether it changed."""
+
+    data: str
+    source: str
+    lines: int
+    lines_before: int
+    changed: bool
+
+
+def refresh(root: Path, settings: Retrain) -> Refreshed:
+    """Replace the tracked raw data with the source's, if it differs."""
     if not settings.source:
         raise RefreshError("[retrain] source is not set in mlci.toml: set it to where newly labelled data lands")
     if not settings.data:
@@ -37,20 +49,19 @@ def refresh(root: Path, settings: Retrain) -> str:
         fresh, kept = Path(scratch) / "fresh", Path(scratch) / "kept"
         fs.get_file(path, str(fresh))
         if target.is_file() and sha256(fresh) == sha256(target):
-            return f"{settings.data} already holds the data at {settings.source}: nothing to retrain on"
+            lines = line_count(target)
+            return Refreshed(settings.data, settings.source, lines, lines, changed=False)
         before = line_count(target) if target.is_file() else 0
         if target.is_file():
             os.replace(target, kept)
         os.replace(fresh, target)
-        added = dvc(root, "add", settings.data)
-        if added.returncode != 0:
+        try:
+            run("dvc", "add", settings.data, cwd=root)
+        except CommandError as error:
             if kept.is_file():
                 os.replace(kept, target)  # nothing half-done: the old data stays
-            raise RefreshError(f"dvc add {settings.data} failed, the data is unchanged:\n{added.stdout}{added.stderr}")
-    return (
-        f"{settings.data}: now the data at {settings.source} ({line_count(target)} lines, were {before}); "
-        "`dvc repro` retrains on it"
-    )
+            raise RefreshError(f"dvc add {settings.data} failed, the data is unchanged:\n{error.output}") from None
+    return Refreshed(settings.data, settings.source, line_count(target), before, changed=True)
 
 
 def line_count(path: Path) -> int:

@@ -9,8 +9,6 @@ which tie when promotions follow each other quickly.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from pathlib import Path
 from mlci.errors import MlciError, RefusedError
 from mlci.gitrepo import git, has_origin, is_clean
 from mlci.locks import held
+from mlci.runner import CommandError, run
 
 SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 BUMPS = ("patch", "minor", "major")
@@ -130,31 +129,34 @@ def sync(root: Path) -> None:
         git(root, "fetch", "--quiet", "--tags", "origin")
 
 
+def try_sync(root: Path) -> str | None:
+    """Fetch the registry's tags for a command that only reads them; what went wrong, if anything."""
+    try:
+        sync(root)
+    except CommandError as error:
+        return str(error)
+    return None
+
+
 def publish(root: Path, tag: str) -> None:
     """Push a new tag to `origin`; if the remote refuses it, delete it here too so both registries agree."""
     if not has_origin(root):
         return
-    pushed = subprocess.run(
-        ["git", "push", "--quiet", "origin", f"refs/tags/{tag}"], cwd=root, capture_output=True, text=True
-    )
-    if pushed.returncode != 0:
+    try:
+        git(root, "push", "--quiet", "origin", f"refs/tags/{tag}")
+    except CommandError as refused:
         git(root, "tag", "--delete", tag)
         raise RefusedError(
             f"origin refused the tag {tag}, so it was removed here as well and the registry is unchanged:\n"
-            f"{pushed.stderr.strip()}\n"
+            f"{refused.output}\n"
             "If another promotion got there first, run `mlci status` and decide again."
-        )
+        ) from None
 
 
 def require_pushed_model(root: Path, model_path: Path) -> None:
     """Refuse a model whose bytes the DVC remote does not hold: a registered version must be fetchable anywhere."""
-    dvc = str(Path(sys.executable).parent / "dvc")
-    status = subprocess.run(
-        [dvc, "status", "--cloud", "--json", model_path.as_posix()], cwd=root, capture_output=True, text=True
-    )
-    if status.returncode != 0:
-        raise RegistryError(f"dvc status --cloud failed: {status.stderr.strip() or status.stdout.strip()}")
-    if '"new"' in status.stdout or '"missing"' in status.stdout:
+    status = run("dvc", "status", "--cloud", "--json", model_path.as_posix(), cwd=root)
+    if '"new"' in status or '"missing"' in status:
         raise RefusedError(
             f"{model_path} is not in the DVC remote, so no other machine could fetch this version: "
             "push it with `dvc push` (`nox -s repro` pushes), then register"

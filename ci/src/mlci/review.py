@@ -14,25 +14,27 @@ from pathlib import Path
 import pandas as pd
 
 from mlci import charts
-from mlci.build import Project
 from mlci.comparison import MetricRow, feature_changes, metric_rows, param_changes, verdict
 from mlci.config import Config
 from mlci.document import Block, Chart, Heading, Items, Paragraph, Table, to_html, to_markdown
-from mlci.gitrepo import GitError, git
-from mlci.registry import Registry
+from mlci.errors import MlciError
+from mlci.gitrepo import git
+from mlci.project import Project
+from mlci.registry import Registry, try_sync
 from mlci.revisions import Layout, Revision, read_revision
+from mlci.runner import CommandError
 from mlci.suites import discover
 from mlci.tables import figure
 
 
 @dataclass(frozen=True)
 class Written:
-    """The report's files, its verdict line, and why the base could not be read (None when it could)."""
+    """The report's files, its verdict line, and a warning when origin's registry could not be fetched."""
 
     markdown: Path
     html: Path
     verdict: str
-    base_missing: str | None
+    warning: str | None = None
 
 
 def layout(config: Config, project: Project) -> Layout:
@@ -46,7 +48,7 @@ def resolve(root: Path, ref: str) -> str | None:
     """The commit a ref names, or None when git knows no such ref."""
     try:
         return git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    except GitError:
+    except CommandError:
         return None
 
 
@@ -55,7 +57,7 @@ def unknown_ref(root: Path, ref: str) -> str:
     remote = ref.split("/", 1)[0] if "/" in ref else None
     try:
         remotes = git(root, "remote").split()
-    except GitError:
+    except CommandError:
         remotes = []
     if remote and remote not in remotes:
         return (
@@ -127,8 +129,9 @@ def data_blocks(config: Config, base: Revision, head: Revision) -> list[Block]:
             continue
         rows = []
         for change in feature_changes(old, new):
-            notes = [f"drifted (PSI > {threshold:g})"] if change.psi > threshold else []  # NaN is never above
-            notes += [f"new: {', '.join(change.new_categories)}"] if change.new_categories else []
+            reasons = [f"PSI > {threshold:g}"] if change.psi > threshold else []  # NaN is never above
+            reasons += [f"new: {', '.join(change.new_categories)}"] if change.new_categories else []
+            notes = [f"drifted ({'; '.join(reasons)})"] if change.drifted(threshold) else []
             notes += [f"only in {change.only_in}"] if change.only_in else []
             psi = "-" if math.isnan(change.psi) else f"{change.psi:.3f}"
             rows.append([change.name, change.kind, change.base, change.head, change.missing, psi, "; ".join(notes)])
@@ -186,6 +189,7 @@ def champion_revision(config: Config, project: Project, layout: Layout) -> tuple
 
 def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
     """Compare head (the working tree) with `ref` and the champion, and write the report into `folder`."""
+    failed = try_sync(project.root)
     where = layout(config, project)
     commit = resolve(project.root, ref)
     base = read_revision(where, f"base {ref}", commit) if commit else Revision(f"base {ref}", None)
@@ -220,4 +224,10 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
     markdown, page = folder / "review.md", folder / "review.html"
     markdown.write_text(to_markdown(blocks), encoding="utf-8")
     page.write_text(to_html(blocks, f"Model review of {project.name}", folder), encoding="utf-8")
-    return Written(markdown, page, verdict_line.text.replace("**", ""), None if commit else base.missing[0])
+    if commit is None:
+        raise MlciError(
+            f"{base.missing[0]}; the report compares nothing with it",
+            report=f"the incomplete review: {markdown} and {page}",
+        )
+    warning = f"the champion comes from the local registry only: {failed}" if failed else None
+    return Written(markdown, page, verdict_line.text.replace("**", ""), warning)

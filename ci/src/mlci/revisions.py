@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from mlci.gitrepo import GitError, git
+from mlci.gitrepo import git
+from mlci.runner import CommandError
 from mlci.suites import Suite
 from mlci.tracked import fetch_at
 
@@ -67,7 +68,7 @@ def read_revision(layout: Layout, label: str, commit: str | None) -> Revision:
             return (layout.root / path).read_text(encoding="utf-8") if (layout.root / path).is_file() else None
         try:
             return git(layout.root, "show", f"{commit}:{path.as_posix()}")
-        except GitError:
+        except CommandError:
             return None
 
     metrics: dict[str, float] = {}

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from mlci.build import BuildError
+from mlci.build import build_version
+from mlci.config import Config
+from mlci.project import Project, server_environment
+from mlci.runner import CommandError, executable, run
 from mlci.store import Store
-
-BENTOML = str(Path(sys.executable).parent / "bentoml")
 
 
 def cache_home() -> Path:
@@ -33,10 +32,10 @@ class Installed:
 
     def env(self, port: int) -> dict[str, str]:
         """The environment `bentoml serve` of this build on `port` needs."""
-        return {**os.environ, "BENTOML_HOME": str(server_home(self.home, port)), "MODEL_VERSION": self.version}
+        return {**os.environ, "BENTOML_HOME": str(server_home(self.home, port)), **server_environment(self.version)}
 
     def command(self, port: int) -> list[str]:
-        return [BENTOML, "serve", self.tag, "--port", str(port)]
+        return [executable("bentoml"), "serve", self.tag, "--port", str(port)]
 
 
 def server_home(build_home: Path, port: int) -> Path:
@@ -65,10 +64,11 @@ def install(store: Store, name: str, version: str) -> Installed:
         if not home.is_dir():
             staging = home.with_name(f"{home.name}.{os.getpid()}.partial")
             env = {**os.environ, "BENTOML_HOME": str(staging)}
-            imported = subprocess.run([BENTOML, "import", str(local)], env=env, capture_output=True, text=True)
-            if imported.returncode != 0:
+            try:
+                run("bentoml", "import", str(local), env=env)
+            except CommandError:
                 shutil.rmtree(staging, ignore_errors=True)
-                raise BuildError(f"bentoml import failed:\n{imported.stdout}{imported.stderr}")
+                raise
             try:
                 staging.rename(home)
             except OSError:  # another mlci imported the same bytes first
@@ -76,8 +76,9 @@ def install(store: Store, name: str, version: str) -> Installed:
     return Installed(f"{name}:{version}", record["version"], record["bento_sha256"], home)
 
 
-def serve(store: Store, name: str, version: str, port: int) -> NoReturn:
-    """Install the stored build, then become `bentoml serve` of it."""
-    installed = install(store, name, version)
+def serve_stored(config: Config, project: Project, named: str | None, port: int) -> NoReturn:
+    """Install a stored build (default: HEAD's version), then become `bentoml serve` of it."""
+    version = build_version(project.root, config.registry.model, named)
+    installed = install(Store(config.store.url), project.name, version)
     print(f"serving {installed.tag} (bento sha256 {installed.bento_sha256[:12]}) on port {port}", flush=True)
-    os.execve(BENTOML, installed.command(port), installed.env(port))
+    os.execve(executable("bentoml"), installed.command(port), installed.env(port))

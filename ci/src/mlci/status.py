@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from mlci.build import Project
+from dataclasses import dataclass
+
 from mlci.config import Config
-from mlci.deploy import running
 from mlci.gates import GateError, committed_metrics
-from mlci.registry import Registry
+from mlci.project import Project
+from mlci.registry import Registry, try_sync
 from mlci.tables import figure, render
+from mlci.targets import target_for
 
 
 def versions_table(project: Project, registry: Registry) -> str:
@@ -32,8 +34,8 @@ def stages_table(config: Config, project: Project, registry: Registry) -> str:
     rows = [["stage", "assigned", "running", "port", "state"]]
     for stage in config.registry.stages:
         assigned = registry.holder(stage) or "-"
-        current = running(project.name, stage)
-        serving = f"{current.version} (pid {current.pid})" if current else "-"
+        current = target_for(config, project, stage).current()
+        serving = f"{current.version} ({current.detail})" if current else "-"
         if assigned == "-":
             state = "nothing assigned"
         elif current is None:
@@ -46,11 +48,24 @@ def stages_table(config: Config, project: Project, registry: Registry) -> str:
     return render(rows)
 
 
-def status(config: Config, project: Project, registry: Registry) -> str:
+@dataclass(frozen=True)
+class Status:
+    """The registry's tables, and a warning when origin's tags could not be fetched."""
+
+    text: str
+    warning: str | None
+
+
+def status(config: Config, project: Project) -> Status:
+    """The registry as origin has it (the local one, with a warning, when origin cannot be reached)."""
+    failed = try_sync(project.root)
+    warning = f"showing the local registry only: {failed}" if failed else None
+    registry = Registry.read(project.root, config.registry.model)
     if not registry.versions:
         versions = "no version registered yet: `mlci register` registers the model of the current commit"
     else:
         versions = versions_table(project, registry)
-    return (
+    text = (
         f"{project.name}: {config.registry.model} registry\n\n{versions}\n\n{stages_table(config, project, registry)}"
     )
+    return Status(text, warning)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from mlci.errors import MlciError
@@ -11,11 +9,6 @@ from mlci.errors import MlciError
 
 class TrackedFileError(MlciError):
     """A DVC-tracked file that cannot be had at a commit."""
-
-
-def dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """A DVC command in the repository, with the DVC of the environment mlci runs in; its output captured."""
-    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, capture_output=True, text=True)
 
 
 def fetch_at(root: Path, path: Path, commit: str, destination: Path) -> Path:

@@ -19,7 +19,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.datasource.fluent.pandas_datasource import PandasDatasource
 
 from mlci.suites import Suite
-from mlci.validation_report import Failure, Outcome
+from mlci.validation import Failure, Outcome
 
 # Arguments of an expectation that do not belong to the rule it states.
 NOT_THE_RULE = {

@@ -1,4 +1,4 @@
-"""The outcome of a validation run: a short summary for people and a stable JSON record for the pipeline."""
+"""Data validation: each suite's data checked, a short summary for people and a stable JSON record for the pipeline."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from mlci.config import Validation
+from mlci.suites import SuiteError, discover, select
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,15 @@ def write_record(outcomes: list[Outcome], path: Path) -> None:
         json.dump(record, file, indent=2)
         file.write("\n")
     os.replace(file.name, path)
+
+
+def validate(settings: Validation, suite: str | None, files: list[Path]) -> list[Outcome]:
+    """Check each selected suite's data (or `files`) and write the results record and Data Docs."""
+    suites = select(discover(Path(settings.suites)), suite)
+    if files and len(suites) > 1:
+        raise SuiteError("files given but several suites exist: name the one to check them against with --suite")
+    from mlci import expectations  # imports Great Expectations, in seconds: only this command pays for it
+
+    outcomes = expectations.run(suites, Path(settings.docs), files)
+    write_record(outcomes, Path(settings.report))
+    return outcomes

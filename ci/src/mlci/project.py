@@ -1,0 +1,141 @@
+"""The contract between the toolkit and a generated repository: everything a repository must provide, in one place.
+
+A repository offers the toolkit:
+- `pyproject.toml`: the project's name and its package (`[tool.uv.build-backend] module-name`, else the name);
+- `dvc.yaml`: the model artifact `[registry] model` names, the metrics files, and the plots with their settings;
+- in the package, the names `[contract]` of `mlci.toml` gives: the BentoML service class (`service:Predictor`,
+  served from the bento and smoke-tested at `/predict` and `/readyz`) and the scoring function the champion
+  gate calls (`evaluate:score`, `score(model_file, data_file) -> {metric: value}`);
+- `[contract] example`: a request the service must answer with 200, each answer naming the served version;
+  a request with no records it must refuse with 400.
+
+The toolkit offers the service, through the environment of the server it starts:
+- `MODEL_VERSION`: the version served, which every answer and log record carries;
+- `INFERENCE_LOG_*` ([monitoring] of `mlci.toml`): where and how much to log. A log record is one JSON line
+  with `LOG_RECORD_FIELDS`; `mlci drift` reads them back.
+The bento carries no toolkit, so the generated package spells these names itself; its tests compare them with
+the ones here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlci.config import Config, Monitoring
+from mlci.errors import MlciError
+
+MODEL_VERSION_VARIABLE = "MODEL_VERSION"
+LOG_URL_VARIABLE = "INFERENCE_LOG_URL"
+LOG_SAMPLE_VARIABLE = "INFERENCE_LOG_SAMPLE"
+LOG_SEGMENT_VARIABLE = "INFERENCE_LOG_SEGMENT_BYTES"
+LOG_FLUSH_VARIABLE = "INFERENCE_LOG_FLUSH_SECONDS"
+LOG_RECORD_FIELDS = ("timestamp", "model_version", "inputs", "prediction")
+PREDICT_ROUTE = "/predict"
+READY_ROUTE = "/readyz"
+EMPTY_REQUEST = b'{"records": []}'  # a request the contract refuses: a batch must hold a record
+
+Scorer = Callable[[Path, Path], dict[str, float]]
+
+
+class ProjectError(MlciError):
+    """A repository that does not keep its side of the contract; the message names what is missing."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated repository as the toolkit sees it: names, the model file, metrics, plots and the contract."""
+
+    root: Path
+    name: str
+    package: str
+    model: Path
+    metrics: list[Path]
+    plots: dict[str, dict[str, str]]  # each plot file of dvc.yaml with its settings (template, x, y)
+    service: str = "service:Predictor"  # [contract] service: module:class inside the package
+    scorer_name: str = "evaluate:score"  # [contract] scorer
+    example: Path = Path("examples/predict.json")  # [contract] example
+
+    @classmethod
+    def read(cls, root: Path, config: Config) -> Project:
+        """The repository at `root`, as `config` (its `mlci.toml`) describes it."""
+        pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+        name = pyproject["project"]["name"]
+        backend = pyproject.get("tool", {}).get("uv", {}).get("build-backend", {})
+        package = backend.get("module-name", name.replace("-", "_"))
+        pipeline = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
+        artifacts = pipeline.get("artifacts", {})
+        artifact = config.registry.model
+        if artifact not in artifacts:
+            raise ProjectError(f"dvc.yaml: no artifact {artifact!r} (registry.model in mlci.toml names it)")
+        metrics = [Path(path) for path in pipeline.get("metrics", [])]
+        plots = plot_settings(pipeline.get("plots", []))
+        contract = config.contract
+        model = Path(artifacts[artifact]["path"])
+        return cls(
+            root, name, package, model, metrics, plots, contract.service, contract.scorer, Path(contract.example)
+        )
+
+    @property
+    def service_class(self) -> str:
+        """The service's class name, as BentoML's settings address it."""
+        return self.service.rpartition(":")[2]
+
+    @property
+    def service_path(self) -> str:
+        """The service as a bentofile names it: `package.module:Class`."""
+        return f"{self.package}.{self.service}"
+
+    def scorer(self) -> Scorer:
+        """The repository's own scoring function."""
+        module_name, _, function = self.scorer_name.partition(":")
+        module = importlib.import_module(f"{self.package}.{module_name}")
+        score: Scorer | None = getattr(module, function, None)
+        if not callable(score):
+            raise ProjectError(
+                f"{self.package}.{module_name} defines no {function}(model_file, data_file) "
+                "([contract] scorer in mlci.toml): the champion gate needs it"
+            )
+        return score
+
+    def example_request(self) -> bytes:
+        """The request the smoke test sends and expects answered."""
+        path = self.root / self.example
+        if not path.is_file():
+            raise ProjectError(
+                f"{self.example}: no example request for the smoke test ([contract] example); `mlci adopt` writes one"
+            )
+        return path.read_bytes()
+
+
+def plot_settings(entries: list[Any]) -> dict[str, dict[str, str]]:
+    """dvc.yaml's `plots:` as {file: settings}; an entry is a file name, or a one-key table of its settings."""
+    plots = {}
+    for entry in entries:
+        path, settings = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+        plots[str(path)] = settings or {}
+    return plots
+
+
+def server_environment(version: str) -> dict[str, str]:
+    """What a server of a registered build is told of itself."""
+    return {MODEL_VERSION_VARIABLE: version}
+
+
+def log_environment(monitoring: Monitoring, stage: str, root: Path) -> dict[str, str]:
+    """The variables that turn on a stage server's inference log (none when logging is off)."""
+    url = monitoring.url_for(stage, root)
+    if url is None:
+        return {}
+    return {
+        LOG_URL_VARIABLE: url,
+        LOG_SAMPLE_VARIABLE: f"{monitoring.sample:g}",
+        LOG_SEGMENT_VARIABLE: str(int(monitoring.segment_mb * (1 << 20))),
+        LOG_FLUSH_VARIABLE: f"{monitoring.flush_seconds:g}",
+    }

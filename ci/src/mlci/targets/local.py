@@ -1,0 +1,192 @@
+"""The `local` target: a stage's stored bento served by `bentoml serve` on its port, on this machine.
+
+A candidate is started beside whatever runs now, on a spare port, and smoke-tested there. Only a candidate that
+passes replaces the running version on the stage's port, where it is smoke-tested again; if that fails, the
+previous version is started again. What runs is recorded per stage under `$XDG_STATE_HOME/mlci/<project>/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+
+from mlci.errors import RefusedError
+from mlci.locks import held
+from mlci.project import PREDICT_ROUTE, READY_ROUTE
+from mlci.serve import Installed
+from mlci.targets.base import Deployment, Serving, Smoke
+from mlci.targets.process import Runtime, free_port, port_in_use, serves, start, stop
+
+READY_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class Running:
+    """A deployed version, as the stage's record keeps it: its process, port and the bento it serves."""
+
+    version: str
+    pid: int
+    port: int
+    bento_sha256: str
+    tag: str
+    home: str
+
+    def serving(self) -> Serving:
+        return Serving(self.version, f"http://127.0.0.1:{self.port}", f"pid {self.pid}")
+
+
+class Step(Enum):
+    """What a deploy does, given what runs: nothing, refuse, or start the build and switch to it."""
+
+    KEEP = "the build already runs on the stage's port"
+    REFUSE = "another program holds the stage's port"
+    SWITCH = "start the build, smoke-test it, and move it to the stage's port"
+
+
+def decide(current: Running | None, bento_sha256: str, port: int, port_taken: bool) -> Step:
+    """The deploy's decision: keep a build that runs already, refuse a port another program holds, else switch."""
+    ours = current is not None and current.port == port
+    if ours and current is not None and current.bento_sha256 == bento_sha256:
+        return Step.KEEP
+    if port_taken and not ours:
+        return Step.REFUSE
+    return Step.SWITCH
+
+
+def state_dir(project: str) -> Path:
+    return Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser() / "mlci" / project
+
+
+def post(url: str, body: bytes | None = None) -> tuple[int, str]:
+    """The status and body of one request (GET without a body); an HTTP error is an answer too."""
+    headers = {"content-type": "application/json"} if body is not None else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def smoke_test(process: subprocess.Popen[bytes], port: int, version: str, smoke: Smoke) -> list[str]:
+    """What is wrong with a freshly started build: not ready, a valid request not answered, a bad one accepted."""
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not ready(url):
+        if process.poll() is not None:
+            return [f"the service exited with code {process.returncode} before it was ready"]
+        if time.monotonic() > deadline:
+            return [f"{READY_ROUTE} did not answer 200 within {READY_TIMEOUT_S} s"]
+        time.sleep(0.3)
+    problems = []
+    status, body = post(f"{url}{PREDICT_ROUTE}", smoke.valid)
+    if status != 200:
+        problems.append(f"{smoke.source} got {status}, not 200; the service answered:\n{body}")
+    elif any(answer.get("model_version") != version for answer in json.loads(body)):
+        problems.append(f"{smoke.source} was answered by another model version:\n{body}")
+    status, body = post(f"{url}{PREDICT_ROUTE}", smoke.invalid)
+    if status != 400:
+        problems.append(f"an invalid request got {status}, not 400; the service answered:\n{body}")
+    return problems
+
+
+def ready(url: str) -> bool:
+    try:
+        return post(f"{url}{READY_ROUTE}")[0] == 200
+    except OSError:  # not listening yet
+        return False
+
+
+class LocalTarget:
+    """A stage served on this machine, on its port from `mlci.toml`."""
+
+    def __init__(self, project: str, stage: str, runtime: Runtime) -> None:
+        self.project = project
+        self.stage = stage
+        self.runtime = runtime
+        self.record_path = state_dir(project) / f"{stage}.json"
+        self.log = state_dir(project) / f"{stage}.log"
+
+    def running(self) -> Running | None:
+        """The stage's record, if the process it names is alive and still `bentoml serve` of it."""
+        if not self.record_path.is_file():
+            return None
+        current = Running(**json.loads(self.record_path.read_text()))
+        return current if serves(current.pid, current.tag) else None
+
+    def current(self) -> Serving | None:
+        running = self.running()
+        return running.serving() if running else None
+
+    def record(self, deployed: Running | None) -> None:
+        """Write (or clear) the stage's record atomically."""
+        if deployed is None:
+            self.record_path.unlink(missing_ok=True)
+            return
+        partial = self.record_path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(asdict(deployed), indent=2))
+        partial.replace(self.record_path)
+
+    def launch(self, installed: Installed, port: int, smoke: Smoke) -> tuple[int, list[str]]:
+        """Start a build on a port and smoke-test it; its pid, and the problems found (then it is stopped)."""
+        process = start(installed, port, self.runtime, self.log)
+        problems = smoke_test(process, port, installed.version, smoke)
+        if problems:
+            stop(process.pid)
+        return process.pid, problems
+
+    def deploy(self, installed: Installed, smoke: Smoke) -> Deployment:
+        """Make the stage serve this build, keeping what runs now unless the build passes its smoke test."""
+        with held(state_dir(self.project) / f"{self.stage}.lock", f"another deploy of {self.stage} is running"):
+            return self.switch(installed, smoke)
+
+    def switch(self, installed: Installed, smoke: Smoke) -> Deployment:
+        stage, port = self.stage, self.runtime.port
+        current = self.running()
+        step = decide(current, installed.bento_sha256, port, port_in_use(port))
+        if step is Step.KEEP and current is not None:
+            return Deployment(stage, current.serving(), None, changed=False)
+        if step is Step.REFUSE:
+            raise RefusedError(
+                f"{stage}: port {port} is taken by another program, not by this stage's deployment; "
+                f"stop that program or set another port in [deploy.{stage}] of mlci.toml. Nothing was changed."
+            )
+        kept = f"{current.version} keeps running" if current else "nothing was running, and nothing runs now"
+        candidate, problems = self.launch(installed, free_port(), smoke)
+        if problems:
+            raise RefusedError(
+                f"{stage}: {installed.version} failed its smoke test ({'; '.join(problems)}); {kept}. Log: {self.log}"
+            )
+        stop(candidate)
+        if current:
+            stop(current.pid)
+        pid, problems = self.launch(installed, port, smoke)
+        if problems:
+            if current:
+                self.restart(current)
+            raise RefusedError(f"{stage}: {installed.version} failed on port {port} ({'; '.join(problems)}); {kept}")
+        deployed = Running(installed.version, pid, port, installed.bento_sha256, installed.tag, str(installed.home))
+        self.record(deployed)
+        replaced = current.version if current else None
+        return Deployment(stage, deployed.serving(), replaced, changed=True)
+
+    def restart(self, previous: Running) -> None:
+        """Start the version that ran before again, on its port, and record it."""
+        installed = Installed(previous.tag, previous.version, previous.bento_sha256, Path(previous.home))
+        restored = start(installed, previous.port, self.runtime, self.log)
+        self.record(Running(**{**asdict(previous), "pid": restored.pid}))
+
+    def stop(self) -> Serving | None:
+        """Stop what runs for the stage, and clear its record."""
+        current = self.running()
+        self.record(None)
+        if current is None:
+            return None
+        stop(current.pid)
+        return current.serving()
