@@ -1,0 +1,41 @@
+"""The artifact store: a build comes back only with the bytes its record names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mlci.store import Store, StoreError, sha256
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    bento = tmp_path / "built.bento"
+    bento.write_bytes(b"the bento's bytes")
+    store = Store(str(tmp_path / "store"))
+    store.put(bento, "house", "v1", {"version": "v1"})
+    return store
+
+
+def test_a_stored_build_comes_back_with_its_record(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    local, record = store.fetch("house", "v1", tmp_path / "out")
+    assert local.read_bytes() == b"the bento's bytes"
+    assert record == {"version": "v1", "bento_sha256": sha256(local)}
+
+
+def test_an_altered_build_is_refused_naming_both_checksums(store: Store, tmp_path: Path) -> None:
+    stored = Path(store.root) / "house" / "v1.bento"
+    stored.write_bytes(b"the bento's bytes, altered")
+    expected = json.loads(stored.with_suffix(".json").read_text())["bento_sha256"]
+    (tmp_path / "out").mkdir()
+    with pytest.raises(StoreError, match=f"expected {expected}, got {sha256(stored)}"):
+        store.fetch("house", "v1", tmp_path / "out")
+
+
+def test_a_bento_without_its_record_counts_as_absent(store: Store, tmp_path: Path) -> None:
+    (Path(store.root) / "house" / "v1.json").unlink()
+    assert store.record("house", "v1") is None
+    with pytest.raises(StoreError, match="no build of house v1; make it with `mlci build v1`"):
+        store.fetch("house", "v1", tmp_path)
