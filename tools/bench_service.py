@@ -114,7 +114,7 @@ def inprocess(seconds: float) -> dict[str, float]:
 
 def log_cost(record: dict[str, Any], batches: int = 10_000, batch: int = 10) -> dict[str, float]:
     """Microseconds per record the inference log costs: on the request path, and in its writer thread."""
-    inference_log = importlib.import_module(f"{package()}.inference_log")
+    inference_log = importlib.import_module(f"{package()}.serving.inference_log")
     rows, predictions = [dict(record) for _ in range(batch)], ["Adelie"] * batch
     with tempfile.TemporaryDirectory() as folder:
         settings = inference_log.Settings(url=folder, capacity=batches * batch, flush_seconds=3600)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }} import inference_log
-from {{ cookiecutter.package_name }}.inference_log import InferenceLog, Settings, SettingsError
 from {{ cookiecutter.package_name }}.schema import EXAMPLE
+from {{ cookiecutter.package_name }}.serving import inference_log
+from {{ cookiecutter.package_name }}.serving.inference_log import InferenceLog, Settings, SettingsError
 
 
 def counted(name: str, **labels: str) -> float:
@@ -125,3 +125,21 @@ def test_settings_come_from_the_environment() -> None:
 def test_a_bad_setting_is_named(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=f"{name}='{value}': {message}"):
         Settings.from_environment({"INFERENCE_LOG_URL": "log", name: value})
+
+
+def test_the_names_are_those_the_toolkit_sets_and_reads() -> None:
+    from mlci import project  # the toolkit's side of the contract
+
+    assert (
+        inference_log.URL_VARIABLE,
+        inference_log.SAMPLE_VARIABLE,
+        inference_log.SEGMENT_VARIABLE,
+        inference_log.FLUSH_VARIABLE,
+    ) == (
+        project.LOG_URL_VARIABLE,
+        project.LOG_SAMPLE_VARIABLE,
+        project.LOG_SEGMENT_VARIABLE,
+        project.LOG_FLUSH_VARIABLE,
+    )
+    line = json.loads(inference_log.serialize((0.0, "v1", EXAMPLE, "class a")))
+    assert tuple(line) == project.LOG_RECORD_FIELDS

@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from {{ cookiecutter.package_name }}.data import labelled, read_csv, split
+from {{ cookiecutter.package_name }} import paths
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_csv, split
 from {{ cookiecutter.package_name }}.evaluate import evaluate, score
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, FEATURES, TARGET, TASK
-from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, fit
+from {{ cookiecutter.package_name }}.train import fit
 
 ROOT = Path(__file__).parents[1]
 # The metric each task's default gate compares with the dummy baseline.
@@ -97,3 +99,15 @@ def test_score_reads_a_stored_model_and_data_file_as_promotion_does(
     assert score(tmp_path / "model.pkl", tmp_path / "test.csv") == {
         name: value for name, value in expected.items() if not name.startswith("baseline_")
     }
+
+
+def test_the_stages_read_and_write_the_files_paths_names() -> None:
+    stages = yaml.safe_load(Path("dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    listed = {
+        Path(next(iter(entry)) if isinstance(entry, dict) else entry)
+        for stage in stages.values()
+        for entry in [*stage.get("deps", []), *stage.get("outs", [])]
+    }
+    named = {value for value in vars(paths).values() if isinstance(value, Path)}
+    assert named - {paths.PARAMS} <= listed, "a path of paths.py that no stage of dvc.yaml lists"
+    assert DATA in listed

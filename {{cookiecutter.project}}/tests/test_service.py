@@ -12,13 +12,16 @@ import pytest
 from pydantic import TypeAdapter
 from starlette.testclient import TestClient
 
+from {{ cookiecutter.package_name }} import service
 from {{ cookiecutter.package_name }}.columns import Categorical, Numeric
 from {{ cookiecutter.package_name }}.contract import MAX_BATCH, Records
-from {{ cookiecutter.package_name }}.data import labelled, read_csv
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_csv
+from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, TARGET, TASK
-from {{ cookiecutter.package_name }}.service import SERVICE, as_rows
-from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, MODEL, fit
+from {{ cookiecutter.package_name }}.service import Predictor, as_rows
+from {{ cookiecutter.package_name }}.train import fit
 
+SERVICE: Any = Predictor  # a bentoml.Service, which BentoML's lazy imports hide from type checkers
 ROOT = Path(__file__).parents[1]
 EXAMPLE_FILE = ROOT / "examples" / "predict.json"
 
@@ -183,3 +186,16 @@ def test_wrong_content_type_gets_400_naming_it(client: TestClient) -> None:
 )  # /metrics is the server's: tested over HTTP
 def test_health_endpoints_answer(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 200
+
+
+def test_the_package_keeps_the_toolkits_contract() -> None:
+    from mlci import project  # the toolkit's side of the contract
+    from mlci.config import load_config
+
+    assert service.VERSION_VARIABLE == project.MODEL_VERSION_VARIABLE
+    assert service.ROUTE == project.PREDICT_ROUTE
+    root = Path(__file__).parents[1]
+    repository = project.Project.read(root, load_config(root / "mlci.toml"))
+    assert getattr(service, repository.service_class) is Predictor
+    assert callable(repository.scorer())
+    assert repository.example_request()

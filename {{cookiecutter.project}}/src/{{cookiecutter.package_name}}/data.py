@@ -9,10 +9,17 @@ from sklearn.model_selection import train_test_split
 
 from {{ cookiecutter.package_name }}.columns import Categorical, Text
 from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, TARGET, TASK
+from {{ cookiecutter.package_name }}.paths import TEST, TRAIN
+from {{ cookiecutter.package_name }}.schema import (
+    CATEGORICAL_FEATURES,
+    COLUMNS,
+    DATA,
+    NUMERIC_FEATURES,
+    TARGET,
+    TASK,
+)
 
-TRAIN = Path("data/prepared/train.csv")
-TEST = Path("data/prepared/test.csv")
+FEATURE_NAMES = [*NUMERIC_FEATURES, *CATEGORICAL_FEATURES]  # the model's inputs, in this order
 AS_TEXT = {column.name: str for column in COLUMNS if isinstance(column, Categorical | Text)}
 
 

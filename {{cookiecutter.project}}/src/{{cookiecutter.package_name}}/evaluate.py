@@ -28,12 +28,9 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from {{ cookiecutter.package_name }}.data import TEST, TRAIN, read_csv
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_csv
+from {{ cookiecutter.package_name }}.paths import METRICS, MODEL, PLOTS, TEST, TRAIN
 from {{ cookiecutter.package_name }}.schema import TARGET, TASK
-from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, MODEL
-
-METRICS = Path("reports/metrics.json")
-PLOTS = Path("reports/plots")
 
 
 def roc_auc(actual: pd.Series, scores: np.ndarray, classes: list[str]) -> float:

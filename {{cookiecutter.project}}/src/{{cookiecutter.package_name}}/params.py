@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-PARAMS = Path("params.yaml")
+from {{ cookiecutter.package_name }}.paths import PARAMS
 
 
 def load_params(section: str, path: Path = PARAMS) -> dict[str, Any]:

@@ -13,8 +13,6 @@ import bentoml
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from {{ cookiecutter.package_name }}.contract import (
     MAX_BATCH,
@@ -23,10 +21,13 @@ from {{ cookiecutter.package_name }}.contract import (
     Records,
     ValuePrediction,
 )
-from {{ cookiecutter.package_name }}.inference_log import from_environment
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.schema import TASK
-from {{ cookiecutter.package_name }}.train import FEATURE_NAMES, MODEL
+from {{ cookiecutter.package_name }}.serving.http import json_only
+from {{ cookiecutter.package_name }}.serving.inference_log import from_environment
 
+ROUTE = "/predict"
 VERSION_VARIABLE = (
     "MODEL_VERSION"  # set by what serves a registered build; unset for the working tree
 )
@@ -60,22 +61,6 @@ def answers(model: Pipeline, frame: pd.DataFrame, version: str) -> list[Predicti
     ]
 
 
-class JSONBodyOnly:
-    """Answer 400, naming the header, to a request for the model whose body is not JSON."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/predict":
-            declared = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
-            if declared.partition(";")[0].strip().lower() != "application/json":
-                message = f"Content-Type must be application/json, got {declared or 'none'!r}"
-                await JSONResponse({"error": message}, status_code=400)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 # Per-request access logs cost about a sixth of the throughput; /metrics counts requests instead.
 @bentoml.service(traffic={"timeout": 10}, logging={"access": {"enabled": False}})
 class Predictor:
@@ -90,7 +75,7 @@ class Predictor:
     # same for one row as for hundreds). The latency budget is far above that call's time: a tight
     # budget makes BentoML refuse requests with 503 under load instead of queueing them.
     @bentoml.api(  # type: ignore[untyped-decorator]  # bentoml loads its API lazily
-        route="/predict", batchable=True, max_batch_size=2 * MAX_BATCH, max_latency_ms=5000
+        route=ROUTE, batchable=True, max_batch_size=2 * MAX_BATCH, max_latency_ms=5000
     )
     def predict(self, records: Records) -> list[Prediction]:
         """Predict each record's target: a number, or a class with every class's probability."""
@@ -107,6 +92,4 @@ class Predictor:
             self.log.close()
 
 
-# The decorator made the class a bentoml.Service; bentoml's lazy imports hide it from type checkers.
-SERVICE: Any = Predictor
-SERVICE.add_asgi_middleware(JSONBodyOnly)
+json_only(Predictor, ROUTE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,12 +12,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from {{ cookiecutter.package_name }}.data import TRAIN, read_csv
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_csv
 from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.paths import MODEL, TRAIN
 from {{ cookiecutter.package_name }}.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGET, TASK
-
-MODEL = Path("models/model.pkl")
-FEATURE_NAMES = [*NUMERIC_FEATURES, *CATEGORICAL_FEATURES]
 
 
 def build(params: dict[str, Any]) -> Pipeline:

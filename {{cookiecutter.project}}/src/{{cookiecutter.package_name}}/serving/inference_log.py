@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from prometheus_client import Counter
 
 LOGGER = logging.getLogger("bentoml.inference_log")
+URL_VARIABLE = (
+    "INFERENCE_LOG_URL"  # these names are the toolkit's (mlci.project): tests compare them
+)
+SAMPLE_VARIABLE = "INFERENCE_LOG_SAMPLE"
+SEGMENT_VARIABLE = "INFERENCE_LOG_SEGMENT_BYTES"
+FLUSH_VARIABLE = "INFERENCE_LOG_FLUSH_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -96,18 +102,14 @@ class Settings:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings | None:
         """The settings the variables give, or None when INFERENCE_LOG_URL is unset or empty."""
-        url = environ.get("INFERENCE_LOG_URL", "")
+        url = environ.get(URL_VARIABLE, "")
         if not url:
             return None
         return cls(
             url=url,
-            sample=number(environ, "INFERENCE_LOG_SAMPLE", cls.sample, 0.0, 1.0),
-            segment_bytes=int(
-                number(environ, "INFERENCE_LOG_SEGMENT_BYTES", cls.segment_bytes, 1, 1 << 40)
-            ),
-            flush_seconds=number(
-                environ, "INFERENCE_LOG_FLUSH_SECONDS", cls.flush_seconds, 0.01, 86400
-            ),
+            sample=number(environ, SAMPLE_VARIABLE, cls.sample, 0.0, 1.0),
+            segment_bytes=int(number(environ, SEGMENT_VARIABLE, cls.segment_bytes, 1, 1 << 40)),
+            flush_seconds=number(environ, FLUSH_VARIABLE, cls.flush_seconds, 0.01, 86400),
         )
 
 
