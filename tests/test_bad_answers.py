@@ -13,6 +13,8 @@ BAD_ANSWERS = [
     ("project_name", "   ", "is empty"),
     ("project", "My Project", "not a valid name"),
     ("project", "double--hyphen", "not a valid name"),
+    ("project", "trailing-", "not a valid name"),
+    ("project", "9lives", "not a valid name"),
     ("package_name", "2fast", "starts with a digit"),
     ("package_name", "class", "is a Python keyword"),
     ("package_name", "match", "is a Python keyword"),
@@ -23,6 +25,7 @@ BAD_ANSWERS = [
     ("author_name", "", "is empty"),
     ("author_email", "not-an-email", "is not an e-mail address"),
     ("author_email", "a@b", "is not an e-mail address"),
+    ("author_email", "a b@example.com", "is not an e-mail address"),
     ("python_version", "3.10", "Choose one of: 3.11, 3.12, 3.13"),
     ("python_version", "3.14", "Choose one of: 3.11, 3.12, 3.13"),
     ("license", "GPL-3.0", "Choose one of: MIT, Apache-2.0, BSD-3-Clause, Proprietary"),
@@ -31,6 +34,8 @@ BAD_ANSWERS = [
     ("storage", "relative/storage", "is a relative path"),
     ("mlci_source", "ci", "neither a git+ URL nor an absolute path"),
     ("mlci_source", "git+not a url", "is not a git URL"),
+    ("mlci_source", "git+ftp://example.com/mlci#subdirectory=ci", "is not a git URL"),  # only the scheme is wrong
+    ("mlci_source", "git+https://", "is not a git URL"),  # the scheme alone
     ("mlci_source", str(CI_PACKAGE / "src"), "has no pyproject.toml"),
 ]
 

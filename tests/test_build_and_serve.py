@@ -29,8 +29,13 @@ def stored(project: Path, version: str, suffix: str) -> Path:
     return project.parent / "storage" / "bentos" / "penguin-species" / f"{version}{suffix}"
 
 
-def mlci(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["uv", "run", "mlci", *args], cwd=project, capture_output=True, text=True)
+def mlci(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`mlci ARGS` in the project; a command still running after `timeout` seconds fails the test."""
+    try:
+        command = ["uv", "run", "mlci", *args]
+        return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"mlci {' '.join(args)} still ran after {timeout:g} s")
 
 
 def test_build_stores_the_bento_with_its_checksums(built: tuple[Path, str]) -> None:
@@ -100,7 +105,7 @@ def test_an_altered_build_is_refused(built: tuple[Path, str], tmp_path: Path) ->
     start = text.index("[store]")
     end = text.index("[deploy.staging]")
     config.write_text(text[:start] + f'[store]\nurl = "{store}"\n\n' + text[end:])
-    result = mlci(project, "--config", str(config), "serve", "--port", str(free_port()))
+    result = mlci(project, "--config", str(config), "serve", "--port", str(free_port()), timeout=120)  # or it serves
     assert result.returncode == 2
     assert "does not match its checksum" in result.stderr
 

@@ -71,9 +71,18 @@ def test_a_base_without_metrics_is_reported_as_not_comparable(clone: Clone) -> N
 
 def test_an_unknown_ref_still_writes_the_report_and_exits_2(clone: Clone) -> None:
     result = review(clone, "no-such-branch")
-    assert result.returncode != 0
+    assert result.returncode == 1  # nox ends a failed session with 1, whatever the command's own code
     assert "mlci: error: git knows no ref 'no-such-branch'" in result.stdout + result.stderr  # nox merges them
     assert "git knows no ref 'no-such-branch': fetch it" in report(clone)
+    direct = subprocess.run(
+        ["uv", "run", "--no-sync", "mlci", "review", "--base", "no-such-branch"],
+        cwd=clone.path,
+        env=clone.env,
+        capture_output=True,
+        text=True,
+    )
+    assert direct.returncode == 2, direct.stderr
+    assert "the incomplete review: reports/review.md and reports/review.html" in direct.stdout
 
 
 def test_a_param_change_is_named_with_both_values_and_its_metric_deltas(clone: Clone) -> None:

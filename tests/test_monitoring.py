@@ -68,26 +68,35 @@ def send(staging: Staging, rows: pd.DataFrame) -> None:
     post_records(f"http://127.0.0.1:{staging.port}", rows)
 
 
-def logged(staging: Staging, count: int) -> list[dict[str, Any]]:
-    """The log's records, once it holds `count` of them (files are written within a second)."""
+def logged(staging: Staging, count: int, version: str | None = None) -> list[dict[str, Any]]:
+    """The log's records, once it holds `count` of them (of `version`, when given); files come within a second."""
     deadline = time.monotonic() + 30
     while True:
         lines = [line for file in staging.log.glob("*.jsonl") for line in file.read_text().splitlines()]
-        if len(lines) >= count or time.monotonic() > deadline:
-            return [json.loads(line) for line in lines]
+        records = [json.loads(line) for line in lines]
+        found = [record for record in records if version is None or record["model_version"] == version]
+        if len(found) >= count:
+            return records
+        of = f" of {version}" if version else ""
+        assert time.monotonic() < deadline, f"the log holds {len(found)} records{of} after 30 s, not {count}"
         time.sleep(0.2)
 
 
-def start_a_new_window(staging: Staging) -> None:
-    """Move what staging has logged aside, as an older window, once the deploy's smoke tests are written."""
-    time.sleep(2)  # a log file is written within a second (flush_seconds = 1)
+def start_a_new_window(staging: Staging, deployed: str | None = None) -> None:
+    """Move what staging has logged aside, as an older window; after a deploy, once its smoke tests' records are in.
+
+    A deploy's smoke test sends the example request twice, to the candidate and on the stage's port.
+    """
+    if deployed:
+        example = json.loads((staging.clone.path / "examples" / "predict.json").read_text())
+        logged(staging, 2 * len(example["records"]), deployed)
     if staging.log.exists():
         shutil.move(staging.log, staging.log.with_name(f"staging-before-{time.monotonic_ns()}"))
 
 
 def test_the_training_data_sent_through_the_service_is_logged_and_passes(staging: Staging) -> None:
     version = release_to_staging(staging.clone)
-    start_a_new_window(staging)
+    start_a_new_window(staging, deployed=version)
     rows = training_rows(staging.clone)
     send(staging, rows)
     records = logged(staging, len(rows))
@@ -111,7 +120,7 @@ def test_a_shifted_feature_and_a_new_category_fail_naming_exactly_those(staging:
     run("uv", "run", "--no-sync", "dvc", "push", "--quiet", cwd=staging.clone.path, env=staging.clone.env)
     commit_and_push(staging.clone.path, staging.clone.env, "Admit penguins of Anvers island")
     version = release_to_staging(staging.clone)
-    start_a_new_window(staging)
+    start_a_new_window(staging, deployed=version)
     rows = training_rows(staging.clone)
     assert "Anvers" not in set(rows["island"])
     bill = rows["bill_length_mm"]

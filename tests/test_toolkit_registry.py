@@ -10,7 +10,7 @@ import pytest
 from conftest import run
 from mlci.errors import RefusedError
 from mlci.locks import held
-from mlci.registry import Registry, RegistryError
+from mlci.registry import Registry, RegistryError, next_version
 
 GIT = ["git", "-c", "user.name=Test User", "-c", "user.email=test@example.com"]
 
@@ -58,6 +58,38 @@ def test_an_unknown_version_names_the_registered_ones(registry: Registry) -> Non
         RegistryError, match=r"model has no version 'v1\.0\.0'; registered versions: v0\.0\.1, v0\.0\.2"
     ):
         registry.version("v1.0.0")
+
+
+@pytest.fixture(scope="module")
+def eleven(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    """Eleven registered versions, v0.0.1 to v0.0.11, and eleven staging assignments, each to the next version."""
+    root = tmp_path_factory.mktemp("eleven")
+    run("git", "init", "--quiet", cwd=root)
+    for patch in range(1, 12):
+        run(*GIT, "commit", "--quiet", "--allow-empty", "-m", str(patch), cwd=root)
+        run(*GIT, "tag", "-a", f"model@v0.0.{patch}", "-m", "register", cwd=root)
+        run(*GIT, "tag", "-a", f"model#staging#{patch}", "-m", "assign", cwd=root)
+    return Registry.read(root, "model")
+
+
+def test_versions_and_assignments_past_nine_are_ordered_as_numbers(eleven: Registry) -> None:
+    assert list(eleven.versions)[-3:] == ["v0.0.9", "v0.0.10", "v0.0.11"]
+    assert [a.number for a in eleven.history("staging")][-3:] == [9, 10, 11]
+    assert eleven.holder("staging") == "v0.0.11"
+    assert eleven.previous("staging") == "v0.0.10"
+
+
+@pytest.mark.parametrize(
+    ("latest", "bump", "expected"),
+    [
+        (None, "major", "v0.0.1"),  # the first version is v0.0.1, whatever the bump
+        ("v1.2.9", "patch", "v1.2.10"),
+        ("v1.9.3", "minor", "v1.10.0"),
+        ("v9.2.3", "major", "v10.0.0"),
+    ],
+)
+def test_a_bump_raises_its_part_and_resets_the_ones_below(latest: str | None, bump: str, expected: str) -> None:
+    assert next_version(latest, bump) == expected
 
 
 def test_a_held_lock_refuses_a_second_holder_at_once(tmp_path: Path) -> None:

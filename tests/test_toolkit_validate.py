@@ -70,15 +70,15 @@ def test_failed_expectation_is_named_with_offending_values(
 
 
 def test_same_data_writes_the_same_record(repository: Path) -> None:
-    main(["validate"])
+    assert main(["validate"]) == 0
     first = (repository / "reports" / "validation.json").read_bytes()
-    main(["validate"])
+    assert main(["validate"]) == 0
     assert (repository / "reports" / "validation.json").read_bytes() == first
 
 
 def test_docs_keep_only_the_last_run(repository: Path) -> None:
-    main(["validate"])
-    main(["validate", "data/birds.csv"])
+    assert main(["validate"]) == 0
+    assert main(["validate", "data/birds.csv"]) == 0
     assert len(list((repository / "reports" / "data-docs" / "validations").rglob("*.html"))) == 1
 
 

@@ -9,6 +9,7 @@ tests run in file order, as the workflows would.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -84,6 +85,7 @@ def run_steps(runner: Runner, workflow: str, name: str, **values: str) -> list[s
         assert result.returncode == 0, (
             f"{workflow}: {name}: {step.get('name', script)}\n{result.stdout}\n{result.stderr}"
         )
+    assert results, f"{workflow}: {name}: no step ran here"
     return results
 
 
@@ -153,22 +155,33 @@ def test_promotion_to_production_then_its_deploy(runner: Runner) -> None:
     assert status == 200
 
 
-def production_traffic(runner: Runner, shift: float = 0.0) -> None:
-    """A new window of production's log: the training data, its bill length moved by `shift` deviations."""
+def logged_records(log: Path, count: int) -> None:
+    """Wait until the log holds `count` records; files are written within a second (flush_seconds = 1)."""
+    deadline = time.monotonic() + 30
+    while (found := sum(len(file.read_text().splitlines()) for file in log.glob("*.jsonl"))) < count:
+        assert time.monotonic() < deadline, f"{log} holds {found} records after 30 s, not {count}"
+        time.sleep(0.2)
+
+
+def production_traffic(runner: Runner, shift: float = 0.0, after_deploy: bool = False) -> None:
+    """A new window of production's log: the training data, its bill length moved by `shift` deviations.
+
+    After a deploy, the window starts once the smoke tests' records are in: the example request, sent to the
+    candidate and on the stage's port.
+    """
     log = runner.clone.path.parent / "inference-log" / "production"
-    time.sleep(2)  # the deploy's smoke tests are written within a second (flush_seconds = 1)
+    if after_deploy:
+        example = json.loads((runner.clone.path / "examples" / "predict.json").read_text())
+        logged_records(log, 2 * len(example["records"]))
     shutil.rmtree(log, ignore_errors=True)
     rows = pd.read_csv(runner.clone.path / "data" / "prepared" / "train.csv").drop(columns=["species"])
     rows["bill_length_mm"] = (rows["bill_length_mm"] + shift * rows["bill_length_mm"].std()).clip(upper=63.0)
     post_records(f"http://127.0.0.1:{runner.production_port}", rows)
-    deadline = time.monotonic() + 30
-    while sum(len(file.read_text().splitlines()) for file in log.glob("*.jsonl")) < len(rows):
-        assert time.monotonic() < deadline, "production's log did not fill in 30 s"
-        time.sleep(0.2)
+    logged_records(log, len(rows))
 
 
 def test_monitor_finds_no_drift_in_traffic_like_the_training_data(runner: Runner) -> None:
-    production_traffic(runner)
+    production_traffic(runner, after_deploy=True)
     runner.output.write_text("")
     run_steps(runner, "monitor.yml", "drift")
     assert runner.output.read_text() == ""  # not drifted: the retrain job does not run

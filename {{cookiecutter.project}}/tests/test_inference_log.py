@@ -2,6 +2,7 @@
 
 import json
 import logging
+import random
 import threading
 import time
 from pathlib import Path
@@ -62,10 +63,13 @@ def test_a_file_is_written_once_it_reaches_its_age(tmp_path: Path) -> None:
 
 
 def test_a_share_of_records_is_sampled(tmp_path: Path) -> None:
+    random.seed(
+        7
+    )  # the draws are the sampler's own; seeded, the test gives the same count every run
     log = InferenceLog(Settings(url=str(tmp_path), sample=0.25))
     log.record("v1", [EXAMPLE] * 4000, ["class a"] * 4000)
     log.close()
-    assert 850 < len(logged(tmp_path)) < 1150  # 1000 expected; 0.003% chance outside
+    assert 900 < len(logged(tmp_path)) < 1100  # 1000 expected
 
 
 def test_a_full_buffer_drops_records_and_counts_them(
@@ -82,7 +86,9 @@ def test_a_full_buffer_drops_records_and_counts_them(
     before = counted("inference_log_dropped_records_total", reason="queue_full")
     log = InferenceLog(Settings(url=str(tmp_path), segment_bytes=1, capacity=5))
     log.record("v1", [EXAMPLE], ["class a"])
+    deadline = time.monotonic() + 10
     while log.files == 0:  # then the writer waits in its first write
+        assert time.monotonic() < deadline, "the writer did not start its first write within 10 s"
         time.sleep(0.01)
     log.record("v1", [EXAMPLE] * 12, ["class a"] * 12)  # five fit in the buffer
     release.set()

@@ -32,11 +32,16 @@ def rows() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def client(rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The service over a small model trained on the repository's data, in a folder of its own."""
+def model(rows: pd.DataFrame) -> Any:
+    """A small model trained on the repository's data."""
+    return fit(rows, {"n_estimators": 10, "max_depth": 4, "seed": 0})
+
+
+@pytest.fixture(scope="module")
+def client(model: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The service over that model, in a folder of its own."""
     folder = tmp_path_factory.mktemp("serving")
     (folder / MODEL).parent.mkdir(parents=True)
-    model = fit(rows, {"n_estimators": 10, "max_depth": 4, "seed": 0})
     (folder / MODEL).write_bytes(pickle.dumps(model))
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
@@ -77,7 +82,7 @@ def test_the_example_is_answered(client: TestClient) -> None:
     check_answer(answer)
 
 
-def test_real_rows_round_trip_in_order(client: TestClient, rows: pd.DataFrame) -> None:
+def test_real_rows_round_trip_in_order(client: TestClient, rows: pd.DataFrame, model: Any) -> None:
     sample = rows.sample(n=min(20, len(rows)), random_state=0)
     response = predict(client, {"records": as_records(sample)})
     assert response.status_code == 200, response.text
@@ -85,6 +90,11 @@ def test_real_rows_round_trip_in_order(client: TestClient, rows: pd.DataFrame) -
     assert len(answers) == len(sample)
     for answer in answers:
         check_answer(answer)
+    expected = model.predict(sample[FEATURE_NAMES])  # the model's own answers, row by row
+    if TASK == "classification":
+        assert [answer["prediction"] for answer in answers] == [str(label) for label in expected]
+    else:
+        assert [answer["prediction"] for answer in answers] == pytest.approx(list(expected))
     alone = [
         predict(client, {"records": record}).json()[0] for record in as_records(sample.head(3))
     ]

@@ -52,6 +52,18 @@ def semver_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in match.groups())
 
 
+def next_version(latest: str | None, bump: str) -> str:
+    """The version a registration gets: v0.0.1 first, then the latest raised by `bump`, the parts below reset."""
+    if latest is None:
+        return "v0.0.1"
+    major, minor, patch = semver_key(latest)
+    if bump == "major":
+        return f"v{major + 1}.0.0"
+    if bump == "minor":
+        return f"v{major}.{minor + 1}.0"
+    return f"v{major}.{minor}.{patch + 1}"
+
+
 @dataclass(frozen=True)
 class Registry:
     """What the tags of one model say: its versions, and the assignments of each stage in order."""
@@ -187,20 +199,11 @@ def register(root: Path, model: str, model_path: Path, bump: str) -> str:
                 f"this commit is already registered as {model}@{existing}: commit a change to register another version"
             )
         require_pushed_model(root, model_path)
-        first = not before.versions  # GTO makes it v0.0.1 and refuses a bump
+        version = next_version(next(reversed(before.versions), None), bump)
         try:
-            api.register(
-                str(root),
-                model,
-                "HEAD",
-                bump_major=bump == "major" and not first,
-                bump_minor=bump == "minor" and not first,
-                bump_patch=bump == "patch" and not first,
-            )
+            api.register(str(root), model, "HEAD", version=version)
         except gto_errors() as error:
             raise RegistryError(f"gto register failed: {error}") from None
-        version = Registry.read(root, model).at_commit(head)
-        assert version is not None  # just registered
         publish(root, f"{model}@{version}")
         return version
 
