@@ -58,8 +58,7 @@ def bench(session: nox.Session) -> None:
 def mutants(session: nox.Session) -> None:
     """Mutation testing of the toolkit's decision rules against the fast tests: the score and every survivor."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "mutants"), "./ci", env=COMPILED)
-    session.run("mutmut", "run", *session.posargs, env=USER_ENV)
-    session.run("python", "tools/mutation_score.py", env=USER_ENV)
+    session.run("python", "tools/mutants.py", *session.posargs, env=USER_ENV)
 
 
 if __name__ == "__main__":
