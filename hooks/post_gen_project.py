@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 ANSWERS: dict[str, Any] = json.loads(r"""{{ cookiecutter | jsonify }}""")
+ABBREVIATIONS = {"gh": "https://github.com/{}.git", "gl": "https://gitlab.com/{}.git", "bb": "https://bitbucket.org/{}"}
 
 
 def git(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -50,11 +51,41 @@ def cache_tracked_data() -> None:
         shutil.copyfile(data, cached)
 
 
+def template_commit() -> str | None:
+    """The commit of the template generated from, when it is a git repository."""
+    found = subprocess.run(["git", "-C", ANSWERS["_repo_dir"], "rev-parse", "HEAD"], capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def record_template() -> None:
+    """Write `.cruft.json`, what `cruft update` (`nox -s template-update`) needs: the template, its commit, the
+    answers. Where this machine put things (`_output_dir`, `_repo_dir`) is left out. A template update renders
+    the answers again without them, and keeps the repository's own record."""
+    if "_repo_dir" not in ANSWERS:
+        return
+    answers = {key: value for key, value in ANSWERS.items() if key not in ("_output_dir", "_repo_dir")}
+    template = ANSWERS["_template"]
+    prefix, _, rest = template.partition(":")
+    if prefix in ABBREVIATIONS:  # cookiecutter's short forms, spelled out for git
+        template = ABBREVIATIONS[prefix].format(rest)
+    elif not re.match(r"^([\w.+-]+://|[\w.-]+@)", template):  # a folder: named the same from anywhere
+        template = str(Path(ANSWERS["_repo_dir"]).resolve())
+    state = {
+        "template": template,
+        "commit": template_commit(),
+        "checkout": ANSWERS.get("_checkout"),
+        "context": {"cookiecutter": answers},
+        "directory": None,
+    }
+    Path(".cruft.json").write_text(json.dumps(state, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
 def main() -> int:
     if shutil.which("git") is None:
         print("mlci template: git is not installed; install it and generate again.", file=sys.stderr)
         return 1
     cache_tracked_data()
+    record_template()
     try:
         git("init", "--quiet")
         git("symbolic-ref", "HEAD", "refs/heads/main")

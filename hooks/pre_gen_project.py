@@ -89,6 +89,8 @@ def check_storage(value: str) -> str | None:
             "is a relative path, which DVC and mlci would resolve from different folders. "
             f"Give an absolute path or one under ~, e.g. '~/mlci-storage/{ANSWERS['project']}'."
         )
+    if "_output_dir" not in ANSWERS:  # a template update renders the answers again, away from the repository
+        return None
     repository = Path(ANSWERS["_output_dir"], ANSWERS["project"]).resolve()
     storage = Path(value).expanduser().resolve()
     if storage == repository or repository in storage.parents:

@@ -54,7 +54,7 @@ def steps(project: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def test_the_workflows_are_those_the_readme_describes(generated: Path) -> None:
-    expected = {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml", "monitor.yml"}
+    expected = {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml", "monitor.yml", "template-update.yml"}
     assert set(workflows(generated)) == expected
 
 
@@ -177,7 +177,8 @@ def test_dependabot_updates_actions_and_uv_after_a_cooldown(generated: Path) -> 
 
 
 def test_every_session_a_workflow_calls_exists(generated: Path) -> None:
-    sessions = set(re.findall(r"@nox\.session[^\n]*\ndef (\w+)\(", (generated / "noxfile.py").read_text()))
+    declared = re.findall(r"@nox\.session([^\n]*)\ndef (\w+)\(", (generated / "noxfile.py").read_text())
+    sessions = {(re.findall(r'name="([^"]+)"', options) or [function])[0] for options, function in declared}
     called = set()
     for workflow in workflows(generated).values():
         for job in workflow["jobs"].values():

@@ -16,20 +16,29 @@ OWN_ENVIRONMENT: dict[str, str | None] = {"VIRTUAL_ENV": None}
 synced: set[str] = set()  # the sessions of this nox run that have synced the environment
 
 
-def uv_run(session: nox.Session, *args: str) -> None:
+def uv_run(session: nox.Session, *args: str, success_codes: list[int] | None = None) -> None:
     """Run a command in the project's environment, synced with the lock file once per session."""
     if session.name not in synced:
         session.log("syncing .venv with uv.lock (the first sync installs the ML stack: minutes)")
         session.run("uv", "sync", "--inexact", "--quiet", external=True, env=OWN_ENVIRONMENT)
         synced.add(session.name)
-    session.run("uv", "run", "--no-sync", *args, external=True, env=OWN_ENVIRONMENT)
+    session.run(
+        "uv",
+        "run",
+        "--no-sync",
+        *args,
+        external=True,
+        env=OWN_ENVIRONMENT,
+        success_codes=success_codes or [0],
+    )
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Run the pre-commit hooks on every file, then the type checker."""
+    """Run the pre-commit hooks on every file and the type checker; say if the template moved on."""
     uv_run(session, "pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
     uv_run(session, "mypy")
+    uv_run(session, "mlci", "template-status", success_codes=[0, 2])  # informs, never fails
 
 
 @nox.session
@@ -129,3 +138,9 @@ def drift(session: nox.Session) -> None:
 def refresh(session: nox.Session) -> None:
     """Make the newest labelled data ([retrain] source of mlci.toml) the raw data, in DVC."""
     uv_run(session, "mlci", "refresh", *session.posargs)
+
+
+@nox.session(name="template-update", default=False)
+def template_update(session: nox.Session) -> None:
+    """Bring the template's newest changes in, uncommitted, to review (`-- --ref REF`)."""
+    uv_run(session, "mlci", "template-update", *session.posargs)

@@ -205,6 +205,35 @@ def adopt_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def template_status_command(args: argparse.Namespace) -> int:
+    """Say how far behind its template the repository is; exit 0 either way, 2 when that cannot be told."""
+    from mlci.upstream import behind
+
+    standing = behind(Path.cwd(), args.ref)
+    if standing.commits:
+        print(
+            f"the template has {standing.commits} commit(s) this repository has not taken "
+            f"({standing.recorded[:12]} → {standing.latest[:12]} of {standing.template}): "
+            "`nox -s template-update` brings them as a change to review"
+        )
+    else:
+        print(f"up to date with the template ({standing.latest[:12]} of {standing.template})")
+    return 0
+
+
+def template_update_command(args: argparse.Namespace) -> int:
+    """Bring the template's newest changes into the working tree, uncommitted; exit 1 on a conflict."""
+    from mlci.upstream import update
+
+    updated = update(Path.cwd(), args.ref)
+    if not updated.changed:
+        print(f"already up to date with the template ({updated.latest[:12]} of {updated.template}): nothing changed")
+        return 0
+    print(f"the template's changes {updated.recorded[:12]} → {updated.latest[:12]} of {updated.template}, to review:")
+    print("\n".join(f"  {path}" for path in updated.changed))
+    return 0
+
+
 def since(text: str) -> datetime:
     """A command-line age (`30m`, `24h`, `7d`) as the moment that long ago."""
     units = {"m": "minutes", "h": "hours", "d": "days"}
@@ -317,7 +346,28 @@ def command_line() -> argparse.ArgumentParser:
         help="default: regression for a numeric target with more than 20 values or fractions, else classification",
     )
     adopt_parser.set_defaults(handler=adopt_command)
+    add_template_commands(commands)
     return parser
+
+
+def add_template_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """template-status and template-update: the template this repository was generated from."""
+    status_parser = commands.add_parser(
+        "template-status",
+        help="say how many template commits this repository has not taken (never fails on that)",
+        description="Reads .cruft.json (written at generation) and counts the template's commits since.",
+    )
+    status_parser.add_argument("--ref", help="compare with this branch, tag or commit (default: its HEAD)")
+    status_parser.set_defaults(handler=template_status_command)
+    update_parser = commands.add_parser(
+        "template-update",
+        help="bring the template's changes into the working tree, uncommitted, for review",
+        description="Renders this repository's answers at the recorded template commit and at the newest one "
+        "(cruft) and merges the difference into the working tree with git. A file both sides changed keeps "
+        "the conflict markers, and the command exits 1 naming it. Answers are kept in .cruft.json.",
+    )
+    update_parser.add_argument("--ref", help="update to this branch, tag or commit (default: its HEAD)")
+    update_parser.set_defaults(handler=template_update_command)
 
 
 def add_registry_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
