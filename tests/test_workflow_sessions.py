@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 import pytest
 import yaml
-from conftest import Clone, clone_with_origin, edited, serve_stages_on_free_ports, stop_stages
+from conftest import Clone, clone_with_origin, edited, run, serve_stages_on_free_ports, stop_stages
 from served import post_records, request
 
 pytestmark = pytest.mark.slow
@@ -111,6 +111,14 @@ def test_ci_uptodate_fails_when_the_lock_is_stale(runner: Runner) -> None:
     )
     with stale, pytest.raises(AssertionError, match="Run the session"):
         run_steps(runner, "ci.yml", "data", SESSION="uptodate")
+
+
+def test_template_update_of_a_current_repository_changes_nothing(runner: Runner) -> None:
+    head = run("git", "rev-parse", "HEAD", cwd=runner.clone.path).stdout
+    run_steps(runner, "template-update.yml", "update", REF="")
+    assert "already up to date with the template" in (runner.temp / "template-update.md").read_text()
+    assert run("git", "rev-parse", "HEAD", cwd=runner.clone.path).stdout == head  # nothing to commit
+    assert run("git", "status", "--porcelain", cwd=runner.clone.path).stdout == ""
 
 
 def test_review_of_a_pull_request(runner: Runner) -> None:
