@@ -1,0 +1,126 @@
+"""Promotion and rollback through their rules, fast: a git repository made here, versions tagged as GTO tags them,
+metrics committed with each version, and builds in a local artifact store. Nothing is trained or served."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import commit, run
+from mlci.config import load_config
+from mlci.errors import RefusedError
+from mlci.project import Project
+from mlci.promote import promote, rollback
+from mlci.registry import Registry
+from mlci.store import Store, StoreError
+
+CONFIG = """\
+[metrics]
+f1 = "higher"
+baseline_f1 = "higher"
+
+[gates]
+beat_baseline = {{f1 = 0.05}}
+limit = {{f1 = 0.5}}
+
+[store]
+url = "{store}"
+
+[deploy.staging]
+port = 3001
+
+[deploy.production]
+port = 3000
+"""
+IDENTITY = {"GIT_AUTHOR_NAME": "Test User", "GIT_AUTHOR_EMAIL": "test@example.com"}
+
+
+def version(root: Path, name: str, f1: float, baseline: float = 0.4, built: bool = True) -> None:
+    """Commit metrics, tag the commit as GTO registers a version, and store a build of it."""
+    (root / "reports" / "metrics.json").write_text(json.dumps({"f1": f1, "baseline_f1": baseline}))
+    commit(root, f"Metrics of {name}")
+    run("git", "tag", "-a", f"model@{name}", "-m", f"Registering artifact model version {name}", cwd=root)
+    if built:
+        bento = root.parent / f"{name}.bento"
+        bento.write_bytes(f"the bento of {name}".encode())
+        Store(str(root.parent / "store")).put(bento, "house", name, {"version": name})
+
+
+@pytest.fixture
+def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Project]:
+    root = tmp_path / "house"
+    (root / "reports").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "house"\n')
+    (root / "dvc.yaml").write_text(
+        "artifacts:\n  model:\n    path: models/model.pkl\nmetrics: [reports/metrics.json]\n"
+    )
+    (root / "mlci.toml").write_text(CONFIG.format(store=tmp_path / "store"))
+    run("git", "init", "--quiet", cwd=root)
+    for variable, value in {**IDENTITY, "GIT_COMMITTER_NAME": "Test User", "GIT_COMMITTER_EMAIL": "t@e.com"}.items():
+        monkeypatch.setenv(variable, value)
+    version(root, "v0.0.1", f1=0.8)
+    return root, Project.read(root, load_config(root / "mlci.toml"))
+
+
+def holder(root: Path, stage: str) -> str | None:
+    return Registry.read(root, "model").holder(stage)
+
+
+def test_a_version_through_every_gate_is_assigned_with_a_tag(repository: tuple[Path, Project]) -> None:
+    root, project = repository
+    config = load_config(root / "mlci.toml")
+    promotion = promote(config, project, "v0.0.1", "staging")
+    assert promotion.assignment.tag == "model#staging#1"
+    assert [(check.rule, check.passed) for check in promotion.checks] == [
+        ("f1 beats baseline by >= 0.05", True),
+        ("f1 >= 0.5", True),
+    ]
+    assert holder(root, "staging") == "v0.0.1"
+    promote(config, project, "0.0.1", "production")  # named without its v
+    assert holder(root, "production") == "v0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("f1", "baseline", "failed"),
+    [
+        (0.49, 0.4, "f1 >= 0.5"),  # under the limit
+        (0.6, 0.56, "f1 beats baseline by >= 0.05"),  # a margin of 0.04 over the dummy model
+    ],
+)
+def test_a_failed_gate_refuses_with_the_table_and_tags_nothing(
+    repository: tuple[Path, Project], f1: float, baseline: float, failed: str
+) -> None:
+    root, project = repository
+    version(root, "v0.0.2", f1=f1, baseline=baseline)
+    with pytest.raises(RefusedError, match=f"gates: v0.0.2 fails {failed}; no tag was created") as refused:
+        promote(load_config(root / "mlci.toml"), project, "v0.0.2", "staging")
+    assert "FAIL" in refused.value.report
+    assert holder(root, "staging") is None
+
+
+def test_a_version_without_a_build_or_with_an_altered_one_is_refused(repository: tuple[Path, Project]) -> None:
+    root, project = repository
+    config = load_config(root / "mlci.toml")
+    version(root, "v0.0.2", f1=0.81, built=False)
+    with pytest.raises(StoreError, match=r"no build of house v0\.0\.2"):
+        promote(config, project, "v0.0.2", "staging")
+    (root.parent / "store" / "house" / "v0.0.1.bento").write_bytes(b"altered")
+    with pytest.raises(StoreError, match="does not match its checksum"):
+        promote(config, project, "v0.0.1", "staging")
+    assert holder(root, "staging") is None
+
+
+def test_rollback_assigns_the_previous_holder_again_and_needs_one(repository: tuple[Path, Project]) -> None:
+    root, project = repository
+    config = load_config(root / "mlci.toml")
+    with pytest.raises(RefusedError, match="staging has no earlier version to roll back to: no version has held it"):
+        rollback(config, project, "staging")
+    promote(config, project, "v0.0.1", "staging")
+    with pytest.raises(RefusedError, match=r"only v0\.0\.1 has held it"):
+        rollback(config, project, "staging")
+    version(root, "v0.0.2", f1=0.9)
+    promote(config, project, "v0.0.2", "staging")
+    assignment = rollback(config, project, "staging")
+    assert (assignment.version, assignment.tag) == ("v0.0.1", "model#staging#3")
+    assert holder(root, "staging") == "v0.0.1"
