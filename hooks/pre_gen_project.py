@@ -19,6 +19,7 @@ STORAGE_SCHEMES = ("s3", "gs", "azure")
 # Names the generated package must not take: it would shadow a dependency of the generated repository.
 TAKEN_PACKAGE_NAMES = {"mlci", "dvc", "gto", "bentoml", "great_expectations", "pandas", "numpy", "sklearn", "tests"}
 
+MAX_NAME = 100  # folder and file names stay far from the file system's 255 bytes
 PROJECT = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
@@ -35,6 +36,8 @@ def check_line(value: str) -> str | None:
 
 def check_project(value: str) -> str | None:
     """The repository and distribution name."""
+    if len(value) > MAX_NAME:
+        return f"is {len(value)} characters long. Keep it to {MAX_NAME}: it names a folder and a package."
     if not PROJECT.fullmatch(value):
         return (
             "is not a valid name. Use lowercase letters and digits, words joined by single hyphens, "
@@ -45,6 +48,8 @@ def check_project(value: str) -> str | None:
 
 def check_package(value: str) -> str | None:
     """The importable Python package name."""
+    if len(value) > MAX_NAME:
+        return f"is {len(value)} characters long. Keep it to {MAX_NAME}: it names a folder."
     if not PACKAGE.fullmatch(value):
         hint = "starts with a digit" if value[:1].isdigit() else "is not a valid Python package name"
         return f"{hint}. Use lowercase letters, digits and underscores, starting with a letter, e.g. 'penguin_species'."
@@ -73,8 +78,35 @@ def check_choice(choices: tuple[str, ...]) -> Callable[[str], str | None]:
     return check
 
 
+UNSAFE_IN_LOCATIONS = set("\"'\\`$;") | {chr(code) for code in range(32)} | {"\x7f"}
+
+
+def check_location_text(value: str) -> str | None:
+    """A path or URL that lands in TOML, INI and shell alike: no quotes, escapes, comments or control characters."""
+    unsafe = sorted({char for char in value if char in UNSAFE_IN_LOCATIONS})
+    if unsafe:
+        shown = ", ".join(repr(char) for char in unsafe)
+        return f"contains {shown}, which a path or URL here may not hold (it would change the files it lands in)."
+    return None
+
+
+def check_credentials(value: str) -> str | None:
+    """Credentials never belong in a URL that is committed."""
+    if re.match(r"^[\w.+-]+://[^/@]*@", value):
+        return (
+            "carries credentials, which would be committed with the repository. Remove them from the URL: DVC, "
+            "fsspec and the service read them from the environment (AWS_ACCESS_KEY_ID, ...) or ~/.aws/credentials."
+        )
+    return None
+
+
 def check_storage(value: str) -> str | None:
     """A local folder outside the repository, or a cloud URL DVC and fsspec understand."""
+    problem = check_location_text(value) or check_credentials(value)
+    if problem:
+        return problem
+    if "#" in value:
+        return "contains '#', which DVC's config reads as the start of a comment. Choose a location without it."
     if "://" in value:
         scheme, _, rest = value.partition("://")
         if scheme not in STORAGE_SCHEMES:
@@ -100,6 +132,9 @@ def check_storage(value: str) -> str | None:
 
 def check_mlci_source(value: str) -> str | None:
     """A git URL pip and uv can install from, or the path of a checkout's ci/ folder."""
+    problem = check_location_text(value) or check_credentials(value.removeprefix("git+"))
+    if problem:
+        return problem
     if value.startswith("git+"):
         if not re.match(r"git\+(https|ssh|file)://\S+$", value):
             return "is not a git URL. Use e.g. 'git+https://github.com/OWNER/mlci@v0.1.0#subdirectory=ci'."
