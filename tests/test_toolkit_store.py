@@ -39,3 +39,18 @@ def test_a_bento_without_its_record_counts_as_absent(store: Store, tmp_path: Pat
     assert store.record("house", "v1") is None
     with pytest.raises(StoreError, match="no build of house v1; make it with `mlci build v1`"):
         store.fetch("house", "v1", tmp_path)
+
+
+def test_a_record_without_its_bento_says_how_to_repair_it(store: Store, tmp_path: Path) -> None:
+    (Path(store.root) / "house" / "v1.bento").unlink()
+    with pytest.raises(StoreError, match=r"has a record but no bento .*remove v1\.json from the store and build"):
+        store.fetch("house", "v1", tmp_path)
+
+
+def test_a_store_that_cannot_be_written_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    bento = tmp_path / "built.bento"
+    bento.write_bytes(b"bytes")
+    with pytest.raises(StoreError, match=r"cannot store the build of house v1 there .*\[store\] url"):
+        Store(str(blocker / "store")).put(bento, "house", "v1", {})

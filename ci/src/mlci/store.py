@@ -57,10 +57,16 @@ class Store:
 
     def put(self, bento: Path, name: str, version: str, record: dict[str, Any]) -> None:
         """Upload a bento, then its record with the bento's checksum."""
-        self.fs.makedirs(self._path(name, "", "").rstrip("/"), exist_ok=True)
-        self.fs.put_file(str(bento), self._path(name, version, ".bento"))
-        with self.fs.open(self._path(name, version, ".json"), "w") as file:
-            json.dump({**record, "bento_sha256": sha256(bento)}, file, indent=2, sort_keys=True)
+        try:
+            self.fs.makedirs(self._path(name, "", "").rstrip("/"), exist_ok=True)
+            self.fs.put_file(str(bento), self._path(name, version, ".bento"))
+            with self.fs.open(self._path(name, version, ".json"), "w") as file:
+                json.dump({**record, "bento_sha256": sha256(bento)}, file, indent=2, sort_keys=True)
+        except OSError as error:
+            raise StoreError(
+                f"{self.url}: cannot store the build of {name} {version} there ({error.strerror or error}): "
+                "check that the location exists and that you may write to it ([store] url in mlci.toml)"
+            ) from None
 
     def fetch(self, name: str, version: str, destination: Path) -> tuple[Path, dict[str, Any]]:
         """Download a bento and check it against its record; the local file and the record."""
@@ -68,7 +74,13 @@ class Store:
         if record is None:
             raise StoreError(f"{self.url}: no build of {name} {version}; make it with `mlci build {version}`")
         local = destination / f"{name}-{version}.bento"
-        self.fs.get_file(self._path(name, version, ".bento"), str(local))
+        try:
+            self.fs.get_file(self._path(name, version, ".bento"), str(local))
+        except FileNotFoundError:
+            raise StoreError(
+                f"{self.url}: the build of {name} {version} has a record but no bento (an interrupted upload, or "
+                f"a file removed by hand): remove {version}.json from the store and build it again"
+            ) from None
         actual = sha256(local)
         if actual != record["bento_sha256"]:
             raise StoreError(
