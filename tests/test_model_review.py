@@ -12,8 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import Clone, clone_with_origin, commit_and_push, edited, run, set_params
 from markdown_it import MarkdownIt
+from mlci.tracked import locked_md5s
 
 pytestmark = pytest.mark.slow
 
@@ -197,3 +199,43 @@ def test_failed_validation_of_head_is_named(clone: Clone) -> None:
     line = next(line for line in text.splitlines() if line.startswith("- **FAIL** `penguins`"))
     assert "island: column_values_to_be_in_set" in line
     assert "Atlantis" in line
+
+
+def test_a_replaced_model_in_dvc_is_refused_before_anything_loads_it(clone: Clone, tmp_path: Path) -> None:
+    """The bytes DVC serves for another commit's model are checked against the md5 git records: a pickle put in the
+    cache (and remote) under the model's checksum is never handed to the code that would unpickle it."""
+    (model_md5,) = locked_md5s(yaml.safe_load((clone.path / "dvc.lock").read_text()), Path("models/model.pkl"))
+    cache, remote = tmp_path / "cache", tmp_path / "remote"
+    dvc(clone, "config", "--local", "cache.dir", str(cache))
+    try:
+        dvc(clone, "fetch", "--quiet", "models/model.pkl")  # copies of the model's bytes, this test's to damage
+        dvc(clone, "config", "--local", "remote.storage.url", str(remote))
+        dvc(clone, "push", "--quiet", "models/model.pkl")
+        entries = [
+            path
+            for path in [*cache.rglob("*"), *remote.rglob("*")]
+            if path.is_file() and f"{path.parent.name}{path.name}" == model_md5
+        ]
+        assert len(entries) == 2, f"the model's entries in the cache and the remote: {entries}"
+        for entry in entries:
+            entry.chmod(0o644)
+            entry.write_bytes(b"not the model")
+        script = (
+            "import sys; from pathlib import Path; from mlci.tracked import fetch_at\n"
+            "fetch_at(Path('.'), Path('models/model.pkl'), sys.argv[1], Path(sys.argv[2]))"
+        )
+        head = run("git", "rev-parse", "HEAD", cwd=clone.path).stdout.strip()
+        result = subprocess.run(
+            ["uv", "run", "--no-sync", "python", "-c", script, head, str(tmp_path / "fetched")],
+            cwd=clone.path,
+            env=clone.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        (clone.path / ".dvc" / "config.local").unlink()
+    assert result.returncode != 0
+    assert "DVC served bytes other than those git records" in result.stderr
+    assert f"recorded {model_md5}" in result.stderr
+    assert not list((tmp_path / "fetched").rglob("model.pkl")), "the replaced bytes were left where code reads them"

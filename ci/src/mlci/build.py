@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -19,6 +18,7 @@ from mlci.project import Project
 from mlci.registry import SEMVER, Registry
 from mlci.runner import CommandError, run
 from mlci.store import Store, sha256
+from mlci.tracked import locked_md5s, md5
 
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -70,13 +70,7 @@ def check_model(project: Project) -> str:
     if not model.is_file():
         raise BuildError(f"{project.model}: no model; train it with `nox -s repro`, or fetch it with `dvc pull`")
     lock = yaml.safe_load((project.root / "dvc.lock").read_text()) if (project.root / "dvc.lock").is_file() else {}
-    recorded = [
-        out.get("md5")
-        for stage in (lock or {}).get("stages", {}).values()
-        for out in stage.get("outs", [])
-        if out.get("path") == project.model.as_posix()
-    ]
-    if hashlib.md5(model.read_bytes()).hexdigest() not in recorded:  # DVC's own checksum
+    if md5(model) not in locked_md5s(lock, project.model):
         raise BuildError(f"{project.model} is not the model dvc.lock records: run `nox -s repro` and commit dvc.lock")
     return sha256(model)
 

@@ -1,10 +1,20 @@
-"""Files DVC tracks, as they were at another commit: read from the DVC cache or the remote, never the working tree."""
+"""Files DVC tracks, as they were at another commit: read from the DVC cache or the remote, never the working tree.
+
+What is read is checked against the checksum git records for it at that commit (in `dvc.lock`, or the file's own
+`.dvc` file): DVC does not check the bytes it serves from its cache or remote, and a model is code once unpickled.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from mlci.errors import MlciError
+from mlci.gitrepo import git
+from mlci.runner import CommandError
 
 
 class TrackedFileError(MlciError):
@@ -27,4 +37,41 @@ def fetch_at(root: Path, path: Path, commit: str, destination: Path) -> Path:
         raise TrackedFileError(
             f"cannot fetch {path} at {commit[:12]} from DVC: {error}; is it pushed to the remote?"
         ) from None
+    expected, actual = recorded_md5(root, path, commit), md5(target)
+    if expected is not None and actual != expected:
+        target.unlink()
+        raise TrackedFileError(
+            f"{path} at {commit[:12]}: DVC served bytes other than those git records (md5 {actual}, recorded "
+            f"{expected}), so they were not used. The DVC cache or remote holds a damaged or replaced copy under "
+            f"that checksum: delete files/md5/{expected[:2]}/{expected[2:]} from .dvc/cache and from the remote, "
+            "then push the right file again from a clone that has it"
+        )
     return target
+
+
+def md5(path: Path) -> str:
+    """DVC's checksum of a file."""
+    digest = hashlib.md5()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def locked_md5s(records: Any, path: Path) -> list[str]:
+    """The md5 values a `dvc.lock` (or `.dvc` file), as parsed YAML, records for `path`."""
+    outs = [out for stage in (records or {}).get("stages", {}).values() for out in stage.get("outs", [])]
+    outs += (records or {}).get("outs", [])
+    return [str(out["md5"]) for out in outs if out.get("path") == path.as_posix() and "md5" in out]
+
+
+def recorded_md5(root: Path, path: Path, commit: str) -> str | None:
+    """The md5 git records for a DVC-tracked file at a commit; None when no record names it."""
+    for record, name in (("dvc.lock", path), (f"{path.as_posix()}.dvc", Path(path.name))):
+        try:
+            found = locked_md5s(yaml.safe_load(git(root, "show", f"{commit}:{record}")), name)
+        except CommandError:  # no such record at that commit
+            continue
+        if found:
+            return found[0]
+    return None
