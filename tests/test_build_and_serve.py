@@ -94,6 +94,28 @@ def test_the_stored_build_serves_without_the_working_tree(built: tuple[Path, str
     assert json.loads(body)[0]["model_version"] == version
 
 
+def test_an_altered_imported_copy_is_refused_on_the_next_serve(built: tuple[Path, str]) -> None:
+    """The copy of a build imported for serving is checked each time it is served, not once at import."""
+    project, version = built
+    script = (
+        "import sys; from pathlib import Path; from mlci.serve import install; from mlci.store import Store\n"
+        "print(install(Store(sys.argv[1]), 'penguin-species', sys.argv[2], Path('models/model.pkl')).home)"
+    )
+    store = str(stored(project, version, ".json").parents[1])
+    home = Path(run("uv", "run", "--no-sync", "python", "-c", script, store, version, cwd=project).stdout.strip())
+    model = home / "bentos" / "penguin-species" / version / "src" / "models" / "model.pkl"
+    original = model.read_bytes()
+    model.chmod(0o644)
+    model.write_bytes(original + b"\0")
+    try:
+        result = mlci(project, "serve", "--port", str(free_port()), timeout=120)  # or it serves the altered model
+    finally:
+        shutil.rmtree(home)  # the next serve imports the build afresh from the store
+    assert result.returncode == 2
+    assert "the imported build holds a model other than the one built" in result.stderr
+    assert f"Remove {home}" in result.stderr
+
+
 def test_an_altered_build_is_refused(built: tuple[Path, str], tmp_path: Path) -> None:
     project, version = built
     store = tmp_path / "bentos"

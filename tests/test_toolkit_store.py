@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from mlci.errors import BuildError
+from mlci.serve import check_installed_model
 from mlci.store import Store, StoreError, sha256
 
 
@@ -54,3 +56,17 @@ def test_a_store_that_cannot_be_written_is_named(tmp_path: Path) -> None:
     bento.write_bytes(b"bytes")
     with pytest.raises(StoreError, match=r"cannot store the build of house v1 there .*\[store\] url"):
         Store(str(blocker / "store")).put(bento, "house", "v1", {})
+
+
+def test_an_imported_build_whose_model_changed_is_refused(tmp_path: Path) -> None:
+    model = tmp_path / "home" / "bentos" / "house" / "v1" / "src" / "models" / "model.pkl"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"the model")
+    built = sha256(model)
+    check_installed_model(model, built, tmp_path / "home")  # as built: nothing to say
+    model.write_bytes(b"another model")
+    with pytest.raises(BuildError, match=rf"sha256 {sha256(model)}, built {built}\); nothing was started\. Remove"):
+        check_installed_model(model, built, tmp_path / "home")
+    model.unlink()
+    with pytest.raises(BuildError, match=r"sha256 no file"):
+        check_installed_model(model, built, tmp_path / "home")

@@ -20,7 +20,7 @@ def deploy_stage(config: Config, project: Project, stage: str) -> Deployment:
     version = Registry.read(project.root, config.registry.model).holder(stage)
     if version is None:
         raise MlciError(f"no version is assigned to {stage}: promote one with `mlci promote VERSION --to {stage}`")
-    installed = install(Store(config.store.url), project.name, version)
+    installed = install(Store(config.store.url), project.name, version, project.model)
     smoke = Smoke(project.example_request(), EMPTY_REQUEST, f"the example request {project.example}")
     return target_for(config, project, stage).deploy(installed, smoke)
 

@@ -11,9 +11,10 @@ from typing import NoReturn
 
 from mlci.build import build_version
 from mlci.config import Config
+from mlci.errors import BuildError
 from mlci.project import Project, server_environment
 from mlci.runner import CommandError, executable, run
-from mlci.store import Store
+from mlci.store import Store, sha256
 
 
 def cache_home() -> Path:
@@ -53,10 +54,11 @@ def server_home(build_home: Path, port: int) -> Path:
     return home
 
 
-def install(store: Store, name: str, version: str) -> Installed:
+def install(store: Store, name: str, version: str, model: Path) -> Installed:
     """Fetch and check a stored bento, and import it once into a BentoML home named by its checksum.
 
-    A home per checksum is never changed once made, so a build can be imported while another one serves.
+    A home per checksum is never changed once made, so a build can be imported while another one serves. The
+    model inside it is checked against the build's record on every install: an imported copy can be altered.
     """
     with tempfile.TemporaryDirectory(prefix="mlci-serve-") as scratch:
         local, record = store.fetch(name, version, Path(scratch))
@@ -73,12 +75,23 @@ def install(store: Store, name: str, version: str) -> Installed:
                 staging.rename(home)
             except OSError:  # another mlci imported the same bytes first
                 shutil.rmtree(staging, ignore_errors=True)
+    check_installed_model(home / "bentos" / name / version / "src" / model, record["model_sha256"], home)
     return Installed(f"{name}:{version}", record["version"], record["bento_sha256"], home)
+
+
+def check_installed_model(path: Path, expected: str, home: Path) -> None:
+    """Refuse an imported build whose model is not the one built."""
+    actual = sha256(path) if path.is_file() else "no file"
+    if actual != expected:
+        raise BuildError(
+            f"{path}: the imported build holds a model other than the one built (sha256 {actual}, built {expected}); "
+            f"nothing was started. Remove {home} and run this again: the build is imported afresh from the store"
+        )
 
 
 def serve_stored(config: Config, project: Project, named: str | None, port: int) -> NoReturn:
     """Install a stored build (default: HEAD's version), then become `bentoml serve` of it."""
     version = build_version(project.root, config.registry.model, named)
-    installed = install(Store(config.store.url), project.name, version)
+    installed = install(Store(config.store.url), project.name, version, project.model)
     print(f"serving {installed.tag} (bento sha256 {installed.bento_sha256[:12]}) on port {port}", flush=True)
     os.execve(executable("bentoml"), installed.command(port), installed.env(port))
