@@ -97,7 +97,7 @@ def answered_version(ws: Workspace, port: int) -> str:
 
 def workers(ws: Workspace, stage: str) -> list[int]:
     """The BentoML worker processes of a stage's server."""
-    record = Path(ws.env["XDG_STATE_HOME"]) / "mlci" / "penguin-species" / f"{stage}.json"
+    (record,) = (Path(ws.env["XDG_STATE_HOME"]) / "mlci").glob(f"penguin-species-*/{stage}.json")
     server = json.loads(record.read_text())["pid"]
     return [pid for pid in children(server) if b"_bentoml_impl.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 

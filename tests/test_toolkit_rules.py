@@ -27,7 +27,7 @@ from mlci.promote import check_order
 from mlci.psi import drifted, psi_categorical, psi_numeric
 from mlci.registry import Assignment, Registry, Version
 from mlci.runner import CommandError, attempt, run
-from mlci.targets.local import Running, Step, decide
+from mlci.targets.local import Running, Step, decide, state_dir
 
 STAGES = ["staging", "canary", "production"]
 
@@ -208,3 +208,23 @@ def test_the_log_variables_follow_the_monitoring_settings(tmp_path: Path) -> Non
         LOG_FLUSH_VARIABLE: "5",
     }
     assert log_environment(config().monitoring, "staging", tmp_path) == {}
+
+
+def test_a_stage_listens_on_this_machine_unless_its_config_says_otherwise() -> None:
+    assert config().deploy["staging"].host == "127.0.0.1"
+    ports = {"staging": {"port": 3000, "host": "0.0.0.0"}, "canary": {"port": 3001}, "production": {"port": 3002}}
+    assert config(deploy=ports).deploy["staging"].host == "0.0.0.0"
+    with pytest.raises(ValueError, match="'localhost-ish' is not an IP address"):
+        config(deploy={**ports, "staging": {"port": 3000, "host": "localhost-ish"}})
+
+
+def test_two_clones_of_one_project_keep_deploy_records_of_their_own(tmp_path: Path) -> None:
+    settings = repository(tmp_path)
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in ("pyproject.toml", "dvc.yaml", "mlci.toml"):
+        (clone / name).write_text((tmp_path / name).read_text())
+    first, second = Project.read(tmp_path, settings), Project.read(clone, settings)
+    assert first.name == second.name
+    assert state_dir(first) != state_dir(second)
+    assert state_dir(first).name.startswith("house-test-")

@@ -67,7 +67,7 @@ def serve_command(args: argparse.Namespace) -> int:
     from mlci.serve import serve_stored
 
     config, project = repository(args)
-    serve_stored(config, project, args.version, args.port)
+    serve_stored(config, project, args.version, args.port, args.host)
 
 
 def register_command(args: argparse.Namespace) -> int:
@@ -287,6 +287,9 @@ def command_line() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="serve a stored build (not the working tree) over HTTP")
     serve_parser.add_argument("version", nargs="?", help="the stored version (default: HEAD's, as for build)")
     serve_parser.add_argument("--port", type=int, default=3000, help="the port to listen on (default: 3000)")
+    serve_parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this machine only)"
+    )
     serve_parser.set_defaults(handler=serve_command)
     add_registry_commands(commands)
     review_parser = commands.add_parser(

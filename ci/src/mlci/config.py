@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import tomllib
 import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from mlci.errors import MlciError
@@ -75,6 +76,18 @@ class Deployment(Section):
     target: Literal["local"] = "local"
     port: int = Field(ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
+    host: str = "127.0.0.1"  # the address the server listens on: this machine only, unless set to 0.0.0.0
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_an_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IP address: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+            ) from None
+        return value
 
 
 class Validation(Section):

@@ -35,8 +35,8 @@ class Installed:
         """The environment `bentoml serve` of this build on `port` needs."""
         return {**os.environ, "BENTOML_HOME": str(server_home(self.home, port)), **server_environment(self.version)}
 
-    def command(self, port: int) -> list[str]:
-        return [executable("bentoml"), "serve", self.tag, "--port", str(port)]
+    def command(self, port: int, host: str = "127.0.0.1") -> list[str]:
+        return [executable("bentoml"), "serve", self.tag, "--port", str(port), "--host", host]
 
 
 def server_home(build_home: Path, port: int) -> Path:
@@ -89,9 +89,9 @@ def check_installed_model(path: Path, expected: str, home: Path) -> None:
         )
 
 
-def serve_stored(config: Config, project: Project, named: str | None, port: int) -> NoReturn:
+def serve_stored(config: Config, project: Project, named: str | None, port: int, host: str) -> NoReturn:
     """Install a stored build (default: HEAD's version), then become `bentoml serve` of it."""
     version = build_version(project.root, config.registry.model, named)
     installed = install(Store(config.store.url), project.name, version, project.model)
-    print(f"serving {installed.tag} (bento sha256 {installed.bento_sha256[:12]}) on port {port}", flush=True)
-    os.execve(executable("bentoml"), installed.command(port), installed.env(port))
+    print(f"serving {installed.tag} (bento sha256 {installed.bento_sha256[:12]}) on {host}:{port}", flush=True)
+    os.execve(executable("bentoml"), installed.command(port, host), installed.env(port))

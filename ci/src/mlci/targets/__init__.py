@@ -13,5 +13,5 @@ def target_for(config: Config, project: Project, stage: str) -> Target:
     """The target `[deploy.<stage>] target` selects, set up for the stage."""
     settings = config.deploy[stage]
     environment = log_environment(config.monitoring, stage, project.root)
-    runtime = Runtime(settings.port, settings.workers, project.service_class, environment)
-    return LocalTarget(project.name, stage, runtime)
+    runtime = Runtime(settings.port, settings.workers, project.service_class, settings.host, environment)
+    return LocalTarget(project, stage, runtime)

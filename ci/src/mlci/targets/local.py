@@ -2,11 +2,13 @@
 
 A candidate is started beside whatever runs now, on a spare port, and smoke-tested there. Only a candidate that
 passes replaces the running version on the stage's port, where it is smoke-tested again; if that fails, the
-previous version is started again. What runs is recorded per stage under `$XDG_STATE_HOME/mlci/<project>/`.
+previous version is started again. What runs is recorded per stage under `$XDG_STATE_HOME/mlci/<project>-<key>/`,
+the key naming the repository's folder: two clones of one project on a machine keep records of their own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -19,10 +21,10 @@ from pathlib import Path
 
 from mlci.errors import RefusedError
 from mlci.locks import held
-from mlci.project import PREDICT_ROUTE, READY_ROUTE
+from mlci.project import PREDICT_ROUTE, READY_ROUTE, Project
 from mlci.serve import Installed
 from mlci.targets.base import Deployment, Serving, Smoke
-from mlci.targets.process import Runtime, free_port, port_in_use, serves, start, stop
+from mlci.targets.process import Runtime, free_port, port_in_use, reachable, serves, start, stop
 
 READY_TIMEOUT_S = 120
 
@@ -38,8 +40,8 @@ class Running:
     tag: str
     home: str
 
-    def serving(self) -> Serving:
-        return Serving(self.version, f"http://127.0.0.1:{self.port}", f"pid {self.pid}")
+    def serving(self, host: str) -> Serving:
+        return Serving(self.version, f"http://{reachable(host)}:{self.port}", f"pid {self.pid}")
 
 
 class Step(Enum):
@@ -60,8 +62,10 @@ def decide(current: Running | None, bento_sha256: str, port: int, port_taken: bo
     return Step.SWITCH
 
 
-def state_dir(project: str) -> Path:
-    return Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser() / "mlci" / project
+def state_dir(project: Project) -> Path:
+    """Where this repository's deploy records live."""
+    key = hashlib.sha256(str(project.root.resolve()).encode()).hexdigest()[:10]
+    return Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser() / "mlci" / f"{project.name}-{key}"
 
 
 def post(url: str, body: bytes | None = None) -> tuple[int, str]:
@@ -74,9 +78,8 @@ def post(url: str, body: bytes | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def smoke_test(process: subprocess.Popen[bytes], port: int, version: str, smoke: Smoke) -> list[str]:
+def smoke_test(process: subprocess.Popen[bytes], url: str, version: str, smoke: Smoke) -> list[str]:
     """What is wrong with a freshly started build: not ready, a valid request not answered, a bad one accepted."""
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not ready(url):
         if process.poll() is not None:
@@ -106,12 +109,12 @@ def ready(url: str) -> bool:
 class LocalTarget:
     """A stage served on this machine, on its port from `mlci.toml`."""
 
-    def __init__(self, project: str, stage: str, runtime: Runtime) -> None:
-        self.project = project
+    def __init__(self, project: Project, stage: str, runtime: Runtime) -> None:
         self.stage = stage
         self.runtime = runtime
-        self.record_path = state_dir(project) / f"{stage}.json"
-        self.log = state_dir(project) / f"{stage}.log"
+        self.state = state_dir(project)
+        self.record_path = self.state / f"{stage}.json"
+        self.log = self.state / f"{stage}.log"
 
     def running(self) -> Running | None:
         """The stage's record, if the process it names is alive and still `bentoml serve` of it."""
@@ -122,7 +125,7 @@ class LocalTarget:
 
     def current(self) -> Serving | None:
         running = self.running()
-        return running.serving() if running else None
+        return running.serving(self.runtime.host) if running else None
 
     def record(self, deployed: Running | None) -> None:
         """Write (or clear) the stage's record atomically."""
@@ -136,14 +139,15 @@ class LocalTarget:
     def launch(self, installed: Installed, port: int, smoke: Smoke) -> tuple[int, list[str]]:
         """Start a build on a port and smoke-test it; its pid, and the problems found (then it is stopped)."""
         process = start(installed, port, self.runtime, self.log)
-        problems = smoke_test(process, port, installed.version, smoke)
+        problems = smoke_test(process, f"http://{reachable(self.runtime.host)}:{port}", installed.version, smoke)
         if problems:
             stop(process.pid)
         return process.pid, problems
 
     def deploy(self, installed: Installed, smoke: Smoke) -> Deployment:
         """Make the stage serve this build, keeping what runs now unless the build passes its smoke test."""
-        with held(state_dir(self.project) / f"{self.stage}.lock", f"another deploy of {self.stage} is running"):
+        self.state.mkdir(parents=True, exist_ok=True)
+        with held(self.state / f"{self.stage}.lock", f"another deploy of {self.stage} is running"):
             return self.switch(installed, smoke)
 
     def switch(self, installed: Installed, smoke: Smoke) -> Deployment:
@@ -151,7 +155,7 @@ class LocalTarget:
         current = self.running()
         step = decide(current, installed.bento_sha256, port, port_in_use(port))
         if step is Step.KEEP and current is not None:
-            return Deployment(stage, current.serving(), None, changed=False)
+            return Deployment(stage, current.serving(self.runtime.host), None, changed=False)
         if step is Step.REFUSE:
             raise RefusedError(
                 f"{stage}: port {port} is taken by another program, not by this stage's deployment; "
@@ -174,7 +178,7 @@ class LocalTarget:
         deployed = Running(installed.version, pid, port, installed.bento_sha256, installed.tag, str(installed.home))
         self.record(deployed)
         replaced = current.version if current else None
-        return Deployment(stage, deployed.serving(), replaced, changed=True)
+        return Deployment(stage, deployed.serving(self.runtime.host), replaced, changed=True)
 
     def restart(self, previous: Running) -> None:
         """Start the version that ran before again, on its port, and record it."""
@@ -189,4 +193,4 @@ class LocalTarget:
         if current is None:
             return None
         stop(current.pid)
-        return current.serving()
+        return current.serving(self.runtime.host)

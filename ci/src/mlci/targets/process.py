@@ -23,6 +23,7 @@ class Runtime:
     port: int
     workers: int
     service_class: str = "Predictor"
+    host: str = "127.0.0.1"
     environment: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -49,6 +50,11 @@ def port_in_use(port: int) -> bool:
     return False
 
 
+def reachable(host: str) -> str:
+    """The address a client on this machine reaches a server listening on `host` at."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host
+
+
 def free_port() -> int:
     """A port nothing listens on now."""
     with socket.socket() as probe:
@@ -63,7 +69,11 @@ def start(installed: Installed, port: int, runtime: Runtime, log: Path) -> subpr
     env["BENTOML_CONFIG_OPTIONS"] = f"services.{runtime.service_class}.workers={runtime.workers}"
     with log.open("ab") as output:
         return subprocess.Popen(
-            installed.command(port), env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            installed.command(port, runtime.host),
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
