@@ -124,3 +124,40 @@ def test_rollback_assigns_the_previous_holder_again_and_needs_one(repository: tu
     assignment = rollback(config, project, "staging")
     assert (assignment.version, assignment.tag) == ("v0.0.1", "model#staging#3")
     assert holder(root, "staging") == "v0.0.1"
+
+
+@pytest.fixture
+def shared(repository: tuple[Path, Project]) -> tuple[Path, Project, Path]:
+    """The repository with a bare `origin` that holds its branch and tags, as a team shares them."""
+    root, project = repository
+    origin = root.parent / "origin.git"
+    run("git", "init", "--quiet", "--bare", str(origin), cwd=root.parent)
+    run("git", "remote", "add", "origin", str(origin), cwd=root)
+    run("git", "push", "--quiet", "origin", "HEAD", "--tags", cwd=root)
+    return root, project, origin
+
+
+def remote_tags(origin: Path) -> set[str]:
+    return set(run("git", "tag", cwd=origin).stdout.split())
+
+
+def test_a_promotion_is_pushed_to_origin_and_sees_what_origin_holds(shared: tuple[Path, Project, Path]) -> None:
+    root, project, origin = shared
+    version(root, "v0.0.2", f1=0.9)
+    run("git", "push", "--quiet", "origin", "HEAD", "model@v0.0.2", cwd=root)
+    run("git", "tag", "--delete", "model@v0.0.2", cwd=root)  # registered elsewhere: only origin has it now
+    promotion = promote(load_config(root / "mlci.toml"), project, "v0.0.2", "staging")
+    assert promotion.assignment.tag in remote_tags(origin)
+    assert holder(root, "staging") == "v0.0.2"
+
+
+def test_a_tag_origin_refuses_is_removed_here_too(shared: tuple[Path, Project, Path]) -> None:
+    root, project, origin = shared
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'tags are frozen today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(RefusedError, match="origin refused the tag model#staging#1, so it was removed here") as refused:
+        promote(load_config(root / "mlci.toml"), project, "v0.0.1", "staging")
+    assert "tags are frozen today" in str(refused.value)
+    assert holder(root, "staging") is None
+    assert not any("#" in tag for tag in remote_tags(origin))
