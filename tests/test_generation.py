@@ -69,6 +69,7 @@ ALWAYS = IGNORED | {
     "src/penguin_species/serving/__init__.py",
     "src/penguin_species/serving/http.py",
     "src/penguin_species/serving/inference_log.py",
+    "src/penguin_species/serving/quiet_errors.py",
     "src/penguin_species/service.py",
     "src/penguin_species/train.py",
     "tests/test_config.py",

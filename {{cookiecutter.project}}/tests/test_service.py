@@ -209,3 +209,18 @@ def test_the_package_keeps_the_toolkits_contract() -> None:
     assert getattr(service, repository.service_class) is Predictor
     assert callable(repository.scorer())
     assert repository.example_request()
+
+
+def test_a_refused_request_is_logged_as_one_line_without_its_values(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "a value no log may keep"
+    name = next(iter(EXAMPLE))
+    with caplog.at_level("INFO"):
+        response = predict(client, {"records": [{**EXAMPLE, name: secret}]})
+    assert response.status_code == 400, response.text
+    (refusal,) = [record for record in caplog.records if "refused a request" in record.getMessage()]
+    assert refusal.levelname == "WARNING"
+    assert refusal.exc_info is None  # no traceback
+    assert name in refusal.getMessage()
+    assert secret not in caplog.text

@@ -24,6 +24,7 @@ from {{ cookiecutter.package_name }}.contract import (
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
 from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.schema import TASK
+from {{ cookiecutter.package_name }}.serving import quiet_errors
 from {{ cookiecutter.package_name }}.serving.http import json_only
 from {{ cookiecutter.package_name }}.serving.inference_log import from_environment
 
@@ -93,3 +94,4 @@ class Predictor:
 
 
 json_only(Predictor, ROUTE)
+quiet_errors.install()
