@@ -10,12 +10,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.error import URLError
 
 import pytest
@@ -339,3 +341,60 @@ def test_stop_ends_a_stage_server_and_keeps_its_assignment(workspace: Workspace)
     status = mlci(workspace, "status").stdout
     assert re.search(r"staging\s+v\d+\.\d+\.\d+\s+-\s+\d+\s+not running", status), status
     assert assigned.split("stage ")[0] == status.split("stage ")[0]  # the versions table is unchanged
+
+
+def deploy_killed_when(ws: Workspace, record: str, moment: str) -> dict[str, Any]:
+    """Start `mlci deploy staging` and SIGKILL it once the state file `record` names a server not yet smoke-tested;
+    that record. The servers it started run in sessions of their own and outlive it, as after a real crash."""
+    state = Path(ws.env["XDG_STATE_HOME"]) / "mlci"
+    command = ["uv", "run", "--no-sync", "mlci", "deploy", "staging"]
+    process = subprocess.Popen(
+        command, cwd=ws.path, env=ws.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            found: list[dict[str, Any]] = [json.loads(p.read_text()) for p in state.glob(f"penguin-species-*/{record}")]
+            if found and not found[0]["verified"]:
+                return found[0]
+            assert process.poll() is None, f"the deploy ended before {moment}"
+            assert time.monotonic() < deadline, f"no {record} naming a server in its smoke test within 180 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def gone(pid: int) -> bool:
+    """Whether a process has ended, waiting up to 60 s."""
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists() and b"bentoml" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_a_deploy_killed_during_the_candidates_smoke_test_leaves_nothing_stop_cannot_find(workspace: Workspace) -> None:
+    ws = workspace
+    candidate = deploy_killed_when(ws, "staging.candidate.json", "its candidate was smoke-tested")
+    assert Path(f"/proc/{candidate['pid']}").exists(), "the candidate should outlive the killed deploy"
+    stopped = mlci(ws, "stop", "staging")
+    assert stopped.returncode == 0, stopped.stderr
+    assert gone(candidate["pid"]), "stop left the killed deploy's candidate running"
+    deployed = mlci(ws, "deploy", "staging")
+    assert deployed.returncode == 0, deployed.stderr
+
+
+def test_a_deploy_killed_on_the_stage_port_converges_on_the_next_deploy(workspace: Workspace) -> None:
+    ws = workspace
+    assert mlci(ws, "stop", "staging").returncode == 0
+    server = deploy_killed_when(ws, "staging.json", "its server on the stage port was smoke-tested")
+    status = mlci(ws, "status").stdout
+    assert re.search(rf"staging\s+v\d+\.\d+\.\d+\s+{server['version']} \(pid {server['pid']}, not smoke-tested", status)
+    deployed = mlci(ws, "deploy", "staging")
+    assert deployed.returncode == 0, deployed.stderr
+    assert "serves on" in deployed.stdout  # switched: a server never smoke-tested is not kept
+    assert gone(server["pid"])
+    assert answered_version(ws, ws.staging_port) == server["version"]
+    assert "not smoke-tested" not in mlci(ws, "status").stdout

@@ -77,8 +77,8 @@ def test_the_stage_order_refuses_a_version_the_stage_before_does_not_hold(
         check_order(config(), registry(*held), version, stage)
 
 
-def running(port: int, bento: str) -> Running:
-    return Running("v1", 1234, port, bento, "tag", "home")
+def running(port: int, bento: str, verified: bool = True) -> Running:
+    return Running("v1", 1234, port, bento, "tag", "home", verified)
 
 
 @pytest.mark.parametrize(
@@ -87,6 +87,7 @@ def running(port: int, bento: str) -> Running:
         (None, False, Step.SWITCH),  # nothing runs: start it
         (None, True, Step.REFUSE),  # another program holds the port
         (running(3000, "same"), True, Step.KEEP),  # this build runs there already
+        (running(3000, "same", verified=False), True, Step.SWITCH),  # ... but a killed deploy never smoke-tested it
         (running(3000, "older"), True, Step.SWITCH),  # another build of ours holds the port: replace it
         (running(3001, "same"), True, Step.REFUSE),  # ours runs elsewhere, and a stranger holds the new port
         (running(3001, "same"), False, Step.SWITCH),  # the stage's port changed: move there

@@ -4,6 +4,11 @@ A candidate is started beside whatever runs now, on a spare port, and smoke-test
 passes replaces the running version on the stage's port, where it is smoke-tested again; if that fails, the
 previous version is started again. What runs is recorded per stage under `$XDG_STATE_HOME/mlci/<project>-<key>/`,
 the key naming the repository's folder: two clones of one project on a machine keep records of their own.
+
+Crash-safe: every process a deploy starts is recorded as soon as it runs, before its smoke test (the candidate in
+`<stage>.candidate.json`, the stage's server in `<stage>.json`, marked not yet smoke-tested). A deploy killed at
+any point leaves records that name what runs: the next `deploy` or `stop` stops a leftover candidate, and a
+server never smoke-tested is replaced by the next `deploy`, not kept.
 """
 
 from __future__ import annotations
@@ -39,9 +44,11 @@ class Running:
     bento_sha256: str
     tag: str
     home: str
+    verified: bool = True  # passed its smoke test on this port
 
     def serving(self, host: str) -> Serving:
-        return Serving(self.version, f"http://{reachable(host)}:{self.port}", f"pid {self.pid}")
+        detail = f"pid {self.pid}" if self.verified else f"pid {self.pid}, not smoke-tested: deploy again"
+        return Serving(self.version, f"http://{reachable(host)}:{self.port}", detail)
 
 
 class Step(Enum):
@@ -53,9 +60,10 @@ class Step(Enum):
 
 
 def decide(current: Running | None, bento_sha256: str, port: int, port_taken: bool) -> Step:
-    """The deploy's decision: keep a build that runs already, refuse a port another program holds, else switch."""
+    """The deploy's decision: keep a build that runs already (smoke-tested), refuse a port another program holds,
+    else switch."""
     ours = current is not None and current.port == port
-    if ours and current is not None and current.bento_sha256 == bento_sha256:
+    if ours and current is not None and current.bento_sha256 == bento_sha256 and current.verified:
         return Step.KEEP
     if port_taken and not ours:
         return Step.REFUSE
@@ -114,40 +122,59 @@ class LocalTarget:
         self.runtime = runtime
         self.state = state_dir(project)
         self.record_path = self.state / f"{stage}.json"
+        self.candidate_path = self.state / f"{stage}.candidate.json"
         self.log = self.state / f"{stage}.log"
 
     def running(self) -> Running | None:
-        """The stage's record, if the process it names is alive and still `bentoml serve` of it."""
-        if not self.record_path.is_file():
+        """What serves the stage: its record, if the process it names is alive and still `bentoml serve` of it."""
+        return self.read(self.record_path)
+
+    @staticmethod
+    def read(path: Path) -> Running | None:
+        if not path.is_file():
             return None
-        current = Running(**json.loads(self.record_path.read_text()))
-        return current if serves(current.pid, current.tag) else None
+        recorded = Running(**json.loads(path.read_text()))
+        return recorded if serves(recorded.pid, recorded.tag) else None
 
     def current(self) -> Serving | None:
         running = self.running()
         return running.serving(self.runtime.host) if running else None
 
-    def record(self, deployed: Running | None) -> None:
-        """Write (or clear) the stage's record atomically."""
+    @staticmethod
+    def write(path: Path, deployed: Running | None) -> None:
+        """Write (or clear) a record atomically."""
         if deployed is None:
-            self.record_path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             return
-        partial = self.record_path.with_suffix(".json.partial")
+        partial = path.with_name(f"{path.name}.partial")
         partial.write_text(json.dumps(asdict(deployed), indent=2))
-        partial.replace(self.record_path)
+        partial.replace(path)
 
-    def launch(self, installed: Installed, port: int, smoke: Smoke) -> tuple[int, list[str]]:
-        """Start a build on a port and smoke-test it; its pid, and the problems found (then it is stopped)."""
+    def reap_candidate(self) -> None:
+        """Stop a candidate a killed deploy left running, and forget it."""
+        leftover = self.read(self.candidate_path)
+        if leftover:
+            stop(leftover.pid)
+        self.write(self.candidate_path, None)
+
+    def launch(self, installed: Installed, port: int, smoke: Smoke, record: Path) -> tuple[Running, list[str]]:
+        """Start a build on a port, record it (not yet smoke-tested), and smoke-test it; what runs, and the
+        problems found (then it is stopped)."""
         process = start(installed, port, self.runtime, self.log)
+        started = Running(
+            installed.version, process.pid, port, installed.bento_sha256, installed.tag, str(installed.home), False
+        )
+        self.write(record, started)
         problems = smoke_test(process, f"http://{reachable(self.runtime.host)}:{port}", installed.version, smoke)
         if problems:
             stop(process.pid)
-        return process.pid, problems
+        return started, problems
 
     def deploy(self, installed: Installed, smoke: Smoke) -> Deployment:
         """Make the stage serve this build, keeping what runs now unless the build passes its smoke test."""
         self.state.mkdir(parents=True, exist_ok=True)
         with held(self.state / f"{self.stage}.lock", f"another deploy of {self.stage} is running"):
+            self.reap_candidate()
             return self.switch(installed, smoke)
 
     def switch(self, installed: Installed, smoke: Smoke) -> Deployment:
@@ -162,34 +189,38 @@ class LocalTarget:
                 f"stop that program or set another port in [deploy.{stage}] of mlci.toml. Nothing was changed."
             )
         kept = f"{current.version} keeps running" if current else "nothing was running, and nothing runs now"
-        candidate, problems = self.launch(installed, free_port(), smoke)
+        candidate, problems = self.launch(installed, free_port(), smoke, self.candidate_path)
+        stop(candidate.pid)
+        self.write(self.candidate_path, None)
         if problems:
             raise RefusedError(
                 f"{stage}: {installed.version} failed its smoke test ({'; '.join(problems)}); {kept}. Log: {self.log}"
             )
-        stop(candidate)
         if current:
             stop(current.pid)
-        pid, problems = self.launch(installed, port, smoke)
+        started, problems = self.launch(installed, port, smoke, self.record_path)
         if problems:
-            if current:
+            if current and current.verified:
                 self.restart(current)
+            else:
+                self.write(self.record_path, None)
             raise RefusedError(f"{stage}: {installed.version} failed on port {port} ({'; '.join(problems)}); {kept}")
-        deployed = Running(installed.version, pid, port, installed.bento_sha256, installed.tag, str(installed.home))
-        self.record(deployed)
-        replaced = current.version if current else None
+        deployed = Running(**{**asdict(started), "verified": True})
+        self.write(self.record_path, deployed)
+        replaced = current.version if current and current.version != deployed.version else None
         return Deployment(stage, deployed.serving(self.runtime.host), replaced, changed=True)
 
     def restart(self, previous: Running) -> None:
         """Start the version that ran before again, on its port, and record it."""
         installed = Installed(previous.tag, previous.version, previous.bento_sha256, Path(previous.home))
         restored = start(installed, previous.port, self.runtime, self.log)
-        self.record(Running(**{**asdict(previous), "pid": restored.pid}))
+        self.write(self.record_path, Running(**{**asdict(previous), "pid": restored.pid}))
 
     def stop(self) -> Serving | None:
-        """Stop what runs for the stage, and clear its record."""
+        """Stop what runs for the stage (a leftover candidate too), and clear its records."""
+        self.reap_candidate()
         current = self.running()
-        self.record(None)
+        self.write(self.record_path, None)
         if current is None:
             return None
         stop(current.pid)
