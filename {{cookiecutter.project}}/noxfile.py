@@ -62,6 +62,8 @@ def validate(session: nox.Session) -> None:
 @nox.session(default=False)
 def repro(session: nox.Session) -> None:
     """Reproduce the pipeline: pull what the remote has, run what changed, push the results."""
+    # Bad params stop the run here, before DVC removes any stage's outputs.
+    uv_run(session, "python", "-m", "{{ cookiecutter.package_name }}.params")
     uv_run(session, "dvc", "pull", "--allow-missing")
     uv_run(session, "dvc", "repro", *session.posargs)
     uv_run(session, "dvc", "push")

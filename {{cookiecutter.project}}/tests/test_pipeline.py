@@ -5,6 +5,7 @@ Every assertion holds for any adopted table, whatever its columns, classes or ta
 
 import math
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import yaml
 from {{ cookiecutter.package_name }} import paths
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_csv, split
 from {{ cookiecutter.package_name }}.evaluate import evaluate, score
-from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.params import ParamsError, load_params, read
 from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, FEATURES, TARGET, TASK
 from {{ cookiecutter.package_name }}.train import fit
 
@@ -111,3 +112,28 @@ def test_the_stages_read_and_write_the_files_paths_names() -> None:
     named = {value for value in vars(paths).values() if isinstance(value, Path)}
     assert named - {paths.PARAMS} <= listed, "a path of paths.py that no stage of dvc.yaml lists"
     assert DATA in listed
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (("prepare", "test_size", 1.0), "prepare.test_size: Input should be less than 1"),
+        (
+            ("train", "n_estimators", 0),
+            "train.n_estimators: Input should be greater than or equal to 1",
+        ),
+        (("train", "max_depth", "deep"), "train.max_depth"),
+        (("train", "learning_rate", 0.1), "train.learning_rate: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_param_is_refused_naming_its_key(
+    tmp_path: Path, edit: tuple[str, str, object], named: str
+) -> None:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    section, key, value = edit
+    params[section][key] = value
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ParamsError, match=re.escape(named)):
+        read(path)
+    assert read(ROOT / "params.yaml")  # the shipped file is valid
