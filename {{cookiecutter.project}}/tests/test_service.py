@@ -157,6 +157,7 @@ BAD_REQUESTS = {
     "no records key": ({"rows": [EXAMPLE]}, "records"),
     "body is a list": ([EXAMPLE], "object"),
     "record is a number": ({"records": 7}, "records"),
+    "unknown top-level field": ({"records": [EXAMPLE], "extra": 1}, "extra"),
 }
 
 

@@ -44,6 +44,14 @@ Records = Annotated[
 ]
 
 
+class PredictRequest(BaseModel):
+    """The body of `/predict`: one record or a list of them under `records`, and nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    records: Records
+
+
 class ClassPrediction(BaseModel):
     """A classifier's answer for one record: the class, and the probability of each class."""
 

@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.contract import (
     MAX_BATCH,
     ClassPrediction,
     Prediction,
+    PredictRequest,
     Records,
     ValuePrediction,
 )
@@ -76,7 +77,11 @@ class Predictor:
     # same for one row as for hundreds). The latency budget is far above that call's time: a tight
     # budget makes BentoML refuse requests with 503 under load instead of queueing them.
     @bentoml.api(  # type: ignore[untyped-decorator]  # bentoml loads its API lazily
-        route=ROUTE, batchable=True, max_batch_size=2 * MAX_BATCH, max_latency_ms=5000
+        route=ROUTE,
+        input_spec=PredictRequest,
+        batchable=True,
+        max_batch_size=2 * MAX_BATCH,
+        max_latency_ms=5000,
     )
     def predict(self, records: Records) -> list[Prediction]:
         """Predict each record's target: a number, or a class with every class's probability."""
