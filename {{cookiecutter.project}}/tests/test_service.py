@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import service
 from {{ cookiecutter.package_name }}.columns import Categorical, Numeric
-from {{ cookiecutter.package_name }}.contract import MAX_BATCH, Records
+from {{ cookiecutter.package_name }}.contract import MAX_BATCH, MAX_BODY_BYTES, Records
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_csv
 from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, TARGET, TASK
@@ -225,3 +225,20 @@ def test_a_refused_request_is_logged_as_one_line_without_its_values(
     assert refusal.exc_info is None  # no traceback
     assert name in refusal.getMessage()
     assert secret not in caplog.text
+
+
+def test_a_body_over_the_limit_gets_413_declared_or_chunked(client: TestClient) -> None:
+    filler = " " * (MAX_BODY_BYTES + 1)  # valid JSON whitespace: only the size is wrong
+    body = json.dumps({"records": EXAMPLE}) + filler
+    declared = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert declared.status_code == 413, declared.text
+    assert f"larger than {MAX_BODY_BYTES} bytes" in declared.text
+    chunks = iter([body[:1000].encode(), body[1000:].encode()])  # no Content-Length: sent in chunks
+    chunked = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
+    assert chunked.status_code == 413, chunked.text
+    small = client.post(
+        "/predict",
+        content=iter([json.dumps({"records": EXAMPLE}).encode()]),
+        headers={"content-type": "application/json"},
+    )
+    assert small.status_code == 200, small.text  # a chunked body under the limit is handed on whole

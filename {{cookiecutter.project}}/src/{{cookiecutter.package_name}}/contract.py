@@ -15,6 +15,7 @@ from {{ cookiecutter.package_name }}.columns import Column, Numeric
 from {{ cookiecutter.package_name }}.schema import EXAMPLE, FEATURES
 
 MAX_BATCH = 1000  # records per request; larger batches get a 400 that names the limit
+MAX_BODY_BYTES = 16 << 20  # a larger body gets 413 before it is read: ample for MAX_BATCH records
 
 
 def field_for(column: Column) -> tuple[Any, Any]:

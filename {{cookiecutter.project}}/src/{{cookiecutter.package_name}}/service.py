@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract import (
     MAX_BATCH,
+    MAX_BODY_BYTES,
     ClassPrediction,
     Prediction,
     PredictRequest,
@@ -26,7 +27,7 @@ from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
 from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.schema import TASK
 from {{ cookiecutter.package_name }}.serving import quiet_errors
-from {{ cookiecutter.package_name }}.serving.http import json_only
+from {{ cookiecutter.package_name }}.serving.http import guard
 from {{ cookiecutter.package_name }}.serving.inference_log import from_environment
 
 ROUTE = "/predict"
@@ -98,5 +99,5 @@ class Predictor:
             self.log.close()
 
 
-json_only(Predictor, ROUTE)
+guard(Predictor, ROUTE, MAX_BODY_BYTES)
 quiet_errors.install()
