@@ -37,10 +37,10 @@ BAD_ANSWERS = [
     ("storage", "/tmp/store\n[cache]\ndir = /tmp/elsewhere", "contains '\\n'"),  # a section added to .dvc/config
     ("storage", "/tmp/a'b", 'contains "\'"'),
     ("storage", "/tmp/store#1", "start of a comment"),
-    ("storage", "s3://KEY:SECRET@bucket/models", "carries credentials"),
+    ("storage", "s3://KEY:SECRET@bucket/models", "carries credentials"),  # pragma: allowlist secret
     ("storage", "s3://KEY@bucket/models", "carries credentials"),
     ("mlci_source", 'git+https://example.com/mlci", "evil-package', "contains '\"'"),
-    ("mlci_source", "git+https://user:token@example.com/mlci#subdirectory=ci", "carries credentials"),
+    ("mlci_source", "git+https://user:token@example.com/mlci", "carries credentials"),  # pragma: allowlist secret
     ("mlci_source", "ci", "neither a git+ URL nor an absolute path"),
     ("mlci_source", "git+not a url", "is not a git URL"),
     ("mlci_source", "git+ftp://example.com/mlci#subdirectory=ci", "is not a git URL"),  # only the scheme is wrong

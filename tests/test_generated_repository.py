@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,22 @@ def test_dvc_is_initialised_with_the_default_remote(checked_project: CheckedProj
     url = run("uv", "run", "dvc", "config", "remote.storage.url", cwd=project).stdout.strip()
     assert url == f"{project.parent / 'storage'}/dvc"
     run("uv", "run", "dvc", "status", cwd=project)  # fails outside a DVC repository
+
+
+def test_the_secret_scanner_refuses_a_credential(checked_project: CheckedProject) -> None:
+    project = checked_project.path
+    leaked = project / "settings.py"
+    key = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documented example key, assembled so this file holds none
+    leaked.write_text(f'AWS_ACCESS_KEY_ID = "{key}"\n')
+    try:
+        result = subprocess.run(
+            ["uv", "run", "--no-sync", "pre-commit", "run", "detect-secrets", "--files", "settings.py"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        leaked.unlink()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "AWS Access Key" in result.stdout

@@ -215,16 +215,16 @@ def test_the_package_keeps_the_toolkits_contract() -> None:
 def test_a_refused_request_is_logged_as_one_line_without_its_values(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    secret = "a value no log may keep"
+    private = "a value no log may keep"
     name = next(iter(EXAMPLE))
     with caplog.at_level("INFO"):
-        response = predict(client, {"records": [{**EXAMPLE, name: secret}]})
+        response = predict(client, {"records": [{**EXAMPLE, name: private}]})
     assert response.status_code == 400, response.text
     (refusal,) = [record for record in caplog.records if "refused a request" in record.getMessage()]
     assert refusal.levelname == "WARNING"
     assert refusal.exc_info is None  # no traceback
     assert name in refusal.getMessage()
-    assert secret not in caplog.text
+    assert private not in caplog.text
 
 
 def test_a_body_over_the_limit_gets_413_declared_or_chunked(client: TestClient) -> None:
