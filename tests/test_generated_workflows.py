@@ -66,7 +66,7 @@ def test_actionlint_with_shellcheck_reports_nothing(project: Path) -> None:
 
 def test_zizmor_reports_nothing(project: Path) -> None:
     result = subprocess.run(
-        ["zizmor", "--offline", ".github/workflows", ".github/dependabot.yml"],
+        ["zizmor", "--offline", "--pedantic", ".github/workflows", ".github/dependabot.yml"],
         cwd=project,
         capture_output=True,
         text=True,
