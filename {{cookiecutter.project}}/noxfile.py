@@ -70,6 +70,14 @@ def repro(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def preview(session: nox.Session) -> None:
+    """Reproduce the pipeline here, pushing nothing: what a pull request's review runs."""
+    uv_run(session, "python", "-m", "{{ cookiecutter.package_name }}.params")
+    uv_run(session, "dvc", "pull", "--allow-missing")
+    uv_run(session, "dvc", "repro", *session.posargs)
+
+
+@nox.session(default=False)
 def pull(session: nox.Session) -> None:
     """Fetch the data and the model that dvc.lock records from the DVC remote."""
     uv_run(session, "dvc", "pull", *session.posargs)
