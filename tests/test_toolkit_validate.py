@@ -122,3 +122,14 @@ def test_helper_modules_are_not_suites(repository: Path, capsys: pytest.CaptureF
     (repository / "validation" / "_shared.py").write_text("RULES = []\n")
     assert main(["validate"]) == 0
     assert "_shared" not in capsys.readouterr().out
+
+
+def test_a_report_folder_that_cannot_be_made_is_a_message_not_a_traceback(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repository / "reports").write_text("a file where the reports folder should be")
+    assert main(["validate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mlci: error: ")
+    assert "reports" in err
+    assert "Traceback" not in err

@@ -416,7 +416,8 @@ def add_registry_commands(commands: argparse._SubParsersAction[argparse.Argument
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; a user's mistake ends with a message and exit code 2, never a traceback."""
+    """Run one subcommand; a user's mistake, or a file the machine refuses, ends with a message and exit code 2,
+    never a traceback."""
     args = command_line().parse_args(argv)
     handler: Handler = args.handler
     try:
@@ -426,3 +427,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(error.report)
         print(f"mlci: error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:  # a file or folder the machine refuses: the user's to fix, not a traceback
+        where = f"{error.filename}: " if error.filename else ""
+        problem = error.strerror or str(error)
+        print(f"mlci: error: {where}{problem}; check that it exists and may be used so", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mlci: interrupted", file=sys.stderr)
+        return 130
