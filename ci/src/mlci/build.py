@@ -70,8 +70,17 @@ def check_model(project: Project) -> str:
     if not model.is_file():
         raise BuildError(f"{project.model}: no model; train it with `nox -s repro`, or fetch it with `dvc pull`")
     lock = yaml.safe_load((project.root / "dvc.lock").read_text()) if (project.root / "dvc.lock").is_file() else {}
-    if md5(model) not in locked_md5s(lock, project.model):
-        raise BuildError(f"{project.model} is not the model dvc.lock records: run `nox -s repro` and commit dvc.lock")
+    recorded = locked_md5s(lock, project.model)
+    if not recorded:
+        raise BuildError(f"dvc.lock records no {project.model}: run `nox -s repro` and commit dvc.lock")
+    actual = md5(model)
+    if actual not in recorded:
+        entry = f".dvc/cache/files/md5/{recorded[0][:2]}/{recorded[0][2:]}"
+        raise BuildError(
+            f"{project.model} (md5 {actual}) is not the model dvc.lock records (md5 {recorded[0]}). If you changed "
+            "the code, data or params, run `nox -s repro` and commit dvc.lock. If not, the copy here is damaged, "
+            f"and DVC may count it up to date: remove {project.model} and {entry} if it exists, then `dvc pull`"
+        )
     return sha256(model)
 
 
