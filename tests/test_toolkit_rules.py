@@ -19,9 +19,12 @@ from mlci.project import (
     LOG_SAMPLE_VARIABLE,
     LOG_SEGMENT_VARIABLE,
     LOG_URL_VARIABLE,
+    MODEL_SHA256_VARIABLE,
+    MODEL_VERSION_VARIABLE,
     Project,
     ProjectError,
     log_environment,
+    server_environment,
 )
 from mlci.promote import check_order
 from mlci.psi import drifted, psi_categorical, psi_numeric
@@ -229,3 +232,8 @@ def test_two_clones_of_one_project_keep_deploy_records_of_their_own(tmp_path: Pa
     assert first.name == second.name
     assert state_dir(first) != state_dir(second)
     assert state_dir(first).name.startswith("house-test-")
+
+
+def test_a_server_is_told_its_version_and_the_built_models_checksum() -> None:
+    told = server_environment("v1.2.3", "ab" * 32)
+    assert told == {MODEL_VERSION_VARIABLE: "v1.2.3", MODEL_SHA256_VARIABLE: "ab" * 32}

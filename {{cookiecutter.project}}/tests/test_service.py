@@ -1,5 +1,6 @@
 """The service's contract: records are answered, each schema rule refuses bad values."""
 
+import hashlib
 import json
 import math
 import pickle
@@ -204,6 +205,7 @@ def test_the_package_keeps_the_toolkits_contract() -> None:
     from mlci.config import load_config
 
     assert service.VERSION_VARIABLE == project.MODEL_VERSION_VARIABLE
+    assert service.CHECKSUM_VARIABLE == project.MODEL_SHA256_VARIABLE
     assert service.ROUTE == project.PREDICT_ROUTE
     root = Path(__file__).parents[1]
     repository = project.Project.read(root, load_config(root / "mlci.toml"))
@@ -242,3 +244,14 @@ def test_a_body_over_the_limit_gets_413_declared_or_chunked(client: TestClient) 
         headers={"content-type": "application/json"},
     )
     assert small.status_code == 200, small.text  # a chunked body under the limit is handed on whole
+
+
+def test_a_model_other_than_the_builds_is_not_loaded(tmp_path: Path, model: Any) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(model))
+    built = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert service.load_model(path, built).predict  # the build's bytes load
+    assert service.load_model(path, "").predict  # the working tree: nothing to compare with
+    path.write_bytes(path.read_bytes() + b"\0")
+    with pytest.raises(RuntimeError, match=f"not the build's {built}: not loaded"):
+        service.load_model(path, built)

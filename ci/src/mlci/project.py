@@ -11,6 +11,7 @@ A repository offers the toolkit:
 
 The toolkit offers the service, through the environment of the server it starts:
 - `MODEL_VERSION`: the version served, which every answer and log record carries;
+- `MODEL_SHA256`: the built model's checksum, which the service compares with the model before loading it;
 - `INFERENCE_LOG_*` ([monitoring] of `mlci.toml`): where and how much to log. A log record is one JSON line
   with `LOG_RECORD_FIELDS`; `mlci drift` reads them back.
 The bento carries no toolkit, so the generated package spells these names itself; its tests compare them with
@@ -32,6 +33,7 @@ from mlci.config import Config, Monitoring
 from mlci.errors import MlciError
 
 MODEL_VERSION_VARIABLE = "MODEL_VERSION"
+MODEL_SHA256_VARIABLE = "MODEL_SHA256"  # the built model's checksum: the service refuses other bytes at start
 LOG_URL_VARIABLE = "INFERENCE_LOG_URL"
 LOG_SAMPLE_VARIABLE = "INFERENCE_LOG_SAMPLE"
 LOG_SEGMENT_VARIABLE = "INFERENCE_LOG_SEGMENT_BYTES"
@@ -123,9 +125,9 @@ def plot_settings(entries: list[Any]) -> dict[str, dict[str, str]]:
     return plots
 
 
-def server_environment(version: str) -> dict[str, str]:
+def server_environment(version: str, model_sha256: str) -> dict[str, str]:
     """What a server of a registered build is told of itself."""
-    return {MODEL_VERSION_VARIABLE: version}
+    return {MODEL_VERSION_VARIABLE: version, MODEL_SHA256_VARIABLE: model_sha256}
 
 
 def log_environment(monitoring: Monitoring, stage: str, root: Path) -> dict[str, str]:

@@ -30,10 +30,12 @@ class Installed:
     version: str
     bento_sha256: str
     home: Path
+    model_sha256: str
 
     def env(self, port: int) -> dict[str, str]:
         """The environment `bentoml serve` of this build on `port` needs."""
-        return {**os.environ, "BENTOML_HOME": str(server_home(self.home, port)), **server_environment(self.version)}
+        told = server_environment(self.version, self.model_sha256)
+        return {**os.environ, "BENTOML_HOME": str(server_home(self.home, port)), **told}
 
     def command(self, port: int, host: str = "127.0.0.1") -> list[str]:
         return [executable("bentoml"), "serve", self.tag, "--port", str(port), "--host", host]
@@ -76,7 +78,7 @@ def install(store: Store, name: str, version: str, model: Path) -> Installed:
             except OSError:  # another mlci imported the same bytes first
                 shutil.rmtree(staging, ignore_errors=True)
     check_installed_model(home / "bentos" / name / version / "src" / model, record["model_sha256"], home)
-    return Installed(f"{name}:{version}", record["version"], record["bento_sha256"], home)
+    return Installed(f"{name}:{version}", record["version"], record["bento_sha256"], home, record["model_sha256"])
 
 
 def check_installed_model(path: Path, expected: str, home: Path) -> None:

@@ -5,8 +5,10 @@ Serve the working tree with `uv run bentoml serve {{ cookiecutter.package_name }
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
+from pathlib import Path
 from typing import Any
 
 import bentoml
@@ -34,6 +36,17 @@ ROUTE = "/predict"
 VERSION_VARIABLE = (
     "MODEL_VERSION"  # set by what serves a registered build; unset for the working tree
 )
+CHECKSUM_VARIABLE = "MODEL_SHA256"  # set with a registered build: the model must have this SHA-256
+
+
+def load_model(path: Path, expected: str) -> Pipeline:
+    """The model, once its bytes are the build's: unpickling runs code, other bytes are refused."""
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if expected and actual != expected:
+        raise RuntimeError(f"{path}: sha256 {actual}, not the build's {expected}: not loaded")
+    model: Pipeline = pickle.loads(data)
+    return model
 
 
 def as_rows(records: list[Any]) -> list[dict[str, Any]]:
@@ -70,7 +83,7 @@ class Predictor:
     """The trained model behind `/predict`; ready once the model is loaded."""
 
     def __init__(self) -> None:
-        self.model: Pipeline = pickle.loads(MODEL.read_bytes())
+        self.model = load_model(MODEL, os.environ.get(CHECKSUM_VARIABLE, ""))
         self.version = os.environ.get(VERSION_VARIABLE, "working-tree")
         self.log = from_environment()  # a sample of requests for drift monitoring, when configured
 

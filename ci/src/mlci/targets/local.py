@@ -45,6 +45,7 @@ class Running:
     tag: str
     home: str
     verified: bool = True  # passed its smoke test on this port
+    model_sha256: str = ""  # the built model's checksum, which the server checks at start
 
     def serving(self, host: str) -> Serving:
         detail = f"pid {self.pid}" if self.verified else f"pid {self.pid}, not smoke-tested: deploy again"
@@ -162,7 +163,14 @@ class LocalTarget:
         problems found (then it is stopped)."""
         process = start(installed, port, self.runtime, self.log)
         started = Running(
-            installed.version, process.pid, port, installed.bento_sha256, installed.tag, str(installed.home), False
+            installed.version,
+            process.pid,
+            port,
+            installed.bento_sha256,
+            installed.tag,
+            str(installed.home),
+            False,
+            installed.model_sha256,
         )
         self.write(record, started)
         problems = smoke_test(process, f"http://{reachable(self.runtime.host)}:{port}", installed.version, smoke)
@@ -212,7 +220,9 @@ class LocalTarget:
 
     def restart(self, previous: Running) -> None:
         """Start the version that ran before again, on its port, and record it."""
-        installed = Installed(previous.tag, previous.version, previous.bento_sha256, Path(previous.home))
+        installed = Installed(
+            previous.tag, previous.version, previous.bento_sha256, Path(previous.home), previous.model_sha256
+        )
         restored = start(installed, previous.port, self.runtime, self.log)
         self.write(self.record_path, Running(**{**asdict(previous), "pid": restored.pid}))
 
