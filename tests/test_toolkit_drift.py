@@ -164,3 +164,35 @@ def test_a_version_with_too_few_requests_is_set_aside_when_another_can_be_judged
     assert drift("--log", str(logs)) == 0
     assert "v0.0.0: 3 logged requests, too few to judge; left out" in capsys.readouterr().out
     assert "Too few requests to judge (under 100): v0.0.0 (3)." in (repository / "reports" / "drift.md").read_text()
+
+
+def test_the_report_says_per_version_what_drifted_with_every_figure(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = repository / "logs"
+    log.mkdir()
+    write_log(log / "old.jsonl", live().head(50), version="v0.0.1")  # under min_samples: set aside, named
+    write_log(log / "new.jsonl", live(shift=2, island="Atlantis"), version="v0.0.2")
+    assert main(["drift", "--reference", "train.csv", "--log", str(log), "--output", "out"]) == 1
+    assert "v0.0.1: 50 logged requests, too few to judge; left out" in capsys.readouterr().out
+    report = (repository / "out" / "drift.md").read_text()
+    lines = report.splitlines()
+    assert lines[0] == "## Drift of toy: logged inputs against the training data"
+    assert "Too few requests to judge (under 100): v0.0.1 (50)." in lines
+    assert "### v0.0.2: 400 logged requests" in lines
+    assert "**drifted**: flipper, island (PSI above 0.2, or a category unseen in training)." in lines
+    assert "| feature | training | logged | PSI | new categories |  |" in lines
+    flipper = next(line for line in lines if line.startswith("| flipper |"))
+    cells = [cell.strip() for cell in flipper.strip("|").split("|")]
+    (old_mean, old_sd), (new_mean, new_sd) = (re.findall(r"[\d.]+", cell) for cell in cells[1:3])
+    assert cells[1] == f"mean {old_mean}, sd {old_sd}"
+    assert 190 < float(old_mean) < 210  # the training data's
+    assert float(new_mean) - float(old_mean) == pytest.approx(2 * float(old_sd), rel=0.01)  # two deviations up
+    assert new_sd == old_sd  # a shift, not a spread
+    assert float(cells[3]) > 0.2
+    assert cells[4:] == ["-", "drifted"]
+    island = next(line for line in lines if line.startswith("| island |"))
+    assert island.endswith("| Atlantis | drifted |")
+    assert "Predictions in the window:" in lines
+    assert "| Adelie | 100.0% |" in lines
+    assert (repository / "out" / "drift.html").read_text().startswith("<!DOCTYPE html>")
