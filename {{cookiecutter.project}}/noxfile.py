@@ -62,19 +62,22 @@ def validate(session: nox.Session) -> None:
 @nox.session(default=False)
 def repro(session: nox.Session) -> None:
     """Reproduce the pipeline: pull what the remote has, run what changed, push the results."""
+    reproduce(session)
+    uv_run(session, "dvc", "push")
+
+
+def reproduce(session: nox.Session) -> None:
+    """Check the params, pull what the remote has, and run the stages that changed."""
     # Bad params stop the run here, before DVC removes any stage's outputs.
     uv_run(session, "python", "-m", "{{ cookiecutter.package_name }}.params")
     uv_run(session, "dvc", "pull", "--allow-missing")
     uv_run(session, "dvc", "repro", *session.posargs)
-    uv_run(session, "dvc", "push")
 
 
 @nox.session(default=False)
 def preview(session: nox.Session) -> None:
     """Reproduce the pipeline here, pushing nothing: what a pull request's review runs."""
-    uv_run(session, "python", "-m", "{{ cookiecutter.package_name }}.params")
-    uv_run(session, "dvc", "pull", "--allow-missing")
-    uv_run(session, "dvc", "repro", *session.posargs)
+    reproduce(session)
 
 
 @nox.session(default=False)

@@ -27,13 +27,15 @@ def filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return fs, path
 
 
-def sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+def digest(path: Path, algorithm: str = "sha256") -> str:
+    """A file's checksum, read in chunks."""
     with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(file, algorithm).hexdigest()
+
+
+def sha256(path: Path) -> str:
+    """The SHA-256 of a file: the checksum of builds and their models."""
+    return digest(path)
 
 
 class Store:

@@ -6,7 +6,6 @@ What is read is checked against the checksum git records for it at that commit (
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import yaml
 from mlci.errors import MlciError
 from mlci.gitrepo import git
 from mlci.runner import CommandError
+from mlci.store import digest
 
 
 class TrackedFileError(MlciError):
@@ -51,11 +51,7 @@ def fetch_at(root: Path, path: Path, commit: str, destination: Path) -> Path:
 
 def md5(path: Path) -> str:
     """DVC's checksum of a file."""
-    digest = hashlib.md5()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return digest(path, "md5")
 
 
 def locked_md5s(records: Any, path: Path) -> list[str]:
