@@ -160,22 +160,20 @@ class LocalTarget:
 
     def launch(self, installed: Installed, port: int, smoke: Smoke, record: Path) -> tuple[Running, list[str]]:
         """Start a build on a port, record it (not yet smoke-tested), and smoke-test it; what runs, and the
-        problems found (then it is stopped)."""
+        problems found. The caller stops it."""
         process = start(installed, port, self.runtime, self.log)
         started = Running(
-            installed.version,
-            process.pid,
-            port,
-            installed.bento_sha256,
-            installed.tag,
-            str(installed.home),
-            False,
-            installed.model_sha256,
+            version=installed.version,
+            pid=process.pid,
+            port=port,
+            bento_sha256=installed.bento_sha256,
+            tag=installed.tag,
+            home=str(installed.home),
+            verified=False,
+            model_sha256=installed.model_sha256,
         )
         self.write(record, started)
         problems = smoke_test(process, f"http://{reachable(self.runtime.host)}:{port}", installed.version, smoke)
-        if problems:
-            stop(process.pid)
         return started, problems
 
     def deploy(self, installed: Installed, smoke: Smoke) -> Deployment:
@@ -208,6 +206,7 @@ class LocalTarget:
             stop(current.pid)
         started, problems = self.launch(installed, port, smoke, self.record_path)
         if problems:
+            stop(started.pid)
             if current and current.verified:
                 self.restart(current)
             else:
