@@ -20,6 +20,8 @@ STORAGE_SCHEMES = ("s3", "gs", "azure")
 TAKEN_PACKAGE_NAMES = {"mlci", "dvc", "gto", "bentoml", "great_expectations", "pandas", "numpy", "sklearn", "tests"}
 
 MAX_NAME = 100  # folder and file names stay far from the file system's 255 bytes
+# The project also names Kubernetes objects, labels and namespaces (`<project>-inference-log`), at most 63 characters.
+MAX_PROJECT = 48
 PROJECT = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
@@ -36,8 +38,11 @@ def check_line(value: str) -> str | None:
 
 def check_project(value: str) -> str | None:
     """The repository and distribution name."""
-    if len(value) > MAX_NAME:
-        return f"is {len(value)} characters long. Keep it to {MAX_NAME}: it names a folder and a package."
+    if len(value) > MAX_PROJECT:
+        return (
+            f"is {len(value)} characters long. Keep it to {MAX_PROJECT}: it names a folder, a package, and the "
+            "Kubernetes objects and namespaces of the deploy manifests (63 characters at most, suffixes included)."
+        )
     if not PROJECT.fullmatch(value):
         return (
             "is not a valid name. Use lowercase letters and digits, words joined by single hyphens, "

@@ -32,7 +32,7 @@ BAD_ANSWERS = [
     ("storage", "ftp://host/models", "unknown scheme 'ftp://'"),
     ("storage", "s3://", "names no bucket"),
     ("storage", "relative/storage", "is a relative path"),
-    ("project", "a" * 101, "is 101 characters long"),
+    ("project", "a" * 49, "is 49 characters long. Keep it to 48"),  # names Kubernetes objects: 63 at most
     ("package_name", "a" * 101, "is 101 characters long"),
     ("storage", "/tmp/store\n[cache]\ndir = /tmp/elsewhere", "contains '\\n'"),  # a section added to .dvc/config
     ("storage", "/tmp/a'b", 'contains "\'"'),

@@ -94,28 +94,37 @@ def status_command(args: argparse.Namespace) -> int:
 
 def promote_command(args: argparse.Namespace) -> int:
     """Assign a stage to a version through the stage order, the gates and the build check."""
+    from mlci.deployment import promote_stage
     from mlci.gates import table
-    from mlci.promote import promote
 
     config, project = repository(args)
-    promotion = promote(config, project, args.version, args.to)
+    promotion = promote_stage(config, project, args.version, args.to)
     if promotion.checks:
         print(table(promotion.checks))
     assignment = promotion.assignment
     print(f"promoted {assignment.version} to {assignment.stage} ({assignment.tag})")
-    print(f"deploy it with `mlci deploy {assignment.stage}`")
+    if promotion.deployment:
+        show_deployment(config, project, promotion.deployment)
+    else:
+        print(f"deploy it with `mlci deploy {assignment.stage}`")
     return 0
 
 
 def show_deployment(config: Config, project: Project, deployment: Deployment) -> None:
     serving, stage = deployment.serving, deployment.stage
+    declared = config.deploy[stage].target == "kubernetes"
+    verb = "is declared in" if declared else "serves on"
     if not deployment.changed:
-        print(f"{stage}: {serving.version} already runs on {serving.url} ({serving.detail}); nothing to do")
+        print(f"{stage}: {serving.version} {verb} {serving.url} already ({serving.detail}); nothing to do")
     else:
         replaced = f", replacing {deployment.replaced}" if deployment.replaced else ""
-        print(f"{stage}: {serving.version} serves on {serving.url} ({serving.detail}){replaced}")
+        print(f"{stage}: {serving.version} {verb} {serving.url} ({serving.detail}){replaced}")
+    if declared:
+        print(f"{stage}: committed and pushed; the cluster's controller applies it (Argo CD: deploy/argocd/)")
     where = config.monitoring.url_for(stage, project.root)
-    if where:
+    if where and declared and "://" not in where:
+        print(f"{stage}: no inference log in the cluster: [monitoring] log is a folder of this machine, set a URL")
+    elif where:
         print(f"{stage} logs {config.monitoring.sample:.0%} of its requests to {where}")
 
 
@@ -125,6 +134,40 @@ def deploy_command(args: argparse.Namespace) -> int:
 
     config, project = repository(args)
     show_deployment(config, project, deploy_stage(config, project, args.stage))
+    return 0
+
+
+def image_command(args: argparse.Namespace) -> int:
+    """Prepare a stored version's image build context; build and push it, or record an image built elsewhere."""
+    from mlci.image import make_image
+    from mlci.store import Store
+
+    config, project = repository(args)
+    folder = args.context or Path("build") / "image" / args.version
+    made = make_image(Store(config.store.url), project, args.version, folder, args.push, args.record)
+    if made.context:
+        print(f"{project.name} {made.version}: build context ready and checked in {made.context}")
+    if made.image:
+        state = "built and pushed" if made.made else "recorded in the store"
+        print(f"{project.name} {made.version}: image {made.image} ({state})")
+    return 0
+
+
+def smoke_command(args: argparse.Namespace) -> int:
+    """Send the smoke test to a server: the example request answered, a request with no records refused."""
+    from mlci.smoke import answer_problems, ready, smoke_for
+
+    _, project = repository(args)
+    url = args.url.rstrip("/")
+    if not ready(url):
+        print(f"mlci: error: {url} is not ready: /readyz did not answer 200", file=sys.stderr)
+        return 1
+    problems = answer_problems(url, args.expect_version, smoke_for(project))
+    for problem in problems:
+        print(f"mlci: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{url}: the example request answered, an invalid request refused with 400")
     return 0
 
 
@@ -397,9 +440,10 @@ def add_registry_commands(commands: argparse._SubParsersAction[argparse.Argument
     promote_parser.set_defaults(handler=promote_command)
     deploy_parser = commands.add_parser(
         "deploy",
-        help="run the version a stage is assigned, smoke-tested, on the stage's port",
-        description="Fetches and verifies the stage's build, starts it beside the running one, smoke-tests it, "
-        "then moves it to the stage's port. On failure the previous version keeps running.",
+        help="run the version a stage is assigned: on its port (local), or declared in git (kubernetes)",
+        description="local: fetches and verifies the stage's build, starts it beside the running one, smoke-tests "
+        "it, then moves it to the stage's port; on failure the previous version keeps running. kubernetes: writes "
+        "the version's image digest into the stage's overlay and commits and pushes that file alone.",
     )
     deploy_parser.add_argument("stage", help="the stage to deploy")
     deploy_parser.set_defaults(handler=deploy_command)
@@ -409,10 +453,33 @@ def add_registry_commands(commands: argparse._SubParsersAction[argparse.Argument
     rollback_parser.add_argument("stage", help="the stage to roll back")
     rollback_parser.set_defaults(handler=rollback_command)
     stop_parser = commands.add_parser(
-        "stop", help="stop a stage's server on this machine (its assignment in git stays)"
+        "stop", help="stop a stage's server (kubernetes: declare no replica); its assignment in git stays"
     )
     stop_parser.add_argument("stage", help="the stage to stop")
     stop_parser.set_defaults(handler=stop_command)
+    image_parser = commands.add_parser(
+        "image",
+        help="a stored version's container image: its build context, built and pushed once, its digest recorded",
+        description="Unpacks the stored bento (checked against its checksum) as a build context, and checks the "
+        "Dockerfile BentoML wrote into it: entrypoint, port, non-root user, the contract's service. With --push, "
+        "builds it with docker or podman, pushes it and records its digest beside the bento's checksum; a version "
+        "that has an image already keeps it. With --record, records an image built elsewhere.",
+    )
+    image_parser.add_argument("version", help="a stored version, such as v0.1.2")
+    image_parser.add_argument("--context", type=Path, metavar="DIR", help="default: build/image/VERSION")
+    chosen = image_parser.add_mutually_exclusive_group()
+    chosen.add_argument("--push", metavar="REPOSITORY", help="build and push to this repository, e.g. ghcr.io/o/n")
+    chosen.add_argument("--record", metavar="IMAGE@DIGEST", help="record this image, built and pushed elsewhere")
+    image_parser.set_defaults(handler=image_command)
+    smoke_parser = commands.add_parser(
+        "smoke",
+        help="smoke-test a running server at a URL (exit 1 on failure)",
+        description="Sends the example request ([contract] example), which must get 200, and a request with no "
+        "records, which must get 400: what every deploy checks, for a server mlci did not start.",
+    )
+    smoke_parser.add_argument("url", help="the server's address, e.g. http://127.0.0.1:8080")
+    smoke_parser.add_argument("--expect-version", metavar="VERSION", help="the version every answer must name")
+    smoke_parser.set_defaults(handler=smoke_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

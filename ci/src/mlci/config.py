@@ -71,12 +71,13 @@ class Store(Section):
 
 
 class Deployment(Section):
-    """How one stage runs its model."""
+    """How one stage runs its model: a process on this machine (`local`), or a cluster that git declares."""
 
-    target: Literal["local"] = "local"
-    port: int = Field(ge=1, le=65535)
-    workers: int = Field(default=1, ge=1)
-    host: str = "127.0.0.1"  # the address the server listens on: this machine only, unless set to 0.0.0.0
+    target: Literal["local", "kubernetes"] = "local"
+    port: int | None = Field(default=None, ge=1, le=65535)  # local: the port the stage serves on
+    workers: int = Field(default=1, ge=1)  # local
+    host: str = "127.0.0.1"  # local: the address the server listens on; 0.0.0.0 for every interface
+    overlay: str = ""  # kubernetes: the stage's kustomize overlay (default deploy/kubernetes/overlays/<stage>)
 
     @field_validator("host")
     @classmethod
@@ -88,6 +89,24 @@ class Deployment(Section):
                 f"{value!r} is not an IP address: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
             ) from None
         return value
+
+    @model_validator(mode="after")
+    def _settings_fit_the_target(self) -> Deployment:
+        if self.target == "local" and self.port is None:
+            raise ValueError("a local stage serves on a port of this machine: set port (e.g. port = 3000)")
+        foreign = {"local": {"overlay"}, "kubernetes": {"port", "workers", "host"}}[self.target]
+        misplaced = sorted(foreign & self.model_fields_set)
+        if misplaced:
+            other = "kubernetes" if self.target == "local" else "local"
+            raise ValueError(
+                f"{', '.join(misplaced)}: only a {other} stage uses {'it' if len(misplaced) == 1 else 'them'}; "
+                f'remove {"it" if len(misplaced) == 1 else "them"}, or set target = "{other}"'
+            )
+        return self
+
+    def overlay_for(self, stage: str) -> str:
+        """The kustomize overlay a kubernetes stage's desired state lives in."""
+        return self.overlay or f"deploy/kubernetes/overlays/{stage}"
 
 
 class Validation(Section):
@@ -181,7 +200,7 @@ class Config(Section):
             raise ValueError(
                 "each stage in registry.stages needs one [deploy.<stage>] table; " + "; ".join(p for p in problems if p)
             )
-        ports = [deployment.port for deployment in self.deploy.values()]
+        ports = [deployment.port for deployment in self.deploy.values() if deployment.port is not None]
         if len(set(ports)) != len(ports):
             raise ValueError(f"each stage needs its own port, got {sorted(ports)}")
         return self

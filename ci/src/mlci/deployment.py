@@ -1,16 +1,14 @@
-"""Deploy, stop and roll back a stage: the version git assigns it, run by the stage's target."""
+"""Deploy, stop, promote and roll back a stage: the version git assigns it, run by the stage's target."""
 
 from __future__ import annotations
 
 from mlci.config import Config
 from mlci.errors import MlciError
-from mlci.project import EMPTY_REQUEST, Project
-from mlci.promote import rollback
+from mlci.project import Project
+from mlci.promote import Promotion, promote, rollback
 from mlci.registry import Assignment, Registry, sync
-from mlci.serve import install
-from mlci.store import Store
 from mlci.targets import target_for
-from mlci.targets.base import Deployment, Serving, Smoke
+from mlci.targets.base import Deployment, Serving
 
 
 def deploy_stage(config: Config, project: Project, stage: str) -> Deployment:
@@ -20,9 +18,7 @@ def deploy_stage(config: Config, project: Project, stage: str) -> Deployment:
     version = Registry.read(project.root, config.registry.model).holder(stage)
     if version is None:
         raise MlciError(f"no version is assigned to {stage}: promote one with `mlci promote VERSION --to {stage}`")
-    installed = install(Store(config.store.url), project.name, version, project.model)
-    smoke = Smoke(project.example_request(), EMPTY_REQUEST, f"the example request {project.example}")
-    return target_for(config, project, stage).deploy(installed, smoke)
+    return target_for(config, project, stage).deploy(version)
 
 
 def stop_stage(config: Config, project: Project, stage: str) -> Serving | None:
@@ -35,3 +31,14 @@ def rollback_stage(config: Config, project: Project, stage: str) -> tuple[Assign
     """Assign a stage back to its previous version, then deploy it."""
     assignment = rollback(config, project, stage)
     return assignment, deploy_stage(config, project, stage)
+
+
+def promote_stage(config: Config, project: Project, version: str, stage: str) -> Promotion:
+    """Promote a version; a stage whose desired state is in git (kubernetes) is declared at once, as nothing
+    starts there: the tag and the overlay's commit are pushed together."""
+    target = target_for(config, project, stage)
+    target.preflight()
+    promotion = promote(config, project, version, stage)
+    if not target.declarative:
+        return promotion
+    return Promotion(promotion.assignment, promotion.checks, deploy_stage(config, project, stage))

@@ -12,12 +12,17 @@ from mlci.gates import Check, committed_checks, committed_metrics, regression_ch
 from mlci.project import Project
 from mlci.registry import Assignment, Registry, assign, exclusive, sync
 from mlci.store import Store
+from mlci.targets.base import Deployment
+from mlci.targets.kubernetes import require_image
 
 
-def check_build(store: Store, project: Project, version: str) -> None:
-    """Fetch the stored build and check its checksum: every stage deploys exactly these bytes."""
+def check_build(config: Config, project: Project, version: str, stage: str) -> None:
+    """Fetch the stored build and check its checksum: every stage deploys exactly these bytes. A kubernetes stage
+    also needs the build's image."""
     with tempfile.TemporaryDirectory(prefix="mlci-promote-") as scratch:
-        store.fetch(project.name, version, Path(scratch))
+        _, record = Store(config.store.url).fetch(project.name, version, Path(scratch))
+    if config.deploy[stage].target == "kubernetes":
+        require_image(record, stage)
 
 
 def check_order(config: Config, registry: Registry, version: str, stage: str) -> None:
@@ -38,10 +43,11 @@ def check_order(config: Config, registry: Registry, version: str, stage: str) ->
 
 @dataclass(frozen=True)
 class Promotion:
-    """A stage assigned to a version, and the gates it passed."""
+    """A stage assigned to a version, the gates it passed, and its deployment when the stage is declared in git."""
 
     assignment: Assignment
     checks: list[Check]
+    deployment: Deployment | None = None
 
 
 def promote(config: Config, project: Project, version_name: str, stage: str) -> Promotion:
@@ -63,7 +69,7 @@ def promote(config: Config, project: Project, version_name: str, stage: str) -> 
             raise RefusedError(
                 f"gates: {version.name} fails {'; '.join(failed)}; no tag was created", report=table(checks)
             )
-        check_build(Store(config.store.url), project, version.name)
+        check_build(config, project, version.name, stage)
         return Promotion(assign(project.root, config.registry.model, version.name, stage), checks)
 
 
@@ -78,5 +84,5 @@ def rollback(config: Config, project: Project, stage: str) -> Assignment:
             current = registry.holder(stage)
             held = f"only {current} has held it" if current else "no version has held it"
             raise RefusedError(f"{stage} has no earlier version to roll back to: {held}")
-        check_build(Store(config.store.url), project, previous)
+        check_build(config, project, previous, stage)
         return assign(project.root, config.registry.model, previous, stage)

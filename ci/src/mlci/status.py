@@ -30,11 +30,12 @@ def versions_table(project: Project, registry: Registry) -> str:
 
 
 def stages_table(config: Config, project: Project, registry: Registry) -> str:
-    """One row per stage: the version git assigns, the version running here, and its port."""
-    rows = [["stage", "assigned", "running", "port", "state"]]
+    """One row per stage: the version git assigns, the version running (or declared), and where."""
+    rows = [["stage", "assigned", "running", "where", "state"]]
     for stage in config.registry.stages:
         assigned = registry.holder(stage) or "-"
-        current = target_for(config, project, stage).current()
+        target = target_for(config, project, stage)
+        current = target.current()
         serving = f"{current.version} ({current.detail})" if current else "-"
         if assigned == "-":
             state = "nothing assigned"
@@ -44,7 +45,7 @@ def stages_table(config: Config, project: Project, registry: Registry) -> str:
             state = f"out of date: `mlci deploy {stage}`"
         else:
             state = "in sync"
-        rows.append([stage, assigned, serving, str(config.deploy[stage].port), state])
+        rows.append([stage, assigned, serving, target.where, state])
     return render(rows)
 
 

@@ -62,13 +62,36 @@ class Store:
         try:
             self.fs.makedirs(self._path(name, "", "").rstrip("/"), exist_ok=True)
             self.fs.put_file(str(bento), self._path(name, version, ".bento"))
-            with self.fs.open(self._path(name, version, ".json"), "w") as file:
-                json.dump({**record, "bento_sha256": sha256(bento)}, file, indent=2, sort_keys=True)
+            self._write_record(name, version, {**record, "bento_sha256": sha256(bento)})
         except OSError as error:
             raise StoreError(
                 f"{self.url}: cannot store the build of {name} {version} there ({error.strerror or error}): "
                 "check that the location exists and that you may write to it ([store] url in mlci.toml)"
             ) from None
+
+    def annotate(self, name: str, version: str, added: dict[str, Any]) -> dict[str, Any]:
+        """Add keys to a build's record (never change one it has): what was made from the build, such as its
+        image; the record as it now is."""
+        record = self.record(name, version)
+        if record is None:
+            raise StoreError(f"{self.url}: no build of {name} {version}; make it with `mlci build {version}`")
+        changed = {key: (record[key], value) for key, value in added.items() if record.get(key, value) != value}
+        if changed:
+            key, (before, after) = next(iter(changed.items()))
+            raise StoreError(
+                f"{self.url}: {name} {version} already records {key} {before}, not {after}: a build's record is "
+                "never rewritten; register a new version instead"
+            )
+        record |= added
+        self._write_record(name, version, record)
+        return record
+
+    def _write_record(self, name: str, version: str, record: dict[str, Any]) -> None:
+        """Write a record whole or not at all: a partial file, then moved over the record."""
+        path = self._path(name, version, ".json")
+        with self.fs.open(f"{path}.partial", "w") as file:
+            json.dump(record, file, indent=2, sort_keys=True)
+        self.fs.mv(f"{path}.partial", path)
 
     def fetch(self, name: str, version: str, destination: Path) -> tuple[Path, dict[str, Any]]:
         """Download a bento and check it against its record; the local file and the record."""

@@ -1,10 +1,12 @@
-"""Deploy targets: where a stage's build runs, behind one interface (`base.Target`); `local` is the one today."""
+"""Deploy targets: where a stage's build runs, behind one interface (`base.Target`): `local` or `kubernetes`."""
 
 from __future__ import annotations
 
 from mlci.config import Config
 from mlci.project import Project, log_environment
+from mlci.store import Store
 from mlci.targets.base import Target
+from mlci.targets.kubernetes import KubernetesTarget
 from mlci.targets.local import LocalTarget
 from mlci.targets.process import Runtime
 
@@ -12,6 +14,12 @@ from mlci.targets.process import Runtime
 def target_for(config: Config, project: Project, stage: str) -> Target:
     """The target `[deploy.<stage>] target` selects, set up for the stage."""
     settings = config.deploy[stage]
+    store = Store(config.store.url)
+    if settings.target == "kubernetes":
+        remote = "://" in config.monitoring.log  # a folder of this machine means nothing inside a pod
+        log = log_environment(config.monitoring, stage, project.root) if remote else {}
+        return KubernetesTarget(project, stage, settings.overlay_for(stage), store, log)
+    assert settings.port is not None  # the config requires one for a local stage
     environment = log_environment(config.monitoring, stage, project.root)
     runtime = Runtime(settings.port, settings.workers, project.service_class, settings.host, environment)
-    return LocalTarget(project, stage, runtime)
+    return LocalTarget(project, stage, runtime, store)

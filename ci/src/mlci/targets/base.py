@@ -1,25 +1,14 @@
-"""What every deploy target offers: deploy a build smoke-tested, stop it, and say what runs."""
+"""What every deploy target offers: deploy a registered build, stop it, and say what runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from mlci.serve import Installed
-
-
-@dataclass(frozen=True)
-class Smoke:
-    """The requests a smoke test sends: one the contract accepts, one it must refuse."""
-
-    valid: bytes
-    invalid: bytes
-    source: str = "the example request"  # where the valid request comes from, named when it fails
-
 
 @dataclass(frozen=True)
 class Serving:
-    """A version running for a stage: where it answers, and how the target tells it apart (a pid, say)."""
+    """A version running for a stage (or declared for it, in git): where, and how the target tells it apart."""
 
     version: str
     url: str
@@ -39,8 +28,15 @@ class Deployment:
 class Target(Protocol):
     """One stage's place to run."""
 
-    def deploy(self, installed: Installed, smoke: Smoke) -> Deployment:
-        """Run this build for the stage, smoke-tested; what ran before keeps running on any failure."""
+    declarative: bool  # True when the stage's desired state is a file in git that a controller applies
+    where: str  # where the stage runs, for people: "port 3000", or the overlay's folder
+
+    def preflight(self) -> None:
+        """Refuse now what would make a deploy fail for reasons of the target's own (before a promotion tags)."""
+        ...
+
+    def deploy(self, version: str) -> Deployment:
+        """Run this registered build for the stage; what ran before keeps running on any failure."""
         ...
 
     def stop(self) -> Serving | None:

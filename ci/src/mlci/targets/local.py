@@ -18,17 +18,17 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 
 from mlci.errors import RefusedError
 from mlci.locks import held
-from mlci.project import PREDICT_ROUTE, READY_ROUTE, Project
-from mlci.serve import Installed
-from mlci.targets.base import Deployment, Serving, Smoke
+from mlci.project import READY_ROUTE, Project
+from mlci.serve import Installed, install
+from mlci.smoke import Smoke, answer_problems, ready, smoke_for
+from mlci.store import Store
+from mlci.targets.base import Deployment, Serving
 from mlci.targets.process import Runtime, free_port, port_in_use, reachable, serves, start, stop
 
 READY_TIMEOUT_S = 120
@@ -77,16 +77,6 @@ def state_dir(project: Project) -> Path:
     return Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser() / "mlci" / f"{project.name}-{key}"
 
 
-def post(url: str, body: bytes | None = None) -> tuple[int, str]:
-    """The status and body of one request (GET without a body); an HTTP error is an answer too."""
-    headers = {"content-type": "application/json"} if body is not None else {}
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 def smoke_test(process: subprocess.Popen[bytes], url: str, version: str, smoke: Smoke) -> list[str]:
     """What is wrong with a freshly started build: not ready, a valid request not answered, a bad one accepted."""
     deadline = time.monotonic() + READY_TIMEOUT_S
@@ -96,35 +86,27 @@ def smoke_test(process: subprocess.Popen[bytes], url: str, version: str, smoke: 
         if time.monotonic() > deadline:
             return [f"{READY_ROUTE} did not answer 200 within {READY_TIMEOUT_S} s"]
         time.sleep(0.3)
-    problems = []
-    status, body = post(f"{url}{PREDICT_ROUTE}", smoke.valid)
-    if status != 200:
-        problems.append(f"{smoke.source} got {status}, not 200; the service answered:\n{body}")
-    elif any(answer.get("model_version") != version for answer in json.loads(body)):
-        problems.append(f"{smoke.source} was answered by another model version:\n{body}")
-    status, body = post(f"{url}{PREDICT_ROUTE}", smoke.invalid)
-    if status != 400:
-        problems.append(f"an invalid request got {status}, not 400; the service answered:\n{body}")
-    return problems
-
-
-def ready(url: str) -> bool:
-    try:
-        return post(f"{url}{READY_ROUTE}")[0] == 200
-    except OSError:  # not listening yet
-        return False
+    return answer_problems(url, version, smoke)
 
 
 class LocalTarget:
     """A stage served on this machine, on its port from `mlci.toml`."""
 
-    def __init__(self, project: Project, stage: str, runtime: Runtime) -> None:
+    declarative = False
+
+    def __init__(self, project: Project, stage: str, runtime: Runtime, store: Store) -> None:
+        self.project = project
         self.stage = stage
         self.runtime = runtime
+        self.store = store
+        self.where = f"port {runtime.port}"
         self.state = state_dir(project)
         self.record_path = self.state / f"{stage}.json"
         self.candidate_path = self.state / f"{stage}.candidate.json"
         self.log = self.state / f"{stage}.log"
+
+    def preflight(self) -> None:
+        """Nothing to check ahead: the deploy itself keeps what runs on any failure."""
 
     def running(self) -> Running | None:
         """What serves the stage: its record, if the process it names is alive and still `bentoml serve` of it."""
@@ -176,8 +158,10 @@ class LocalTarget:
         problems = smoke_test(process, f"http://{reachable(self.runtime.host)}:{port}", installed.version, smoke)
         return started, problems
 
-    def deploy(self, installed: Installed, smoke: Smoke) -> Deployment:
+    def deploy(self, version: str) -> Deployment:
         """Make the stage serve this build, keeping what runs now unless the build passes its smoke test."""
+        installed = install(self.store, self.project.name, version, self.project.model)
+        smoke = smoke_for(self.project)
         self.state.mkdir(parents=True, exist_ok=True)
         with held(self.state / f"{self.stage}.lock", f"another deploy of {self.stage} is running"):
             self.reap_candidate()

@@ -1,0 +1,190 @@
+"""The `kubernetes` target: a stage's desired state is a file in git, and a controller (Argo CD, Flux) applies it.
+
+Each stage's kustomize overlay holds `release.yaml`, which mlci alone writes: the image of the version the stage
+runs, by digest, the version as a label, the model's checksum the service checks at start, and the inference
+log's settings. Deploy, rollback and stop write that file and commit it alone, pushed to the branch the controller
+watches; the file's history is the stage's deployment history. Nothing is started here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlci.errors import RefusedError
+from mlci.gitops import commit_file, writable
+from mlci.project import MODEL_SHA256_VARIABLE, MODEL_VERSION_VARIABLE, Project, server_environment
+from mlci.registry import exclusive
+from mlci.store import Store
+from mlci.targets.base import Deployment, Serving
+from mlci.targets.cluster import observed
+
+RELEASE_FILE = "release.yaml"
+VERSION_LABEL = "app.kubernetes.io/version"
+CONTAINER = "server"
+NOT_RELEASED = "none"  # the version label of a stage that runs nothing
+IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9]+(?:[._:/-][a-z0-9]+)*@sha256:[0-9a-f]{64}$")
+HEADER = """\
+# The release this stage runs, written by mlci: `mlci deploy`, `mlci promote` and `mlci rollback` change it and
+# commit it alone; a controller (Argo CD, Flux) applies the overlay. Do not edit: git's history of this file is
+# the stage's deployment history. Replicas and resources belong in the overlay's other files.
+"""
+
+
+@dataclass(frozen=True)
+class Release:
+    """A version as a stage declares it: its image by digest and the checksum of its model."""
+
+    version: str
+    image: str
+    model_sha256: str
+
+
+def log_config_name(name: str) -> str:
+    return f"{name}-inference-log"
+
+
+def release_manifest(name: str, release: Release | None, log: dict[str, str]) -> str:
+    """`release.yaml` for a stage: patches on the base's Deployment and inference-log ConfigMap; with no release,
+    no replica runs and the autoscaler is removed (it would scale the Deployment up again)."""
+    log_digest = hashlib.sha256(json.dumps(log, sort_keys=True).encode()).hexdigest()[:16]
+    version = release.version if release else NOT_RELEASED
+    container: dict[str, Any] = {"name": CONTAINER}
+    spec: dict[str, Any] = {}
+    if release:
+        environment = server_environment(release.version, release.model_sha256)
+        container |= {"image": release.image, "env": [{"name": k, "value": v} for k, v in environment.items()]}
+    else:
+        spec["replicas"] = 0
+    spec["template"] = {
+        # a new log setting restarts the pods: they read the ConfigMap at start
+        "metadata": {"labels": {VERSION_LABEL: version}, "annotations": {"mlci/inference-log": log_digest}},
+        "spec": {"containers": [container]},
+    }
+    documents: list[dict[str, Any]] = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "labels": {VERSION_LABEL: version}},
+            "spec": spec,
+        },
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": log_config_name(name)}, "data": log},
+    ]
+    if release is None:
+        documents.append(
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": name},
+                "$patch": "delete",
+            }
+        )
+    body = yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return HEADER + body
+
+
+def read_release(path: Path) -> Release | None:
+    """The release a stage's file declares, or None when it declares none (or the file is missing)."""
+    if not path.is_file():
+        return None
+    for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        if isinstance(document, dict) and document.get("kind") == "Deployment":
+            version = document["metadata"]["labels"][VERSION_LABEL]
+            if version == NOT_RELEASED:
+                return None
+            container = document["spec"]["template"]["spec"]["containers"][0]
+            env = {item["name"]: item["value"] for item in container.get("env", [])}
+            assert env[MODEL_VERSION_VARIABLE] == version, f"{path}: the version label and MODEL_VERSION differ"
+            return Release(version, container["image"], env[MODEL_SHA256_VARIABLE])
+    return None
+
+
+def require_image(record: dict[str, Any], stage: str) -> str:
+    """The image a build's record names, which a kubernetes stage needs before it may hold the version."""
+    image = record.get("image")
+    if not image:
+        name, version = record["name"], record["version"]
+        raise RefusedError(
+            f"{stage}: {name} {version} has no image in the store, so no cluster could run it; nothing was changed. "
+            f"Build and push it with `nox -s image -- {version} --push REPOSITORY` (the release workflow does), "
+            f"or record one built elsewhere with `mlci image {version} --record IMAGE@sha256:DIGEST`"
+        )
+    return str(image)
+
+
+def namespace_of(overlay: Path) -> str:
+    """The namespace an overlay's kustomization puts the stage in ("default" when it names none)."""
+    kustomization = overlay / "kustomization.yaml"
+    if not kustomization.is_file():
+        return "default"
+    return str((yaml.safe_load(kustomization.read_text(encoding="utf-8")) or {}).get("namespace", "default"))
+
+
+class KubernetesTarget:
+    """A stage on Kubernetes, declared in its overlay and applied by a controller."""
+
+    declarative = True
+
+    def __init__(self, project: Project, stage: str, overlay: str, store: Store, log: dict[str, str]) -> None:
+        self.project = project
+        self.stage = stage
+        self.overlay = project.root / overlay
+        self.where = overlay
+        self.store = store
+        self.log = log
+        self.path = self.overlay / RELEASE_FILE
+
+    def checked_release(self, version: str) -> Release:
+        """The release of a stored build, once its bytes match their checksum and it names an image by digest."""
+        with tempfile.TemporaryDirectory(prefix="mlci-deploy-") as scratch:
+            _, record = self.store.fetch(self.project.name, version, Path(scratch))
+        return Release(version, require_image(record, self.stage), record["model_sha256"])
+
+    def preflight(self) -> None:
+        """Refuse a missing overlay, an edited release file, or a branch a commit cannot be pushed from."""
+        if not self.overlay.is_dir():
+            raise RefusedError(
+                f"{self.where}: no such overlay for {self.stage} ([deploy.{self.stage}] overlay in mlci.toml); "
+                "the generated repository keeps one per stage under deploy/kubernetes/overlays"
+            )
+        writable(self.project.root, self.path)
+
+    def declare(self, release: Release | None, message: str) -> bool:
+        self.preflight()
+        text = release_manifest(self.project.name, release, self.log)
+        with exclusive(self.project.root):
+            return commit_file(self.project.root, self.path, text, message)
+
+    def deploy(self, version: str) -> Deployment:
+        release = self.checked_release(version)
+        before = read_release(self.path)
+        changed = self.declare(release, f"Deploy {version} to {self.stage} ({release.image.rpartition('@')[2]})")
+        replaced = before.version if changed and before and before.version != version else None
+        return Deployment(self.stage, self.serving(release), replaced, changed)
+
+    def stop(self) -> Serving | None:
+        before = read_release(self.path)
+        if before is None:
+            return None
+        self.declare(None, f"Stop {self.stage} (was {before.version})")
+        return self.serving(before)
+
+    def current(self) -> Serving | None:
+        release = read_release(self.path)
+        return self.serving(release) if release else None
+
+    def serving(self, release: Release) -> Serving:
+        digest = release.image.rpartition("@")[2]
+        cluster = observed(self.project.name, namespace_of(self.overlay), CONTAINER, VERSION_LABEL)
+        return Serving(
+            release.version,
+            f"git:{self.path.relative_to(self.project.root).as_posix()}",
+            f"declared {digest[:19]}…; cluster: {cluster}",
+        )

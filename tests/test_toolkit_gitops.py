@@ -1,0 +1,253 @@
+"""A kubernetes stage's desired state in git, fast: promotion, deploy, rollback and stop write the stage's overlay
+and commit and push that file alone, beside the stage tag; a refusal changes no file. A git repository with a
+bare `origin` made here, versions tagged as GTO tags them, builds with image digests in a local store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import commit, run
+from mlci.config import load_config
+from mlci.deployment import deploy_stage, promote_stage, rollback_stage, stop_stage
+from mlci.errors import RefusedError
+from mlci.project import Project
+from mlci.registry import Registry
+from mlci.status import stages_table
+from mlci.store import Store, StoreError
+from mlci.targets.kubernetes import Release, read_release, release_manifest
+
+CONFIG = """\
+[metrics]
+f1 = "higher"
+baseline_f1 = "higher"
+
+[gates]
+beat_baseline = {{f1 = 0.05}}
+
+[store]
+url = "{store}"
+
+[deploy.staging]
+target = "kubernetes"
+
+[deploy.production]
+target = "kubernetes"
+overlay = "k8s/prod"
+"""
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test User",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test User",
+    "GIT_COMMITTER_EMAIL": "t@e.com",
+}
+OVERLAYS = {"staging": "deploy/kubernetes/overlays/staging", "production": "k8s/prod"}
+
+
+def digest_of(name: str) -> str:
+    return f"ghcr.io/team/house@sha256:{(name.encode().hex() * 64)[:64]}"
+
+
+def version(root: Path, name: str, f1: float, image: bool = True) -> None:
+    """Commit metrics, tag the commit as GTO registers a version, store its build and (by default) its image."""
+    (root / "reports" / "metrics.json").write_text(json.dumps({"f1": f1, "baseline_f1": 0.4}))
+    commit(root, f"Metrics of {name}")
+    run("git", "tag", "-a", f"model@{name}", "-m", f"Registering artifact model version {name}", cwd=root)
+    run("git", "push", "--quiet", "origin", "HEAD", f"model@{name}", cwd=root)
+    bento = root.parent / f"{name}.bento"
+    bento.write_bytes(f"the bento of {name}".encode())
+    store = Store(str(root.parent / "store"))
+    store.put(bento, "house", name, {"name": "house", "version": name, "model_sha256": f"model-{name}"})
+    if image:
+        store.annotate("house", name, {"image": digest_of(name)})
+
+
+@pytest.fixture
+def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Project, Path]:
+    root, origin = tmp_path / "house", tmp_path / "origin.git"
+    (root / "reports").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "house"\n')
+    (root / "dvc.yaml").write_text(
+        "artifacts:\n  model:\n    path: models/model.pkl\nmetrics: [reports/metrics.json]\n"
+    )
+    (root / "mlci.toml").write_text(CONFIG.format(store=tmp_path / "store"))
+    for stage, overlay in OVERLAYS.items():
+        (root / overlay).mkdir(parents=True)
+        (root / overlay / "kustomization.yaml").write_text(f"namespace: house-{stage}\n")
+        (root / overlay / "release.yaml").write_text(release_manifest("house", None, {}))
+    for variable, value in IDENTITY.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))  # status asks no real cluster
+    run("git", "init", "--quiet", "--initial-branch", "main", cwd=root)
+    run("git", "init", "--quiet", "--bare", str(origin), cwd=tmp_path)
+    run("git", "remote", "add", "origin", str(origin), cwd=root)
+    commit(root, "A house with two kubernetes stages")
+    run("git", "push", "--quiet", "origin", "main", cwd=root)
+    version(root, "v0.0.1", f1=0.8)
+    return root, Project.read(root, load_config(root / "mlci.toml")), origin
+
+
+def declared(root: Path, stage: str, revision: str = "HEAD") -> Release | None:
+    """The release a stage's overlay declares in a commit (of this clone, or of origin with `origin/main`)."""
+    text = run("git", "show", f"{revision}:{OVERLAYS[stage]}/release.yaml", cwd=root).stdout
+    (root.parent / "shown.yaml").write_text(text)
+    return read_release(root.parent / "shown.yaml")
+
+
+def on_origin(root: Path, stage: str) -> Release | None:
+    run("git", "fetch", "--quiet", "origin", cwd=root)
+    return declared(root, stage, "origin/main")
+
+
+def head(root: Path) -> str:
+    return run("git", "rev-parse", "HEAD", cwd=root).stdout.strip()
+
+
+def test_promotions_and_a_rollback_declare_each_version_by_digest_in_git_and_on_origin(
+    repository: tuple[Path, Project, Path],
+) -> None:
+    root, project, origin = repository
+    config = load_config(root / "mlci.toml")
+    promotion = promote_stage(config, project, "v0.0.1", "staging")
+    assert promotion.deployment is not None
+    assert promotion.deployment.changed
+    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
+    assert "model#staging#1" in run("git", "tag", cwd=origin).stdout.split()
+    assert declared(root, "production") is None
+    promote_stage(config, project, "v0.0.1", "production")
+    version(root, "v0.0.2", f1=0.9)
+    promote_stage(config, project, "v0.0.2", "staging")
+    promoted = promote_stage(config, project, "v0.0.2", "production")
+    assert promoted.deployment is not None
+    assert promoted.deployment.replaced == "v0.0.1"
+    assert on_origin(root, "production") == Release("v0.0.2", digest_of("v0.0.2"), "model-v0.0.2")
+    assignment, deployment = rollback_stage(config, project, "production")
+    assert (assignment.version, deployment.replaced) == ("v0.0.1", "v0.0.2")
+    assert on_origin(root, "production") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
+    assert on_origin(root, "staging") == Release("v0.0.2", digest_of("v0.0.2"), "model-v0.0.2")
+    # each deploy is one commit of the overlay file alone: the file's history is the stage's deployment history
+    history = run("git", "log", "--format=%s", "--", f"{OVERLAYS['production']}/release.yaml", cwd=root).stdout
+    assert [line.split(" (")[0] for line in history.splitlines()] == [
+        "Deploy v0.0.1 to production",
+        "Deploy v0.0.2 to production",
+        "Deploy v0.0.1 to production",
+        "A house with two kubernetes stages",
+    ]
+    changed = run("git", "show", "--name-only", "--format=", "HEAD", cwd=root).stdout.split()
+    assert changed == [f"{OVERLAYS['production']}/release.yaml"]
+    table = stages_table(config, project, Registry.read(root, "model"))
+    assert "k8s/prod" in table
+    assert "no kubectl context" in table
+    assert table.count("in sync") == 2
+
+
+def test_a_deploy_of_what_git_declares_already_commits_nothing(repository: tuple[Path, Project, Path]) -> None:
+    root, project, _ = repository
+    config = load_config(root / "mlci.toml")
+    promote_stage(config, project, "v0.0.1", "staging")
+    before = head(root)
+    assert not deploy_stage(config, project, "staging").changed
+    assert head(root) == before
+
+
+@pytest.mark.parametrize("failure", ["gate", "no image"])
+def test_a_refused_promotion_changes_no_file_and_creates_no_tag(
+    repository: tuple[Path, Project, Path], failure: str
+) -> None:
+    root, project, _ = repository
+    config = load_config(root / "mlci.toml")
+    if failure == "gate":
+        version(root, "v0.0.2", f1=0.44)  # beats the dummy model by 0.04, under the 0.05 margin
+        expected = "gates: v0.0.2 fails"
+    else:
+        version(root, "v0.0.2", f1=0.9, image=False)
+        expected = "staging: house v0.0.2 has no image in the store, so no cluster could run it"
+    before = head(root)
+    with pytest.raises(RefusedError, match=expected):
+        promote_stage(config, project, "v0.0.2", "staging")
+    assert head(root) == before
+    assert not run("git", "status", "--porcelain", cwd=root).stdout
+    assert Registry.read(root, "model").holder("staging") is None
+
+
+def test_a_deploy_refuses_a_branch_out_of_step_with_origin_or_a_detached_head(
+    repository: tuple[Path, Project, Path],
+) -> None:
+    root, project, _ = repository
+    config = load_config(root / "mlci.toml")
+    promote_stage(config, project, "v0.0.1", "staging")
+    stop_stage(config, project, "staging")  # a change to deploy again
+    (root / "notes.txt").write_text("mine, not pushed")
+    run("git", "add", "notes.txt", cwd=root)
+    commit(root, "A commit of my own")
+    before = head(root)
+    with pytest.raises(RefusedError, match="main here differs from origin's: pull"):
+        deploy_stage(config, project, "staging")
+    assert head(root) == before
+    run("git", "reset", "--quiet", "--hard", "origin/main", cwd=root)
+    run("git", "checkout", "--quiet", "--detach", cwd=root)
+    with pytest.raises(RefusedError, match="HEAD is detached"):
+        deploy_stage(config, project, "staging")
+
+
+def test_a_push_origin_refuses_is_undone_here(repository: tuple[Path, Project, Path]) -> None:
+    root, project, origin = repository
+    config = load_config(root / "mlci.toml")
+    promote_stage(config, project, "v0.0.1", "staging")
+    stop_stage(config, project, "staging")
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do case $ref in refs/heads/*) exit 1;; esac; done\n")
+    hook.chmod(0o755)
+    before = head(root)
+    with pytest.raises(RefusedError, match="origin refused the commit of deploy/kubernetes/overlays/staging/release"):
+        deploy_stage(config, project, "staging")
+    assert head(root) == before
+    assert not run("git", "status", "--porcelain", cwd=root).stdout
+    assert declared(root, "staging") is None
+
+
+def test_an_edited_release_file_is_refused_not_overwritten(repository: tuple[Path, Project, Path]) -> None:
+    root, project, _ = repository
+    config = load_config(root / "mlci.toml")
+    release = root / OVERLAYS["staging"] / "release.yaml"
+    release.write_text(release.read_text() + "# mine\n")
+    with pytest.raises(RefusedError, match=r"release\.yaml has uncommitted changes; mlci writes it"):
+        promote_stage(config, project, "v0.0.1", "staging")
+    assert release.read_text().endswith("# mine\n")
+    assert Registry.read(root, "model").holder("staging") is None  # refused before the tag
+
+
+def test_stop_declares_no_replica_and_no_autoscaler(repository: tuple[Path, Project, Path]) -> None:
+    root, project, _ = repository
+    config = load_config(root / "mlci.toml")
+    assert stop_stage(config, project, "staging") is None  # nothing declared: nothing to stop, no commit
+    promote_stage(config, project, "v0.0.1", "staging")
+    stopped = stop_stage(config, project, "staging")
+    assert stopped is not None
+    assert stopped.version == "v0.0.1"
+    documents = list(yaml.safe_load_all((root / OVERLAYS["staging"] / "release.yaml").read_text()))
+    assert documents[0]["spec"]["replicas"] == 0
+    assert documents[-1] == {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "house"},
+        "$patch": "delete",
+    }
+    assert on_origin(root, "staging") is None
+
+
+def test_an_image_is_recorded_once_per_build(tmp_path: Path) -> None:
+    store = Store(str(tmp_path))
+    bento = tmp_path / "b.bento"
+    bento.write_bytes(b"bento")
+    store.put(bento, "house", "v0.0.1", {"version": "v0.0.1"})
+    store.annotate("house", "v0.0.1", {"image": digest_of("a")})
+    store.annotate("house", "v0.0.1", {"image": digest_of("a")})  # the same again: nothing to change
+    with pytest.raises(StoreError, match=r"already records image .* a build's record is never rewritten"):
+        store.annotate("house", "v0.0.1", {"image": digest_of("b")})
+    record = store.record("house", "v0.0.1")
+    assert record is not None
+    assert record["image"] == digest_of("a")
+    assert "bento_sha256" in record
