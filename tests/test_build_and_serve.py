@@ -132,34 +132,87 @@ def test_an_altered_build_is_refused(built: tuple[Path, str], tmp_path: Path) ->
     assert "does not match its checksum" in result.stderr
 
 
-def test_the_stored_build_serves_from_a_fresh_environment(built: tuple[Path, str], tmp_path: Path) -> None:
-    """Only the bento's own requirements installed, no project, no toolkit: the bento alone answers."""
+@pytest.fixture(scope="module")
+def fresh(built: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment with only the bento's own requirements, as its image installs them."""
     project, version = built
-    bento = stored(project, version, ".bento")
-    with tarfile.open(bento) as archive:
+    folder = tmp_path_factory.mktemp("fresh")
+    with tarfile.open(stored(project, version, ".bento")) as archive:
         requirements = archive.extractfile("./env/python/requirements.txt")
         assert requirements is not None
-        (tmp_path / "requirements.txt").write_bytes(requirements.read())
-    fresh = tmp_path / "fresh"
-    run("uv", "venv", "--quiet", "--python", "3.11", str(fresh), cwd=tmp_path)
-    run(
-        "uv",
-        "pip",
-        "install",
-        "--quiet",
-        "--python",
-        str(fresh / "bin" / "python"),
-        "-r",
-        "requirements.txt",
-        cwd=tmp_path,
-    )
+        (folder / "requirements.txt").write_bytes(requirements.read())
+    run("uv", "venv", "--quiet", "--python", "3.11", "venv", cwd=folder)
+    run("uv", "pip", "install", "--quiet", "--python", "venv/bin/python", "-r", "requirements.txt", cwd=folder)
+    return folder / "venv"
+
+
+def test_the_stored_build_serves_from_a_fresh_environment(built: tuple[Path, str], fresh: Path, tmp_path: Path) -> None:
+    """Only the bento's own requirements installed, no project, no toolkit: the bento alone answers."""
+    project, version = built
     unimportable = subprocess.run([str(fresh / "bin" / "python"), "-c", "import penguin_species"], capture_output=True)
     assert unimportable.returncode != 0  # the code can only come from the bento
     env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml-home"), "MODEL_VERSION": version}
-    run(str(fresh / "bin" / "bentoml"), "import", str(bento), cwd=tmp_path, env=env)
+    run(str(fresh / "bin" / "bentoml"), "import", str(stored(project, version, ".bento")), cwd=tmp_path, env=env)
     port = free_port()
     command = [str(fresh / "bin" / "bentoml"), "serve", f"penguin-species:{version}", "--port", str(port)]
     with serving(command, port, tmp_path, env) as url:
         status, body = request(f"{url}/predict", json.dumps({"records": {"island": "Biscoe", "year": 2008}}).encode())
     assert status == 200, body
     assert json.loads(body)[0]["model_version"] == version
+
+
+def test_the_image_context_serves_the_contract_through_its_own_entrypoint_read_only(
+    built: tuple[Path, str], fresh: Path, tmp_path: Path
+) -> None:
+    """What the container runs, without a container engine: the bento's entrypoint over its unpacked context, the
+    bento's requirements only, the context read-only, BentoML's files in scratch, no home directory."""
+    project, version = built
+    context = tmp_path / "context"
+    prepared = mlci(project, "image", version, "--context", str(context))
+    assert prepared.returncode == 0, prepared.stderr
+    assert f"build context ready and checked in {context}" in prepared.stdout
+    record = json.loads(stored(project, version, ".json").read_text())
+    for path in (context, *context.rglob("*")):
+        path.chmod(path.stat().st_mode & ~0o222)
+    port = free_port()
+    env = {
+        "PATH": f"{fresh / 'bin'}:/usr/bin:/bin",
+        "BENTO_PATH": str(context),  # as the Dockerfile sets it
+        "BENTOML_HOME": str(tmp_path / "scratch" / "bentoml"),  # as the Deployment sets it, on its emptyDir
+        "HOME": "/nonexistent",
+        "MODEL_VERSION": version,
+        "MODEL_SHA256": record["model_sha256"],
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    entrypoint = ["bash", str(context / "env" / "docker" / "entrypoint.sh"), "--port", str(port)]
+    try:
+        with serving(entrypoint, port, Path("/"), env) as url:
+            smoke = mlci(project, "smoke", url, "--expect-version", version, timeout=60)
+            wrong = mlci(project, "smoke", url, "--expect-version", "v9.9.9", timeout=60)
+    finally:
+        for path in (context, *context.rglob("*")):
+            path.chmod(path.stat().st_mode | 0o200)
+    assert smoke.returncode == 0, smoke.stderr
+    assert "the example request answered, an invalid request refused with 400" in smoke.stdout
+    assert wrong.returncode == 1
+    assert "was answered by another model version" in wrong.stderr
+
+
+def test_an_image_is_recorded_by_digest_once_and_a_bad_reference_is_refused(built: tuple[Path, str]) -> None:
+    project, version = built
+    bad = mlci(project, "image", version, "--record", "ghcr.io/team/penguin-species:latest")
+    assert bad.returncode == 2
+    assert "is not an image by digest: give REPOSITORY@sha256:<64 hex digits>" in bad.stderr
+    unpushable = mlci(project, "image", version, "--push", "GHCR.io/Team")
+    assert unpushable.returncode == 2
+    assert "is not an image repository" in unpushable.stderr
+    image = "ghcr.io/team/penguin-species@sha256:" + "0f" * 32
+    recorded = mlci(project, "image", version, "--record", image)
+    assert recorded.returncode == 0, recorded.stderr
+    assert json.loads(stored(project, version, ".json").read_text())["image"] == image
+    other = mlci(project, "image", version, "--record", image.replace("0f", "1e"))
+    assert other.returncode == 2
+    assert "a build's record is never rewritten" in other.stderr
+    kept = mlci(project, "image", version, "--push", "ghcr.io/team/penguin-species")  # nothing to build again
+    assert kept.returncode == 0, kept.stderr
+    assert f"image {image} (recorded in the store)" in kept.stdout

@@ -93,13 +93,17 @@ def engine() -> str:
     raise BuildError(f"no container engine ({' or '.join(ENGINES)}) on this machine to build the image with")
 
 
-def build_and_push(folder: Path, repository: str, version: str) -> str:
-    """Build the context with the engine, push it, and return the pushed image by digest."""
+def check_repository(repository: str) -> str:
     if not REPOSITORY.match(repository):
         raise BuildError(
             f"{repository!r} is not an image repository: give a lowercase one with its registry, such as "
             "ghcr.io/owner/name"
         )
+    return repository
+
+
+def build_and_push(folder: Path, repository: str, version: str) -> str:
+    """Build the context with the engine, push it, and return the pushed image by digest."""
     program, reference = engine(), f"{repository}:{version}"
     run(program, "build", "--file", str(folder / DOCKERFILE), "--tag", reference, str(folder))
     run(program, "push", reference)
@@ -124,6 +128,8 @@ def make_image(
     """Prepare the build context of a stored version; with `push`, build and push it once; with `record`, note
     an image built elsewhere. A version keeps the first image recorded for it."""
     stored = store.record(project.name, version) or {}
+    if push:
+        check_repository(push)
     if record:
         image = check_reference(record)
         return Image(version, None, store.annotate(project.name, version, {"image": image})["image"], made=False)
