@@ -55,7 +55,7 @@ def steps(project: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 def test_the_workflows_are_those_the_readme_describes(generated: Path) -> None:
     expected = {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml", "monitor.yml"}
-    expected.add("template-update.yml")
+    expected |= {"template-update.yml", "cluster.yml"}
     assert set(workflows(generated)) == expected
 
 
@@ -152,6 +152,51 @@ def test_the_release_calls_the_deploy_workflow_itself(generated: Path) -> None:
     promote = workflows(generated)["promote.yml"]
     assert set(triggers(promote)) == {"workflow_dispatch"}
     assert promote["jobs"]["promote"]["environment"] == "production"
+
+
+def step_running(job: dict[str, Any], session: str) -> tuple[int, dict[str, Any]]:
+    """The position and step of the job that runs `nox -s SESSION`."""
+    found = [(n, step) for n, step in enumerate(job["steps"]) if f"nox -s {session} " in step.get("run", "") + " "]
+    assert len(found) == 1, f"expected one step running nox -s {session}"
+    return found[0]
+
+
+def test_the_release_pushes_one_image_before_it_promotes(generated: Path) -> None:
+    """A kubernetes stage refuses a version without an image: the image is made before the promotion."""
+    job = workflows(generated)["release.yml"]["jobs"]["release"]
+    assert job["permissions"]["packages"] == "write"
+    position, image = step_running(job, "image")
+    assert image["run"].endswith('--push "${REPOSITORY,,}"')  # lowercase, as registries require
+    assert image["env"]["REPOSITORY"] == "ghcr.io/${{ github.repository }}"
+    assert position < step_running(job, "promote")[0]
+    login = next(n for n, step in enumerate(job["steps"]) if step.get("uses", "").startswith("docker/login-action@"))
+    assert login < position
+
+
+def test_deploys_run_from_the_default_branch_and_may_push_the_overlay(generated: Path) -> None:
+    """A kubernetes stage's deploy commits its overlay to the branch the controller watches, never to a tag."""
+    deploy = workflows(generated)["deploy.yml"]["jobs"]["deploy"]
+    checkout = next(step for step in deploy["steps"] if step.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"
+    assert deploy["permissions"]["contents"] == "write"
+    _, step = step_running(deploy, "deploy")
+    assert step["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert "gh auth setup-git" in step["run"]
+    assert "git config user.email" in step["run"]
+    release = workflows(generated)["release.yml"]["jobs"]["deploy-staging"]
+    assert release["permissions"]["contents"] == "write"  # a called workflow gets no more than its caller grants
+    promote = workflows(generated)["promote.yml"]["jobs"]["promote"]
+    assert step_running(promote, "deploy")[1]["env"]["GH_TOKEN"] == "${{ github.token }}"
+
+
+def test_the_cluster_proof_runs_a_version_on_kind_by_hand_only(generated: Path) -> None:
+    cluster = workflows(generated)["cluster.yml"]
+    assert set(triggers(cluster)) == {"workflow_dispatch"}
+    assert triggers(cluster)["workflow_dispatch"]["inputs"]["version"]["required"] is True
+    job = cluster["jobs"]["kind"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    _, proof = step_running(job, "kind-proof")
+    assert proof["env"]["VERSION"] == "${{ inputs.version }}"
 
 
 def test_monitoring_runs_on_a_schedule_and_retrains_only_on_drift_into_a_pull_request(generated: Path) -> None:

@@ -13,8 +13,11 @@ import kubernetes_validate
 import pytest
 import yaml
 from conftest import generate
+from mlci.cli import main
+from mlci.config import load_config
 from mlci.image import IMAGE_UID, SERVING_PORT
-from mlci.project import READY_ROUTE
+from mlci.kind import render_with
+from mlci.project import READY_ROUTE, Project
 from mlci.targets.kubernetes import Release, release_manifest
 
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")  # the oldest and newest the manifests are validated against
@@ -166,3 +169,32 @@ def test_the_longest_project_name_allowed_renders_valid_names(tmp_path: Path) ->
         kubernetes_validate.validate(item, KUBERNETES_VERSIONS[-1], strict=True)
         assert len(item["metadata"]["name"]) <= 63
         assert len(item["metadata"]["namespace"]) <= 63
+
+
+def test_the_kind_proof_applies_the_stage_overlay_with_the_local_image_on_one_replica(
+    project: Path, tmp_path: Path
+) -> None:
+    config = load_config(project / "mlci.toml")
+    overlay = project / "deploy" / "kubernetes" / "overlays" / "staging"
+    before = (overlay / "release.yaml").read_text()
+    local = Release("v1.2.3", "mlci.local/penguin-species:v1.2.3", "c0" * 32)
+    text = render_with(Project.read(project, config), overlay, local, tmp_path / "kind")
+    objects = [item for item in yaml.safe_load_all(text) if item]
+    for item in objects:
+        kubernetes_validate.validate(item, KUBERNETES_VERSIONS[-1], strict=True)
+    deployment = one(objects, "Deployment")
+    assert deployment["spec"]["replicas"] == 1  # the stage declares none yet: the proof runs one anyway
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == local.image
+    assert {item["metadata"]["namespace"] for item in objects} == {"penguin-species-staging"}
+    assert (overlay / "release.yaml").read_text() == before  # the overlay itself is never changed
+
+
+def test_the_kind_proof_refuses_before_doing_anything_without_its_tools(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker, kind or kubectl
+    monkeypatch.chdir(project)
+    assert main(["kind-proof", "v0.0.1"]) == 2
+    said = capsys.readouterr().err
+    assert "this proof needs docker (not on PATH), kind (not on PATH), kubectl (not on PATH)" in said
+    assert not (project / "build").exists()

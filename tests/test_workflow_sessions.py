@@ -57,8 +57,11 @@ def job(runner: Runner, workflow: str, name: str) -> dict[str, Any]:
     return found
 
 
-def run_steps(runner: Runner, workflow: str, name: str, **values: str) -> list[subprocess.CompletedProcess[str]]:
-    """Run a job's scripts in order, its env filled from `values`; stop at the first that fails."""
+def run_steps(
+    runner: Runner, workflow: str, name: str, path: Path | None = None, **values: str
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run a job's scripts in order, its env filled from `values` (and `path` first on PATH); stop at the first
+    that fails."""
     results = []
     for step in job(runner, workflow, name)["steps"]:
         if "run" not in step:
@@ -77,6 +80,7 @@ def run_steps(runner: Runner, workflow: str, name: str, **values: str) -> list[s
                 "GITHUB_OUTPUT": str(runner.output),
                 "GITHUB_STEP_SUMMARY": str(runner.summary),
                 "RUNNER_TEMP": str(runner.temp),
+                **({"PATH": f"{path}:{runner.clone.env['PATH']}"} if path else {}),
             },
             capture_output=True,
             text=True,
@@ -131,10 +135,25 @@ def test_review_of_a_pull_request_from_a_fork_fills_the_job_summary(runner: Runn
     assert "**Verdict:" in runner.summary.read_text()
 
 
-def test_release_registers_builds_and_promotes_to_staging(runner: Runner) -> None:
+def test_release_registers_builds_pushes_an_image_and_promotes_to_staging(runner: Runner) -> None:
+    """No container engine runs here: tests/fake-docker stands in for docker, checking the command lines mlci
+    gives it and answering with a digest; the image build itself is not exercised."""
     runner.output.write_text("")
-    run_steps(runner, "release.yml", "release", VERSION="v0.0.1")
+    engine = runner.temp / "engine"
+    engine.mkdir()
+    shutil.copy(Path(__file__).parent / "fake-docker", engine / "docker")
+    log = engine / "docker.log"
+    run_steps(
+        runner, "release.yml", "release", path=engine, VERSION="v0.0.1", REPOSITORY="ghcr.io/Team/Penguin-Species"
+    )
     assert runner.output.read_text() == "version=v0.0.1\n"
+    calls = log.read_text().splitlines()
+    context = runner.clone.path / "build" / "image" / "v0.0.1"
+    reference = "ghcr.io/team/penguin-species:v0.0.1"  # lowercased by the step, as registries require
+    assert calls[0] == f"build --file {context}/env/docker/Dockerfile --tag {reference} {context}"
+    assert calls[1] == f"push {reference}"
+    record = json.loads((runner.clone.path.parent / "bentos" / "penguin-species" / "v0.0.1.json").read_text())
+    assert re.fullmatch(r"ghcr\.io/team/penguin-species@sha256:[0-9a-f]{64}", record["image"])
     tags = subprocess.run(
         ["git", "ls-remote", "--tags", "origin"], cwd=runner.clone.path, capture_output=True, text=True
     )
@@ -161,6 +180,26 @@ def test_promotion_to_production_then_its_deploy(runner: Runner) -> None:
     run_steps(runner, "promote.yml", "promote", VERSION="v0.0.1")
     status, _ = request(f"http://127.0.0.1:{runner.production_port}/readyz")
     assert status == 200
+
+
+def test_the_cluster_proof_refuses_here_naming_what_it_lacks(runner: Runner) -> None:
+    """kind needs a container engine, which these machines lack: the proof says so before it builds anything.
+    What it composes runs here: the image's context (tests/test_build_and_serve.py), the overlay rendered with
+    the image and the smoke test (tests/test_kubernetes_manifests.py); the cluster itself runs only on GitHub."""
+    without_kind = ":".join(
+        folder for folder in runner.clone.env["PATH"].split(":") if not (Path(folder) / "kind").exists()
+    )
+    result = subprocess.run(
+        ["nox", "-s", "kind-proof", "--", "v0.0.1"],
+        cwd=runner.clone.path,
+        env={**runner.clone.env, "PATH": without_kind},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "mlci: error: this proof needs" in result.stderr
+    assert "kind (not on PATH)" in result.stderr
+    assert not (runner.clone.path / "build" / "kind").exists()
 
 
 def logged_records(log: Path, count: int) -> None:

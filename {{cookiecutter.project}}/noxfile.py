@@ -100,6 +100,20 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def image(session: nox.Session) -> None:
+    """A stored version's container image: its checked build context, or built, pushed and recorded once
+    (`-- VERSION [--push REPOSITORY]`)."""
+    uv_run(session, "mlci", "image", *session.posargs)
+
+
+@nox.session(name="kind-proof", default=False)
+def kind_proof(session: nox.Session) -> None:
+    """Run a stored version through the staging overlay on a throwaway kind cluster (`-- VERSION`; needs docker,
+    kind and kubectl: the cluster workflow runs it on GitHub)."""
+    uv_run(session, "mlci", "kind-proof", *session.posargs)
+
+
+@nox.session(default=False)
 def serve(session: nox.Session) -> None:
     """Serve a stored build, not the working tree (`-- VERSION --port N`, both optional)."""
     uv_run(session, "mlci", "serve", *session.posargs)
@@ -125,7 +139,7 @@ def promote(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def deploy(session: nox.Session) -> None:
-    """Run the version a stage is assigned, smoke-tested (`-- STAGE`)."""
+    """Run the version a stage is assigned: smoke-tested here, or declared in git for Kubernetes (`-- STAGE`)."""
     uv_run(session, "mlci", "deploy", *session.posargs)
 
 

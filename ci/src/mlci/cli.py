@@ -171,6 +171,19 @@ def smoke_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def kind_proof_command(args: argparse.Namespace) -> int:
+    """Run a stored version's image through a stage's overlay on a throwaway kind cluster, smoke-tested."""
+    from mlci.kind import prove
+
+    config, project = repository(args)
+    proof = prove(config, project, args.version, args.stage)
+    print(
+        f"{project.name} {proof.version}: {proof.image} rolled out in {proof.namespace} on a kind cluster and "
+        f"answered the smoke test at {proof.url} (the cluster is deleted)"
+    )
+    return 0
+
+
 def stop_command(args: argparse.Namespace) -> int:
     """Stop what runs for a stage on this machine; git's assignment is left as it is."""
     from mlci.deployment import stop_stage
@@ -480,6 +493,16 @@ def add_registry_commands(commands: argparse._SubParsersAction[argparse.Argument
     smoke_parser.add_argument("url", help="the server's address, e.g. http://127.0.0.1:8080")
     smoke_parser.add_argument("--expect-version", metavar="VERSION", help="the version every answer must name")
     smoke_parser.set_defaults(handler=smoke_command)
+    kind_parser = commands.add_parser(
+        "kind-proof",
+        help="run a stored version's image through a stage's overlay on a throwaway kind cluster (exit 0: it served)",
+        description="Builds the image from the stored bento, creates a kind cluster, loads the image, applies the "
+        "stage's overlay with that image, waits for the rollout, and sends the smoke test through a port-forward. "
+        "Needs docker (with a running engine), kind and kubectl; the cluster is deleted at the end.",
+    )
+    kind_parser.add_argument("version", help="a stored version, such as v0.1.2")
+    kind_parser.add_argument("--stage", default="staging", help="whose overlay to apply (default: staging)")
+    kind_parser.set_defaults(handler=kind_proof_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -128,9 +128,9 @@ def make_image(
     """Prepare the build context of a stored version; with `push`, build and push it once; with `record`, note
     an image built elsewhere. A version keeps the first image recorded for it."""
     stored = store.record(project.name, version) or {}
-    if push:
+    if push is not None:
         check_repository(push)
-    if record:
+    if record is not None:
         image = check_reference(record)
         return Image(version, None, store.annotate(project.name, version, {"image": image})["image"], made=False)
     if push and stored.get("image"):
