@@ -42,6 +42,15 @@ def test_minimal_file_gets_the_defaults(tmp_path: Path) -> None:
     assert config.metrics == {}
 
 
+def test_a_kubernetes_stage_needs_no_port_and_shares_none(tmp_path: Path) -> None:
+    text = VALID.replace("port = 3001", 'target = "kubernetes"').replace("port = 3000", "port = 3001")
+    config = load_config(write(tmp_path, text))
+    assert config.deploy["staging"].port is None
+    assert config.deploy["staging"].overlay_for("staging") == "deploy/kubernetes/overlays/staging"
+    both = text.replace("port = 3001", 'target = "kubernetes"\noverlay = "k8s/prod"')
+    assert load_config(write(tmp_path, both)).deploy["production"].overlay_for("production") == "k8s/prod"
+
+
 def test_custom_stages_and_gates(tmp_path: Path) -> None:
     text = """
 [registry]
@@ -110,7 +119,30 @@ port = 4001
         (VALID + '[registry]\nstages = ["staging"]\n', "not a stage: [deploy.production]"),
         (VALID + '[registry]\nstages = ["staging", "production", "canary"]\n', "missing [deploy.canary]"),
         (VALID.replace("port = 3000", "port = 3001"), "each stage needs its own port, got [3001, 3001]"),
-        (VALID.replace("port = 3001", 'port = 3001\ntarget = "k8s"'), "deploy.staging.target: Input should be 'local'"),
+        (
+            VALID.replace("port = 3001", 'port = 3001\ntarget = "k8s"'),
+            "deploy.staging.target: Input should be 'local' or 'kubernetes'",
+        ),
+        (
+            VALID.replace("port = 3001", ""),
+            "deploy.staging: a local stage serves on a port of this machine: set port",
+        ),
+        (
+            VALID.replace("port = 3001", 'target = "kubernetes"\nport = 3001\nworkers = 2'),
+            'deploy.staging: port, workers: only a local stage uses them; remove them, or set target = "local"',
+        ),
+        (
+            VALID.replace("port = 3001", 'port = 3001\noverlay = "k8s/staging"'),
+            "deploy.staging: overlay: only a kubernetes stage uses it",
+        ),
+        (
+            VALID.replace("port = 3001", 'target = "kubernetes"\noverlay = "../elsewhere"'),
+            "deploy.staging.overlay: '../elsewhere' is not a folder inside the repository",
+        ),
+        (
+            VALID.replace("port = 3001", 'target = "kubernetes"\noverlay = "/etc/overlay"'),
+            "deploy.staging.overlay: '/etc/overlay' is not a folder inside the repository",
+        ),
         ("store = [", "not valid TOML"),
     ],
 )

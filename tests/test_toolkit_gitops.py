@@ -251,3 +251,29 @@ def test_an_image_is_recorded_once_per_build(tmp_path: Path) -> None:
     assert record is not None
     assert record["image"] == digest_of("a")
     assert "bento_sha256" in record
+
+
+def test_a_release_file_mlci_cannot_read_is_shown_as_such_and_written_afresh_by_a_deploy(
+    repository: tuple[Path, Project, Path],
+) -> None:
+    root, project, _ = repository
+    config = load_config(root / "mlci.toml")
+    release = root / OVERLAYS["staging"] / "release.yaml"
+    release.write_text("kind: Deployment\nmetadata: [broken\n")
+    commit(root, "A release file edited by hand")
+    run("git", "push", "--quiet", "origin", "main", cwd=root)
+    table = stages_table(config, project, Registry.read(root, "model"))
+    assert "not the release file mlci writes" in table
+    promote_stage(config, project, "v0.0.1", "staging")
+    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
+
+
+def test_an_image_in_the_store_that_is_not_by_digest_is_refused(repository: tuple[Path, Project, Path]) -> None:
+    root, project, _ = repository
+    record = root.parent / "store" / "house" / "v0.0.1.json"
+    record.write_text(record.read_text().replace(digest_of("v0.0.1"), "ghcr.io/team/house:latest"))
+    before = head(root)
+    with pytest.raises(RefusedError, match=r"names the image 'ghcr\.io/team/house:latest', not an image by digest"):
+        promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "staging")
+    assert head(root) == before
+    assert Registry.read(root, "model").holder("staging") is None

@@ -1,5 +1,6 @@
 """Measure a generated repository: validation against plain pandas, a no-op `dvc repro` against `dvc status`,
-and the served bento against the model in process and a minimal FastAPI app.
+the served bento against the model in process and a minimal FastAPI app, and a promotion to a kubernetes stage
+(a commit in git) against one to a local stage (a server started and smoke-tested), with the rendered overlays.
 
 Each figure is printed beside its baseline, both measured in this run on this machine.
 """
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from demo import TEMPLATE, generate
-from local_server import local_server
+from local_server import free_port, local_server
 
 BENCH_SERVICE = TEMPLATE / "tools" / "bench_service.py"
 
@@ -130,6 +131,58 @@ def service(project: Path, levels: str, seconds: float, rounds: int) -> None:
     )
 
 
+def timed(*command: str, cwd: Path) -> float:
+    start = time.perf_counter()
+    run(*command, cwd=cwd)
+    return time.perf_counter() - start
+
+
+def to_kubernetes(config: str, stage: str) -> str:
+    """mlci.toml with one stage moved to the kubernetes target (its local settings removed)."""
+    start = config.index(f"[deploy.{stage}]")
+    end = config.index("\n[", start + 1)
+    return config[:start] + f'[deploy.{stage}]\ntarget = "kubernetes"\n' + config[end:]
+
+
+def promotion(project: Path) -> None:
+    """One version promoted to staging on the kubernetes target, then to production on the local one."""
+    identity = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@e.com", "GIT_COMMITTER_NAME": "bench"}
+    os.environ.update({**identity, "GIT_COMMITTER_EMAIL": "b@e.com"})
+    origin = project.parent / "origin.git"
+    run("git", "init", "--quiet", "--bare", str(origin), cwd=project.parent)
+    run("git", "remote", "add", "origin", str(origin), cwd=project)
+    config = project / "mlci.toml"
+    text = to_kubernetes(config.read_text(), "staging")
+    config.write_text(text.replace("port = 3000", f"port = {free_port()}"))
+    run("git", "commit", "--quiet", "--all", "-m", "Staging on Kubernetes", cwd=project)
+    run("git", "push", "--quiet", "origin", "main", cwd=project)
+    run("uv", "run", "--no-sync", "dvc", "push", "--quiet", cwd=project)
+    run("uv", "run", "--no-sync", "mlci", "register", cwd=project)
+    run("uv", "run", "--no-sync", "mlci", "build", cwd=project)
+    # No container engine is needed here: a digest stands in for the pushed image, which only the cluster pulls.
+    bento = project.parent / "storage" / "bentos" / project.name / "v0.0.1.json"
+    digest = json.loads(bento.read_text())["bento_sha256"]
+    image = f"ghcr.io/bench/{project.name}@sha256:{digest}"
+    run("uv", "run", "--no-sync", "mlci", "image", "v0.0.1", "--record", image, cwd=project)
+    mlci = ("uv", "run", "--no-sync", "mlci")
+    kubernetes = timed(*mlci, "promote", "v0.0.1", "--to", "staging", cwd=project)
+    local = timed(*mlci, "promote", "v0.0.1", "--to", "production", cwd=project)
+    local += timed(*mlci, "deploy", "production", cwd=project)
+    run(*mlci, "stop", "production", cwd=project)
+    print("\nPromotion of one version, from the command to the stage declared or serving (one run each)")
+    print(f"  local stage: tag, start, smoke-test (baseline)   {local:6.2f} s")
+    print(f"  kubernetes stage: tag, overlay commit, push      {kubernetes:6.2f} s   ratio {kubernetes / local:.2f}x")
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        print("  rendered overlays: kubectl not found")
+        return
+    for stage in ("staging", "production"):
+        rendered = run(kubectl, "kustomize", f"deploy/kubernetes/overlays/{stage}", cwd=project)
+        objects = rendered.count("\nkind: ") + rendered.startswith("kind: ")
+        lines = len(rendered.splitlines())
+        print(f"  rendered {stage} overlay: {objects} objects, {lines} lines, {len(rendered):,} bytes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic frame")
@@ -138,16 +191,31 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="seconds of load per server at each level")
     parser.add_argument("--rounds", type=int, default=4, help="turns the servers take at each level")
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="emptied, then used")
+    parts = ("validation", "pipeline", "service", "promotion")
+    parser.add_argument("--parts", default=",".join(parts), help=f"which to measure, of {', '.join(parts)}")
     args = parser.parse_args()
+    chosen = args.parts.split(",")
+    unknown = sorted(set(chosen) - set(parts))
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(unknown)}; choose among {', '.join(parts)}")
     workdir = args.workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     project = generate(workdir)
     run("uv", "sync", "--quiet", cwd=project)
     print(f"Machine: {machine()}")
-    validation(project, args.rows)
-    pipeline(project, args.repeat)
-    service(project, args.levels, args.seconds, args.rounds)
+    if "validation" in chosen:
+        validation(project, args.rows)
+    if "pipeline" in chosen or "service" in chosen or "promotion" in chosen:
+        pipeline(project, args.repeat)  # the model the later parts serve and promote
+    if "service" in chosen:
+        service(project, args.levels, args.seconds, args.rounds)
+    if "promotion" in chosen:
+        if "service" not in chosen:  # which commits the reproduced pipeline
+            run("git", "add", "--all", cwd=project)
+            identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+            run("git", *identity, "commit", "--quiet", "-m", "Reproduce the pipeline", cwd=project)
+        promotion(project)
 
 
 if __name__ == "__main__":

@@ -101,15 +101,15 @@ def build(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def image(session: nox.Session) -> None:
-    """A stored version's container image: its checked build context, or built, pushed and recorded once
-    (`-- VERSION [--push REPOSITORY]`)."""
+    """A stored version's container image: its checked build context, or built, pushed and
+    recorded once (`-- VERSION [--push REPOSITORY]`)."""
     uv_run(session, "mlci", "image", *session.posargs)
 
 
 @nox.session(name="kind-proof", default=False)
 def kind_proof(session: nox.Session) -> None:
-    """Run a stored version through the staging overlay on a throwaway kind cluster (`-- VERSION`; needs docker,
-    kind and kubectl: the cluster workflow runs it on GitHub)."""
+    """Run a stored version through the staging overlay on a throwaway kind cluster (`-- VERSION`;
+    needs docker, kind and kubectl: the cluster workflow runs it on GitHub)."""
     uv_run(session, "mlci", "kind-proof", *session.posargs)
 
 
@@ -139,7 +139,7 @@ def promote(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def deploy(session: nox.Session) -> None:
-    """Run the version a stage is assigned: smoke-tested here, or declared in git for Kubernetes (`-- STAGE`)."""
+    """Run the version a stage is assigned: smoke-tested here, or declared in git (`-- STAGE`)."""
     uv_run(session, "mlci", "deploy", *session.posargs)
 
 

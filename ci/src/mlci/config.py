@@ -90,6 +90,17 @@ class Deployment(Section):
             ) from None
         return value
 
+    @field_validator("overlay")
+    @classmethod
+    def _overlay_is_inside_the_repository(cls, value: str) -> str:
+        path = Path(value)
+        if value and (path.is_absolute() or ".." in path.parts or value.startswith("~")):
+            raise ValueError(
+                f"{value!r} is not a folder inside the repository: give a relative path such as "
+                '"deploy/kubernetes/overlays/production" (mlci commits the file it writes there)'
+            )
+        return value
+
     @model_validator(mode="after")
     def _settings_fit_the_target(self) -> Deployment:
         if self.target == "local" and self.port is None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from mlci.errors import RefusedError
+from mlci.errors import MlciError, RefusedError
 from mlci.gitops import commit_file, writable
 from mlci.project import MODEL_SHA256_VARIABLE, MODEL_VERSION_VARIABLE, Project, server_environment
 from mlci.registry import exclusive
@@ -90,27 +90,45 @@ def release_manifest(name: str, release: Release | None, log: dict[str, str]) ->
     return HEADER + body
 
 
+class ReleaseFileError(MlciError):
+    """A stage's release file that mlci did not write, or that was changed by hand."""
+
+
 def read_release(path: Path) -> Release | None:
     """The release a stage's file declares, or None when it declares none (or the file is missing)."""
     if not path.is_file():
         return None
-    for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-        if isinstance(document, dict) and document.get("kind") == "Deployment":
-            version = document["metadata"]["labels"][VERSION_LABEL]
-            if version == NOT_RELEASED:
-                return None
-            container = document["spec"]["template"]["spec"]["containers"][0]
-            env = {item["name"]: item["value"] for item in container.get("env", [])}
-            assert env[MODEL_VERSION_VARIABLE] == version, f"{path}: the version label and MODEL_VERSION differ"
-            return Release(version, container["image"], env[MODEL_SHA256_VARIABLE])
-    return None
+    try:
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if isinstance(document, dict) and document.get("kind") == "Deployment":
+                version = document["metadata"]["labels"][VERSION_LABEL]
+                if version == NOT_RELEASED:
+                    return None
+                container = document["spec"]["template"]["spec"]["containers"][0]
+                env = {item["name"]: item["value"] for item in container.get("env", [])}
+                if env[MODEL_VERSION_VARIABLE] != version:
+                    raise ValueError(
+                        f"the version label {version} and MODEL_VERSION {env[MODEL_VERSION_VARIABLE]} differ"
+                    )
+                return Release(version, container["image"], env[MODEL_SHA256_VARIABLE])
+    except (yaml.YAMLError, KeyError, IndexError, TypeError, ValueError) as error:
+        raise ReleaseFileError(
+            f"{path}: not the release file mlci writes ({type(error).__name__}: {error}); `mlci deploy` writes it "
+            "afresh, or restore it from git"
+        ) from None
+    raise ReleaseFileError(f"{path}: declares no Deployment; `mlci deploy` writes it afresh, or restore it from git")
 
 
 def require_image(record: dict[str, Any], stage: str) -> str:
     """The image a build's record names, which a kubernetes stage needs before it may hold the version."""
     image = record.get("image")
+    name, version = record.get("name"), record.get("version")
+    if image and not IMAGE_BY_DIGEST.match(str(image)):
+        raise RefusedError(
+            f"{stage}: the store's record of {name} {version} names the image {image!r}, not an image by digest: "
+            "the record was altered; nothing was changed"
+        )
     if not image:
-        name, version = record["name"], record["version"]
         raise RefusedError(
             f"{stage}: {name} {version} has no image in the store, so no cluster could run it; nothing was changed. "
             f"Build and push it with `nox -s image -- {version} --push REPOSITORY` (the release workflow does), "
@@ -122,9 +140,11 @@ def require_image(record: dict[str, Any], stage: str) -> str:
 def namespace_of(overlay: Path) -> str:
     """The namespace an overlay's kustomization puts the stage in ("default" when it names none)."""
     kustomization = overlay / "kustomization.yaml"
-    if not kustomization.is_file():
-        return "default"
-    return str((yaml.safe_load(kustomization.read_text(encoding="utf-8")) or {}).get("namespace", "default"))
+    try:
+        settings = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return "default"  # kubectl kustomize names what is wrong with it
+    return str(settings.get("namespace", "default")) if isinstance(settings, dict) else "default"
 
 
 class KubernetesTarget:
@@ -162,22 +182,32 @@ class KubernetesTarget:
         with exclusive(self.project.root):
             return commit_file(self.project.root, self.path, text, message)
 
+    def declared(self) -> Release | None:
+        """What the stage's file declares now; a file mlci cannot read counts as none, and is written afresh."""
+        try:
+            return read_release(self.path)
+        except ReleaseFileError:
+            return None
+
     def deploy(self, version: str) -> Deployment:
         release = self.checked_release(version)
-        before = read_release(self.path)
+        before = self.declared()
         changed = self.declare(release, f"Deploy {version} to {self.stage} ({release.image.rpartition('@')[2]})")
         replaced = before.version if changed and before and before.version != version else None
         return Deployment(self.stage, self.serving(release), replaced, changed)
 
     def stop(self) -> Serving | None:
-        before = read_release(self.path)
+        before = self.declared()
         if before is None:
             return None
         self.declare(None, f"Stop {self.stage} (was {before.version})")
         return self.serving(before)
 
     def current(self) -> Serving | None:
-        release = read_release(self.path)
+        try:
+            release = read_release(self.path)
+        except ReleaseFileError as error:
+            return Serving("?", f"git:{self.path.relative_to(self.project.root).as_posix()}", str(error))
         return self.serving(release) if release else None
 
     def serving(self, release: Release) -> Serving:
