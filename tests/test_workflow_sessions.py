@@ -148,7 +148,7 @@ def test_release_registers_builds_pushes_an_image_and_promotes_to_staging(runner
     )
     assert runner.output.read_text() == "version=v0.0.1\n"
     calls = log.read_text().splitlines()
-    context = runner.clone.path / "build" / "image" / "v0.0.1"
+    context = "build/image/v0.0.1"  # relative to the repository, where the session runs
     reference = "ghcr.io/team/penguin-species:v0.0.1"  # lowercased by the step, as registries require
     assert calls[0] == f"build --file {context}/env/docker/Dockerfile --tag {reference} {context}"
     assert calls[1] == f"push {reference}"
@@ -196,9 +196,10 @@ def test_the_cluster_proof_refuses_here_naming_what_it_lacks(runner: Runner) -> 
         capture_output=True,
         text=True,
     )
+    said = result.stdout + result.stderr  # nox shows a command's output on its stdout
     assert result.returncode != 0
-    assert "mlci: error: this proof needs" in result.stderr
-    assert "kind (not on PATH)" in result.stderr
+    assert "mlci: error: this proof needs" in said
+    assert "kind (not on PATH)" in said
     assert not (runner.clone.path / "build" / "kind").exists()
 
 

@@ -239,6 +239,11 @@ def main() -> None:
     step("Take the newest labelled data, tracked by DVC", "nox", "-s", "refresh", cwd=project)
     release(project, "Retrain on the newest data after drift in production", ["staging", "production"])
     adopt_a_table(project, workdir)
+    step(
+        "Unpack the production build as its image's context, checked: docker or podman builds it, on Kubernetes",
+        *("nox", "-s", "image", "--", registered_at_head(project)),
+        cwd=project,
+    )
     for stage in ("staging", "production"):
         step(f"Stop {stage}'s server", "uv", "run", "mlci", "stop", stage, cwd=project)
     print(f"\ndemo: done. The generated repository is {project}; its remote is {origin}.")

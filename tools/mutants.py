@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE = ROOT / "build" / "mutants"
-DECISION_MODULES = [  # where the toolkit decides: gates, stage order, registry, store, drift, review, deploy
+DECISION_MODULES = [  # where the toolkit decides: gates, stage order, registry, store, drift, review, deploys
     "gates.py",
     "psi.py",
     "promote.py",
@@ -24,6 +24,8 @@ DECISION_MODULES = [  # where the toolkit decides: gates, stage order, registry,
     "drift.py",
     "comparison.py",
     "targets/local.py",
+    "targets/kubernetes.py",
+    "gitops.py",
 ]
 GOAL = 0.8  # the share of judged mutants the fast tests must kill
 SETTINGS = """\
