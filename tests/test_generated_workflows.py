@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 from conftest import generate
+from mlci.drift import VERDICT_FILE
+from mlci.review import REVIEW_MARKER
 
 PINS = {row["sha"]: row for row in csv.DictReader((Path(__file__).parent / "action-pins.tsv").open(), delimiter="\t")}
 USES = re.compile(r"^\s*(?:- )?uses: (?P<action>[^@\s]+)@(?P<sha>[0-9a-f]{40}) # (?P<tag>v\S+)$")
@@ -82,10 +84,11 @@ def test_nothing_is_granted_at_the_top_and_each_job_says_what_it_needs(project: 
             assert "permissions" in job, f"{name}: {job_name}"
 
 
-def test_every_workflow_has_a_concurrency_group_and_every_job_a_timeout(project: Path) -> None:
+def test_every_workflow_or_each_of_its_jobs_has_a_concurrency_group_and_every_job_a_timeout(project: Path) -> None:
     for name, workflow in workflows(project).items():
-        assert workflow["concurrency"]["group"], name
         for job_name, job in workflow["jobs"].items():
+            group = (workflow.get("concurrency") or job.get("concurrency") or {}).get("group")
+            assert group, f"{name}: {job_name} has no concurrency group"
             assert "uses" in job or 0 < job["timeout-minutes"] <= 45, f"{name}: {job_name}"
 
 
@@ -139,7 +142,8 @@ def test_pull_requests_from_forks_get_no_write_token_and_no_credentials(generate
     same = review["jobs"]["review"]
     assert same["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     comment = next(step["run"] for step in same["steps"] if "gh pr comment" in step.get("run", ""))
-    assert "--edit-last --create-if-none --body-file reports/review.md" in comment
+    assert "-F body=@reports/review.md" in comment  # the review's comment edited, or else created
+    assert 'gh pr comment "$PR_NUMBER" --body-file reports/review.md' in comment
 
 
 def test_the_release_calls_the_deploy_workflow_itself(generated: Path) -> None:
@@ -187,6 +191,108 @@ def test_deploys_run_from_the_default_branch_and_may_push_the_overlay(generated:
     assert release["permissions"]["contents"] == "write"  # a called workflow gets no more than its caller grants
     promote = workflows(generated)["promote.yml"]["jobs"]["promote"]
     assert step_running(promote, "deploy")[1]["env"]["GH_TOKEN"] == "${{ github.token }}"
+
+
+# The sessions whose toolkit command fetches from or pushes to `origin` and must not fail doing so
+# (`registry.sync`, `registry.publish`, `gitops.commit_file`).
+ORIGIN_SESSIONS = {"register", "promote", "deploy", "rollback"}
+
+
+def test_every_step_that_talks_to_origin_has_the_jobs_token_for_git(generated: Path) -> None:
+    """Checkouts keep no credentials, so a step that fetches or pushes needs the token and git set to use it."""
+    checked = 0
+    for name, workflow in workflows(generated).items():
+        for job_name, job in workflow["jobs"].items():
+            git_set_up = False
+            for step in job.get("steps", []):
+                script = step.get("run", "")
+                git_set_up = git_set_up or "gh auth setup-git" in script
+                sessions = set(re.findall(r"nox -s (\S+)", script)) & ORIGIN_SESSIONS
+                if sessions:
+                    checked += 1
+                    where = f"{name}: {job_name}: nox -s {', '.join(sorted(sessions))}"
+                    assert git_set_up, f"{where}: no `gh auth setup-git` before it"
+                    assert step.get("env", {}).get("GH_TOKEN") == "${{ github.token }}", f"{where}: no GH_TOKEN"
+    assert checked >= 5  # release: register, promote; deploy; promote: promote, deploy
+
+
+def test_concurrency_of_deploys_is_the_stages_whatever_started_them(generated: Path) -> None:
+    found = workflows(generated)
+    deploy = found["deploy.yml"]["jobs"]["deploy"]["concurrency"]
+    promote = found["promote.yml"]["jobs"]["promote"]["concurrency"]
+    assert deploy["group"] == "deploy-${{ needs.target.outputs.stage }}"  # the stage, from an input or a tag
+    assert promote["group"] == "deploy-production"
+    for name, workflow in found.items():  # a job-level group would wait on the workflow's own
+        assert not (workflow.get("concurrency") and any("concurrency" in j for j in workflow["jobs"].values())), name
+    for group in (deploy, promote, found["release.yml"]["concurrency"]):
+        assert group["cancel-in-progress"] is False
+        assert group["queue"] == "max"  # a third run waits too, instead of cancelling the one waiting
+
+
+def test_every_job_that_needs_oidc_on_a_pull_request_skips_forks(generated: Path) -> None:
+    same_repository = "github.event.pull_request.head.repo.full_name == github.repository"
+    guarded = 0
+    for name, workflow in workflows(generated).items():
+        if "pull_request" not in triggers(workflow):
+            continue
+        for job_name, job in workflow["jobs"].items():
+            if job.get("permissions", {}).get("id-token") == "write":
+                assert same_repository in job.get("if", ""), f"{name}: {job_name} asks forks for an OIDC token"
+                guarded += 1
+    assert guarded == 3  # ci.yml's data and bento, review.yml's review
+
+
+def test_exit_codes_are_read_from_the_toolkit_not_from_nox(generated: Path) -> None:
+    """nox turns every failure into exit 1: a step never branches on a nox session's exit status."""
+    for name, job, step in steps(generated):
+        if "nox -s" in step.get("run", ""):
+            assert "$?" not in step["run"], f"{name}: {job}: {step.get('name')}"
+    monitor = workflows(generated)["monitor.yml"]["jobs"]["drift"]
+    _, check = step_running(monitor, "monitor")
+    assert VERDICT_FILE in check["run"]
+    noxfile = (generated / "noxfile.py").read_text()
+    assert 'uv_run(session, "mlci", "drift", *session.posargs, success_codes=[0, 1, 3])' in noxfile
+
+
+def test_the_review_edits_its_own_comment_only(generated: Path) -> None:
+    review = workflows(generated)["review.yml"]["jobs"]["review"]
+    (post,) = [step for step in review["steps"] if "gh pr comment" in step.get("run", "")]
+    assert "--edit-last" not in post["run"]  # the last comment of any workflow using the job's token
+    assert REVIEW_MARKER in post["run"]
+    assert 'select(.user.login == "github-actions[bot]"' in post["run"]
+
+
+def test_the_readme_states_the_settings_and_subjects_the_workflows_need(generated: Path) -> None:
+    readme = (generated / "README.md").read_text()
+    subjects = set()
+    for workflow in workflows(generated).values():
+        for job in workflow["jobs"].values():
+            if job.get("permissions", {}).get("id-token") != "write":
+                continue
+            if "environment" in job:
+                stages = ["staging", "production"] if "${{" in job["environment"] else [job["environment"]]
+                subjects |= {f"environment:{stage}" for stage in stages}
+                continue
+            on = triggers(workflow)
+            subjects |= {"pull_request"} if "pull_request" in on else set()
+            if {"push", "schedule", "workflow_dispatch", "workflow_call"} & set(on):
+                subjects.add("ref:refs/heads/main")
+    assert subjects == {"ref:refs/heads/main", "pull_request", "environment:staging", "environment:production"}
+    for subject in subjects:
+        assert f"`repo:OWNER/REPOSITORY:{subject}`" in readme, subject
+    assert '"Allow GitHub Actions to create and approve pull\n   requests"' in readme
+    assert "`model#*`" in readme  # the environments' deployment tag rule
+    assert "more than three are pushed at once" in readme
+    assert "holds each run until someone approves it" in readme
+
+
+def test_the_templates_dependabot_watches_the_generated_workflows_too() -> None:
+    config = yaml.safe_load((TEMPLATE / ".github" / "dependabot.yml").read_text())
+    (actions,) = [update for update in config["updates"] if update["package-ecosystem"] == "github-actions"]
+    for directory in actions["directories"]:
+        folder = TEMPLATE / directory.lstrip("/")
+        assert folder.is_dir(), directory
+    assert "/{{cookiecutter.project}}/.github/workflows" in actions["directories"]
 
 
 def test_the_cluster_proof_runs_a_version_on_kind_by_hand_only(generated: Path) -> None:

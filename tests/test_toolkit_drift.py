@@ -196,3 +196,22 @@ def test_the_report_says_per_version_what_drifted_with_every_figure(
     assert "Predictions in the window:" in lines
     assert "| Adelie | 100.0% |" in lines
     assert (repository / "out" / "drift.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def verdict(repository: Path) -> dict[str, str]:
+    found: dict[str, str] = json.loads((repository / "reports" / "drift.json").read_text())
+    return found
+
+
+def test_each_check_leaves_its_verdict_for_machines_beside_the_report(repository: Path) -> None:
+    assert drift("--log", str(write_log(repository / "log.jsonl", live()))) == 0
+    assert verdict(repository) == {"verdict": "no drift", "detail": "every feature within the thresholds"}
+    assert drift("--log", str(write_log(repository / "log.jsonl", live(shift=2)))) == 1
+    assert verdict(repository) == {"verdict": "drift", "detail": "v0.0.1: flipper"}
+    assert drift("--log", str(write_log(repository / "log.jsonl", live()[:20]))) == 3
+    judged = verdict(repository)
+    assert judged["verdict"] == "nothing to judge"
+    assert "fewer than [drift] min_samples = 100" in judged["detail"]
+    write_log(repository / "log.jsonl", live(), version="v9.9.9")
+    assert main(["drift", "--log", "log.jsonl"]) == 4
+    assert not (repository / "reports" / "drift.json").exists()  # an error leaves no verdict, not the last one

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import Clone, clone_with_origin, edited, run, serve_stages_on_free_ports, stop_stages
+from mlci.review import REVIEW_MARKER
 from served import post_records, request
 
 pytestmark = pytest.mark.slow
@@ -127,7 +128,9 @@ def test_template_update_of_a_current_repository_changes_nothing(runner: Runner)
 
 def test_review_of_a_pull_request(runner: Runner) -> None:
     run_steps(runner, "review.yml", "review", BASE_REF="main")
-    assert (runner.clone.path / "reports" / "review.md").read_text().startswith("## Model review of penguin-species")
+    review = (runner.clone.path / "reports" / "review.md").read_text()
+    assert review.startswith("## Model review of penguin-species")
+    assert review.endswith(f"\n{REVIEW_MARKER}\n")  # the comment the workflow edits, and no other
 
 
 def test_review_of_a_pull_request_from_a_fork_fills_the_job_summary(runner: Runner) -> None:
@@ -232,8 +235,29 @@ def test_monitor_finds_no_drift_in_traffic_like_the_training_data(runner: Runner
     production_traffic(runner, after_deploy=True)
     runner.output.write_text("")
     run_steps(runner, "monitor.yml", "drift")
-    assert runner.output.read_text() == ""  # not drifted: the retrain job does not run
+    assert runner.output.read_text() == "drifted=false\n"  # the retrain job does not run
     assert "**no drift**" in runner.summary.read_text()
+
+
+def test_monitor_with_nothing_to_judge_succeeds_and_says_so(runner: Runner) -> None:
+    """As on GitHub with a `local` production, which serves nothing between jobs: no log to judge."""
+    shutil.rmtree(runner.clone.path.parent / "inference-log" / "production")
+    runner.output.write_text("")
+    runner.summary.write_text("")
+    run_steps(runner, "monitor.yml", "drift")
+    assert runner.output.read_text() == "drifted=false\n"
+    assert runner.summary.read_text().startswith("Nothing to judge: ")
+    assert "no inference log there" in runner.summary.read_text()
+
+
+def test_monitor_fails_on_an_error_instead_of_calling_it_drift(runner: Runner) -> None:
+    runner.output.write_text("")
+    broken = edited(
+        runner.clone.path / "mlci.toml", lambda text: text.replace("psi_threshold = 0.2", "psi_threshold = 0")
+    )
+    with broken, pytest.raises(AssertionError, match="Judge the last week of production's requests"):
+        run_steps(runner, "monitor.yml", "drift")
+    assert runner.output.read_text() == ""  # no verdict: the retrain job does not run
 
 
 def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(runner: Runner) -> None:

@@ -162,6 +162,13 @@ def drift(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def monitor(session: nox.Session) -> None:
+    """`drift` for a scheduled job: drift and too few requests are verdicts (reports/drift.json),
+    not failures; the session fails only on an error (exit 2 or 4)."""
+    uv_run(session, "mlci", "drift", *session.posargs, success_codes=[0, 1, 3])
+
+
+@nox.session(default=False)
 def refresh(session: nox.Session) -> None:
     """Make the newest labelled data ([retrain] source of mlci.toml) the raw data, in DVC."""
     uv_run(session, "mlci", "refresh", *session.posargs)

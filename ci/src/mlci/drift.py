@@ -199,7 +199,30 @@ class DriftQuery:
     output: Path = Path("reports")
 
 
+VERDICT_FILE = "drift.json"  # the verdict for machines: "drift", "no drift" or "nothing to judge", and why
+
+
+def write_verdict(folder: Path, verdict: str, detail: str) -> None:
+    """The check's outcome as JSON beside the report, so that a workflow reads it from the toolkit."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / VERDICT_FILE).write_text(json.dumps({"verdict": verdict, "detail": detail}, indent=2) + "\n")
+
+
 def check(config: Config, project: Project, query: DriftQuery) -> DriftReport:
+    """Judge the logged inputs of each version against its training data, and write the report and the verdict
+    (also when there is nothing to judge)."""
+    (query.output / VERDICT_FILE).unlink(missing_ok=True)  # a verdict is never left from an earlier check
+    try:
+        checked = judge_log(config, project, query)
+    except NothingToJudgeError as error:
+        write_verdict(query.output, "nothing to judge", str(error))
+        raise
+    drifted = "; ".join(f"{j.window.version}: {', '.join(j.drifted)}" for j in checked.drifted)
+    write_verdict(query.output, "drift" if drifted else "no drift", drifted or "every feature within the thresholds")
+    return checked
+
+
+def judge_log(config: Config, project: Project, query: DriftQuery) -> DriftReport:
     """Judge the logged inputs of each version against its training data, and write the report."""
     stage = query.stage or config.registry.stages[-1]
     config.check_stage(stage)

@@ -26,6 +26,9 @@ from mlci.runner import CommandError
 from mlci.suites import discover
 from mlci.tables import figure
 
+# Ends the review's Markdown, unseen on GitHub: the workflow edits the comment holding it, and no other.
+REVIEW_MARKER = "<!-- mlci:model-review -->"
+
 
 @dataclass(frozen=True)
 class Written:
@@ -222,7 +225,7 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
     if missing:
         blocks += [Heading("Not compared", 3), Items(missing)]
     markdown, page = folder / "review.md", folder / "review.html"
-    markdown.write_text(to_markdown(blocks), encoding="utf-8")
+    markdown.write_text(to_markdown(blocks) + f"\n{REVIEW_MARKER}\n", encoding="utf-8")
     page.write_text(to_html(blocks, f"Model review of {project.name}", folder), encoding="utf-8")
     if commit is None:
         raise MlciError(
