@@ -193,7 +193,7 @@ def test_promotion_to_staging_tags_and_deploy_serves_it(workspace: Workspace) ->
     assert "already runs" in again.stdout
     assert "nothing to do" in again.stdout
     status = mlci(workspace, "status").stdout
-    assert re.search(r"staging\s+v0\.0\.1\s+v0\.0\.1 \(pid \d+\)\s+\d+\s+in sync", status), status
+    assert re.search(r"staging\s+v0\.0\.1\s+v0\.0\.1 \(pid \d+\)\s+port \d+\s+in sync", status), status
 
 
 def test_deploy_refuses_a_port_another_program_holds(workspace: Workspace) -> None:
@@ -339,7 +339,7 @@ def test_stop_ends_a_stage_server_and_keeps_its_assignment(workspace: Workspace)
     with pytest.raises(URLError, match="Connection refused"):  # nothing listens any more
         request(f"http://127.0.0.1:{workspace.staging_port}/readyz")
     status = mlci(workspace, "status").stdout
-    assert re.search(r"staging\s+v\d+\.\d+\.\d+\s+-\s+\d+\s+not running", status), status
+    assert re.search(r"staging\s+v\d+\.\d+\.\d+\s+-\s+port \d+\s+not running", status), status
     assert assigned.split("stage ")[0] == status.split("stage ")[0]  # the versions table is unchanged
 
 
