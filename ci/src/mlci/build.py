@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,10 +16,8 @@ from mlci.gitrepo import git, is_clean
 from mlci.project import Project
 from mlci.registry import SEMVER, Registry
 from mlci.runner import CommandError, run
-from mlci.store import Store, sha256
+from mlci.store import VERSION, Store, sha256
 from mlci.tracked import locked_md5s, md5
-
-VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 @dataclass(frozen=True)

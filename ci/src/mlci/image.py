@@ -74,8 +74,13 @@ def prepare(store: Store, project: Project, version: str, folder: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="mlci-image-") as scratch:
         bento, _ = store.fetch(project.name, version, Path(scratch))
         unpacked = Path(scratch) / "context"
-        with tarfile.open(bento) as archive:
-            archive.extractall(unpacked, filter="data")  # refuses links and paths that leave the folder
+        try:
+            with tarfile.open(bento) as archive:
+                archive.extractall(unpacked, filter="data")  # refuses links and paths that leave the folder
+        except tarfile.TarError as error:
+            raise BuildError(
+                f"the stored build of {project.name} {version} cannot be unpacked safely: {error}"
+            ) from None
         problems = context_problems(unpacked, project, version)
         if problems:
             raise BuildError(f"the build context of {project.name} {version} is unfit: " + "; ".join(problems))

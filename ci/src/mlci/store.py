@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import fsspec
 
 from mlci.errors import MlciError
+
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # a build's name in the store: no path in it
 
 
 class StoreError(MlciError):
@@ -46,6 +49,10 @@ class Store:
         self.fs, self.root = filesystem(url)
 
     def _path(self, name: str, version: str, suffix: str) -> str:
+        if version and not VERSION.match(version):
+            raise StoreError(
+                f"version {version!r}: use letters, digits, '.', '_' and '-', starting with a letter or digit"
+            )
         return f"{self.root.rstrip('/')}/{name}/{version}{suffix}"
 
     def record(self, name: str, version: str) -> dict[str, Any] | None:
