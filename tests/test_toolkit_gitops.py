@@ -183,13 +183,21 @@ def test_a_deploy_refuses_a_branch_out_of_step_with_origin_or_a_detached_head(
     run("git", "add", "notes.txt", cwd=root)
     commit(root, "A commit of my own")
     before = head(root)
-    with pytest.raises(RefusedError, match="main here differs from origin's: pull"):
+    with pytest.raises(RefusedError) as refused:
         deploy_stage(config, project, "staging")
+    assert str(refused.value) == (
+        "main here differs from origin's: pull (and push your own commits) first, so that the deploy's commit is "
+        "the only one it pushes. Nothing was changed"
+    )
     assert head(root) == before
     run("git", "reset", "--quiet", "--hard", "origin/main", cwd=root)
     run("git", "checkout", "--quiet", "--detach", cwd=root)
-    with pytest.raises(RefusedError, match="HEAD is detached"):
+    with pytest.raises(RefusedError) as detached:
         deploy_stage(config, project, "staging")
+    assert str(detached.value) == (
+        "HEAD is detached: a kubernetes stage's desired state is committed to a branch, the one its controller "
+        "watches. Check out that branch (e.g. `git switch main`) and run this again"
+    )
 
 
 def test_a_push_origin_refuses_is_undone_here(repository: tuple[Path, Project, Path]) -> None:
@@ -201,8 +209,14 @@ def test_a_push_origin_refuses_is_undone_here(repository: tuple[Path, Project, P
     hook.write_text("#!/bin/sh\nwhile read old new ref; do case $ref in refs/heads/*) exit 1;; esac; done\n")
     hook.chmod(0o755)
     before = head(root)
-    with pytest.raises(RefusedError, match="origin refused the commit of deploy/kubernetes/overlays/staging/release"):
+    with pytest.raises(RefusedError) as refused:
         deploy_stage(config, project, "staging")
+    message = str(refused.value)
+    assert message.startswith(
+        "origin refused the commit of deploy/kubernetes/overlays/staging/release.yaml, so it was undone here and "
+        "nothing changed:\n"
+    )
+    assert message.endswith("\nIf someone pushed meanwhile, pull and run this again")
     assert head(root) == before
     assert not run("git", "status", "--porcelain", cwd=root).stdout
     assert declared(root, "staging") is None
@@ -277,3 +291,37 @@ def test_an_image_in_the_store_that_is_not_by_digest_is_refused(repository: tupl
         promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "staging")
     assert head(root) == before
     assert Registry.read(root, "model").holder("staging") is None
+
+
+def test_a_deploy_commit_skips_the_repositorys_own_hooks(repository: tuple[Path, Project, Path]) -> None:
+    """A pre-commit hook may need an environment a deploy job lacks: the commit of mlci's own file skips it."""
+    root, project, _ = repository
+    hook = root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'hooks need the dev environment' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "staging")
+    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
+
+
+def test_without_an_origin_the_deploy_is_committed_here(repository: tuple[Path, Project, Path]) -> None:
+    root, project, _ = repository
+    run("git", "remote", "remove", "origin", cwd=root)
+    before = head(root)
+    deployment = promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "staging").deployment
+    assert deployment is not None
+    assert deployment.changed
+    assert run("git", "rev-parse", "HEAD~1", cwd=root).stdout.strip() == before
+    assert declared(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
+
+
+def test_status_names_the_declared_digest_and_the_overlay(repository: tuple[Path, Project, Path]) -> None:
+    root, project, _ = repository
+    config = load_config(root / "mlci.toml")
+    promote_stage(config, project, "v0.0.1", "staging")
+    current = stages_table(config, project, Registry.read(root, "model"))
+    digest = digest_of("v0.0.1").rpartition("@")[2]
+    expected = (
+        f"v0.0.1 (declared {digest[:19]}…; cluster: not asked (no kubectl context))  "
+        "deploy/kubernetes/overlays/staging  in sync"
+    )
+    assert expected in current
