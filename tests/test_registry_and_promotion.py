@@ -6,6 +6,7 @@ The tests run in file order and each builds on the state the ones before left, a
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -305,26 +306,23 @@ def test_a_tag_the_remote_rejects_is_removed_here_too(workspace: Workspace) -> N
     assert local_tags(workspace) == before == remote_tags(workspace)
 
 
-def test_two_promotions_at_once_one_wins_and_the_registry_stays_consistent(workspace: Workspace) -> None:
+def test_a_promotion_while_another_holds_the_registry_is_refused_and_the_registry_stays_consistent(
+    workspace: Workspace,
+) -> None:
+    """Two promotions at once: the second finds the first holding the registry's lock. The test holds the lock
+    itself, so the two always overlap (racing two processes depended on the machine's timing)."""
     version = run("git", "describe", "--tags", "--match", "model@*", "--abbrev=0", "HEAD~1", cwd=workspace.path)
-    command = [
-        "uv",
-        "run",
-        "--no-sync",
-        "mlci",
-        "promote",
-        version.stdout.strip().removeprefix("model@"),
-        "--to",
-        "production",
-    ]
+    promote = ("promote", version.stdout.strip().removeprefix("model@"), "--to", "production")
     before = local_tags(workspace)
-    racers = [
-        subprocess.Popen(command, cwd=workspace.path, env=workspace.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(2)
-    ]
-    outcomes = [(racer.wait(timeout=300), racer.stderr.read().decode() if racer.stderr else "") for racer in racers]
-    assert sorted(code for code, _ in outcomes) == [0, 1], outcomes
-    assert any("another mlci command is changing this repository's registry" in err for _, err in outcomes), outcomes
+    lock = workspace.path / ".git" / "mlci-registry.lock"
+    with lock.open("w") as first:
+        fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        second = mlci(workspace, *promote)
+    assert second.returncode == 1
+    assert "another mlci command is changing this repository's registry right now" in second.stderr
+    assert local_tags(workspace) == before == remote_tags(workspace)
+    after = mlci(workspace, *promote)  # the lock released: the next one proceeds
+    assert after.returncode == 0, after.stderr
     added = local_tags(workspace) - before
     assert len(added) == 1, added
     assert added.pop().startswith("model#production#")

@@ -5,6 +5,7 @@ bare `origin` made here, versions tagged as GTO tags them, builds with image dig
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,9 @@ def test_promotions_and_a_rollback_declare_each_version_by_digest_in_git_and_on_
     assert on_origin(root, "production") == Release("v0.0.2", digest_of("v0.0.2"), "model-v0.0.2")
     assignment, deployment = rollback_stage(config, project, "production")
     assert (assignment.version, deployment.replaced) == ("v0.0.1", "v0.0.2")
+    assert (deployment.stage, deployment.serving.version) == ("production", "v0.0.1")
+    subject = run("git", "log", "-1", "--format=%s", cwd=root).stdout.strip()
+    assert subject == f"Deploy v0.0.1 to production ({digest_of('v0.0.1').rpartition('@')[2]})"
     assert on_origin(root, "production") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
     assert on_origin(root, "staging") == Release("v0.0.2", digest_of("v0.0.2"), "model-v0.0.2")
     # each deploy is one commit of the overlay file alone: the file's history is the stage's deployment history
@@ -278,6 +282,7 @@ def test_a_release_file_mlci_cannot_read_is_shown_as_such_and_written_afresh_by_
     run("git", "push", "--quiet", "origin", "main", cwd=root)
     table = stages_table(config, project, Registry.read(root, "model"))
     assert "not the release file mlci writes" in table
+    assert re.search(r"^staging\s+-\s+\? \(", table, re.MULTILINE), table  # declared: unknown
     promote_stage(config, project, "v0.0.1", "staging")
     assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
 
@@ -325,3 +330,35 @@ def test_status_names_the_declared_digest_and_the_overlay(repository: tuple[Path
         "deploy/kubernetes/overlays/staging  in sync"
     )
     assert expected in current
+
+
+@pytest.mark.parametrize(
+    ("log", "data"),
+    [
+        ('log = "s3://bucket/inference-log"', {"INFERENCE_LOG_URL": "s3://bucket/inference-log/staging"}),
+        ('log = "~/inference-log"', {}),  # a folder of one machine means nothing inside a pod
+    ],
+)
+def test_the_inference_log_settings_reach_the_cluster_only_as_a_url(
+    repository: tuple[Path, Project, Path], log: str, data: dict[str, str]
+) -> None:
+    root, _, _ = repository
+    config_file = root / "mlci.toml"
+    config_file.write_text(config_file.read_text() + f"\n[monitoring]\n{log}\n")
+    commit(root, "Log the requests")
+    run("git", "push", "--quiet", "origin", "main", cwd=root)
+    config = load_config(config_file)
+    promote_stage(config, Project.read(root, config), "v0.0.1", "staging")
+    documents = list(yaml.safe_load_all((root / OVERLAYS["staging"] / "release.yaml").read_text()))
+    (config_map,) = [document for document in documents if document["kind"] == "ConfigMap"]
+    expected = (
+        {
+            **data,
+            "INFERENCE_LOG_SAMPLE": "1",
+            "INFERENCE_LOG_SEGMENT_BYTES": "8388608",
+            "INFERENCE_LOG_FLUSH_SECONDS": "60",
+        }
+        if data
+        else {}
+    )
+    assert config_map["data"] == expected

@@ -8,6 +8,7 @@ score (killed of judged mutants) and every survivor; exits 1 below the goal.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -68,9 +69,16 @@ def score() -> float:
     return share
 
 
+def sealed() -> dict[str, str]:
+    """The environment mutants run in: git finds no repository above the workspace. A mutant that turns a
+    repository argument into None runs git in the working directory; without the seal, that was this checkout
+    (a mutated `git reset --keep HEAD~1` once undid a commit here)."""
+    return {**os.environ, "GIT_CEILING_DIRECTORIES": str(WORKSPACE.parent)}
+
+
 def main() -> int:
     prepare()
-    subprocess.run(["mutmut", "run", *sys.argv[1:]], cwd=WORKSPACE, check=True)
+    subprocess.run(["mutmut", "run", *sys.argv[1:]], cwd=WORKSPACE, check=True, env=sealed())
     return 0 if score() >= GOAL else 1
 
 
