@@ -13,7 +13,7 @@ import yaml
 from conftest import commit, run
 from mlci.config import load_config
 from mlci.deployment import deploy_stage, promote_stage, rollback_stage, stop_stage
-from mlci.errors import RefusedError
+from mlci.errors import MlciError, RefusedError
 from mlci.project import Project
 from mlci.registry import Registry
 from mlci.status import stages_table
@@ -362,3 +362,9 @@ def test_the_inference_log_settings_reach_the_cluster_only_as_a_url(
         else {}
     )
     assert config_map["data"] == expected
+
+
+def test_a_promotion_to_a_stage_mlci_toml_lacks_is_refused_by_name(repository: tuple[Path, Project, Path]) -> None:
+    root, project, _ = repository
+    with pytest.raises(MlciError, match=r"no stage 'qa': the stages are staging, production"):
+        promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "qa")

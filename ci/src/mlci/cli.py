@@ -115,7 +115,8 @@ def show_deployment(config: Config, project: Project, deployment: Deployment) ->
     declared = config.deploy[stage].target == "kubernetes"
     verb = "is declared in" if declared else "serves on"
     if not deployment.changed:
-        print(f"{stage}: {serving.version} {verb} {serving.url} already ({serving.detail}); nothing to do")
+        already = "is declared in" if declared else "already runs on"
+        print(f"{stage}: {serving.version} {already} {serving.url} ({serving.detail}); nothing to do")
     else:
         replaced = f", replacing {deployment.replaced}" if deployment.replaced else ""
         print(f"{stage}: {serving.version} {verb} {serving.url} ({serving.detail}){replaced}")

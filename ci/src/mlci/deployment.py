@@ -36,6 +36,7 @@ def rollback_stage(config: Config, project: Project, stage: str) -> tuple[Assign
 def promote_stage(config: Config, project: Project, version: str, stage: str) -> Promotion:
     """Promote a version; a stage whose desired state is in git (kubernetes) is declared at once, as nothing
     starts there: the tag and the overlay's commit are pushed together."""
+    config.check_stage(stage)
     target = target_for(config, project, stage)
     target.preflight()
     promotion = promote(config, project, version, stage)
