@@ -123,7 +123,7 @@ def show_deployment(config: Config, project: Project, deployment: Deployment) ->
     if declared:
         print(f"{stage}: committed and pushed; the cluster's controller applies it (Argo CD: deploy/argocd/)")
     where = config.monitoring.url_for(stage, project.root)
-    if where and declared and "://" not in where:
+    if where and declared and not config.monitoring.remote:
         print(f"{stage}: no inference log in the cluster: [monitoring] log is a folder of this machine, set a URL")
     elif where:
         print(f"{stage} logs {config.monitoring.sample:.0%} of its requests to {where}")

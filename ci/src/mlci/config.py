@@ -136,11 +136,16 @@ class Monitoring(Section):
     segment_mb: float = Field(default=8, gt=0)
     flush_seconds: float = Field(default=60, gt=0)
 
+    @property
+    def remote(self) -> bool:
+        """Whether the log is a URL any machine can reach (not a folder of this one)."""
+        return "://" in self.log
+
     def url_for(self, stage: str, root: Path) -> str | None:
         """Where a stage's server logs, a relative folder taken from the repository root; None when off."""
         if not self.log:
             return None
-        if "://" in self.log:
+        if self.remote:
             return f"{self.log.rstrip('/')}/{stage}"
         return str((root / Path(self.log).expanduser()) / stage)
 

@@ -84,8 +84,9 @@ def prove(config: Config, project: Project, version: str, stage: str) -> Proof:
             "Here, `mlci image VERSION` checks the build context and `mlci smoke URL` a running server"
         )
     overlay = project.root / config.deploy[stage].overlay_for(stage)
-    context = prepare(Store(config.store.url), project, version, project.root / "build" / "image" / version)
-    record = Store(config.store.url).record(project.name, version)
+    store = Store(config.store.url)
+    context = prepare(store, project, version, project.root / "build" / "image" / version)
+    record = store.record(project.name, version)
     assert record is not None  # prepare fetched it
     image = f"mlci.local/{project.name}:{version}"
     run("docker", "build", "--file", str(context / DOCKERFILE), "--tag", image, str(context))

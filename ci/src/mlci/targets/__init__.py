@@ -16,8 +16,8 @@ def target_for(config: Config, project: Project, stage: str) -> Target:
     settings = config.deploy[stage]
     store = Store(config.store.url)
     if settings.target == "kubernetes":
-        remote = "://" in config.monitoring.log  # a folder of this machine means nothing inside a pod
-        log = log_environment(config.monitoring, stage, project.root) if remote else {}
+        # a folder of this machine means nothing inside a pod
+        log = log_environment(config.monitoring, stage, project.root) if config.monitoring.remote else {}
         return KubernetesTarget(project, stage, settings.overlay_for(stage), store, log)
     assert settings.port is not None  # the config requires one for a local stage
     environment = log_environment(config.monitoring, stage, project.root)

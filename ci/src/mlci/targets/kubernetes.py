@@ -160,6 +160,7 @@ class KubernetesTarget:
         self.store = store
         self.log = log
         self.path = self.overlay / RELEASE_FILE
+        self.location = f"git:{self.path.relative_to(project.root).as_posix()}"  # where the release is declared
 
     def checked_release(self, version: str) -> Release:
         """The release of a stored build, once its bytes match their checksum and it names an image by digest."""
@@ -167,17 +168,20 @@ class KubernetesTarget:
             _, record = self.store.fetch(self.project.name, version, Path(scratch))
         return Release(version, require_image(record, self.stage), record["model_sha256"])
 
-    def preflight(self) -> None:
-        """Refuse a missing overlay, an edited release file, or a branch a commit cannot be pushed from."""
+    def require_overlay(self) -> None:
         if not self.overlay.is_dir():
             raise RefusedError(
                 f"{self.where}: no such overlay for {self.stage} ([deploy.{self.stage}] overlay in mlci.toml); "
                 "the generated repository keeps one per stage under deploy/kubernetes/overlays"
             )
+
+    def preflight(self) -> None:
+        """Refuse a missing overlay, an edited release file, or a branch a commit cannot be pushed from."""
+        self.require_overlay()
         writable(self.project.root, self.path)
 
     def declare(self, release: Release | None, message: str) -> bool:
-        self.preflight()
+        self.require_overlay()  # commit_file makes the rest of the preflight's checks, once
         text = release_manifest(self.project.name, release, self.log)
         with exclusive(self.project.root):
             return commit_file(self.project.root, self.path, text, message)
@@ -207,14 +211,10 @@ class KubernetesTarget:
         try:
             release = read_release(self.path)
         except ReleaseFileError as error:
-            return Serving("?", f"git:{self.path.relative_to(self.project.root).as_posix()}", str(error))
+            return Serving("?", self.location, str(error))
         return self.serving(release) if release else None
 
     def serving(self, release: Release) -> Serving:
         digest = release.image.rpartition("@")[2]
         cluster = observed(self.project.name, namespace_of(self.overlay), CONTAINER, VERSION_LABEL)
-        return Serving(
-            release.version,
-            f"git:{self.path.relative_to(self.project.root).as_posix()}",
-            f"declared {digest[:19]}…; cluster: {cluster}",
-        )
+        return Serving(release.version, self.location, f"declared {digest[:19]}…; cluster: {cluster}")
