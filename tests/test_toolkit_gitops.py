@@ -13,7 +13,8 @@ import yaml
 from conftest import commit, run
 from mlci.config import load_config
 from mlci.deployment import deploy_stage, promote_stage, rollback_stage, stop_stage
-from mlci.errors import MlciError, RefusedError
+from mlci.errors import BuildError, MlciError, RefusedError
+from mlci.image import check_reference
 from mlci.project import Project
 from mlci.registry import Registry
 from mlci.status import stages_table
@@ -368,3 +369,9 @@ def test_a_promotion_to_a_stage_mlci_toml_lacks_is_refused_by_name(repository: t
     root, project, _ = repository
     with pytest.raises(MlciError, match=r"no stage 'qa': the stages are staging, production"):
         promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "qa")
+
+
+@pytest.mark.parametrize("image", ["ghcr.io/team/house:latest", digest_of("v0.0.1") + "\n"])
+def test_only_an_image_by_digest_and_nothing_after_it_is_recorded(image: str) -> None:
+    with pytest.raises(BuildError, match="is not an image by digest"):
+        check_reference(image)

@@ -72,7 +72,7 @@ def test_an_imported_build_whose_model_changed_is_refused(tmp_path: Path) -> Non
         check_installed_model(model, built, tmp_path / "home")
 
 
-@pytest.mark.parametrize("version", ["../../elsewhere", "v1/../../x", ".hidden", "v 1"])
+@pytest.mark.parametrize("version", ["../../elsewhere", "v1/../../x", ".hidden", "v 1", "v1\n"])
 def test_a_version_that_is_not_a_plain_name_never_reaches_a_path(tmp_path: Path, version: str) -> None:
     with pytest.raises(StoreError, match=r"use letters, digits, '\.', '_' and '-'"):
         Store(str(tmp_path)).record("house", version)

@@ -50,7 +50,7 @@ def build_version(root: Path, model: str, named: str | None) -> str:
         if not is_clean(root):
             raise BuildError("uncommitted changes: commit them, or name the version to build (`mlci build VERSION`)")
         return registry.at_commit(head) or "git-" + head[:12]
-    if SEMVER.match(named):
+    if SEMVER.fullmatch(named):
         version = registry.version(named)
         if version.commit != head:
             raise BuildError(
@@ -83,7 +83,7 @@ def check_model(project: Project) -> str:
 
 def build(project: Project, store: Store, version: str) -> tuple[dict[str, str], bool]:
     """The store's record of this version's build, and whether this call made it."""
-    if not VERSION.match(version):
+    if not VERSION.fullmatch(version):
         raise BuildError(f"version {version!r}: use letters, digits, '.', '_' and '-', starting with a letter or digit")
     model_sha256 = check_model(project)
     existing = store.record(project.name, version)

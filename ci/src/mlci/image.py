@@ -99,7 +99,7 @@ def engine() -> str:
 
 
 def check_repository(repository: str) -> str:
-    if not REPOSITORY.match(repository):
+    if not REPOSITORY.fullmatch(repository):
         raise BuildError(
             f"{repository!r} is not an image repository: give a lowercase one with its registry, such as "
             "ghcr.io/owner/name"
@@ -120,7 +120,7 @@ def build_and_push(folder: Path, repository: str, version: str) -> str:
 
 
 def check_reference(image: str) -> str:
-    if not IMAGE_BY_DIGEST.match(image):
+    if not IMAGE_BY_DIGEST.fullmatch(image):
         raise BuildError(
             f"{image!r} is not an image by digest: give REPOSITORY@sha256:<64 hex digits>, as a registry reports it"
         )

@@ -49,7 +49,7 @@ class Store:
         self.fs, self.root = filesystem(url)
 
     def _path(self, name: str, version: str, suffix: str) -> str:
-        if version and not VERSION.match(version):
+        if version and not VERSION.fullmatch(version):
             raise StoreError(
                 f"version {version!r}: use letters, digits, '.', '_' and '-', starting with a letter or digit"
             )

@@ -123,7 +123,7 @@ def require_image(record: dict[str, Any], stage: str) -> str:
     """The image a build's record names, which a kubernetes stage needs before it may hold the version."""
     image = record.get("image")
     name, version = record.get("name"), record.get("version")
-    if image and not IMAGE_BY_DIGEST.match(str(image)):
+    if image and not IMAGE_BY_DIGEST.fullmatch(str(image)):
         raise RefusedError(
             f"{stage}: the store's record of {name} {version} names the image {image!r}, not an image by digest: "
             "the record was altered; nothing was changed"
