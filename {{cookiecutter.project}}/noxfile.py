@@ -4,7 +4,11 @@ All sessions share the project's one environment, which uv keeps in step with `u
 so the model is trained, tested and served with exactly the same packages.
 """
 
+import os
+import tomllib
+
 import nox
+from nox.command import CommandFailed
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "none"
@@ -14,6 +18,20 @@ nox.options.sessions = ["lint", "tests"]
 # uv runs in the project's own .venv: a virtual environment the user has activated is not it.
 OWN_ENVIRONMENT: dict[str, str | None] = {"VIRTUAL_ENV": None}
 synced: set[str] = set()  # the sessions of this nox run that have synced the environment
+
+
+def storage_endpoint() -> dict[str, str]:
+    """[storage] endpoint of mlci.toml as AWS_ENDPOINT_URL, which DVC reads (mlci sets it for itself);
+    the environment's own wins."""
+    try:
+        with open("mlci.toml", "rb") as file:
+            storage = tomllib.load(file).get("storage")
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}  # mlci says what is wrong with the file
+    endpoint = storage.get("endpoint") if isinstance(storage, dict) else None
+    if isinstance(endpoint, str) and endpoint and not os.environ.get("AWS_ENDPOINT_URL"):
+        return {"AWS_ENDPOINT_URL": endpoint}
+    return {}
 
 
 def uv_run(session: nox.Session, *args: str, success_codes: list[int] | None = None) -> None:
@@ -28,7 +46,7 @@ def uv_run(session: nox.Session, *args: str, success_codes: list[int] | None = N
         "--no-sync",
         *args,
         external=True,
-        env=OWN_ENVIRONMENT,
+        env={**OWN_ENVIRONMENT, **storage_endpoint()},
         success_codes=success_codes or [0],
     )
 
@@ -63,13 +81,20 @@ def validate(session: nox.Session) -> None:
 def repro(session: nox.Session) -> None:
     """Reproduce the pipeline: pull what the remote has, run what changed, push the results."""
     reproduce(session)
-    uv_run(session, "dvc", "push")
+    try:
+        uv_run(session, "dvc", "push")
+    except CommandFailed:
+        session.error(
+            "dvc push did not finish; what reached the remote stays there. Check what DVC said above, "
+            "then run `nox -s repro` again: nothing re-runs, and it pushes only what the remote lacks."
+        )
 
 
 def reproduce(session: nox.Session) -> None:
     """Check the params, pull what the remote has, and run the stages that changed."""
     # Bad params stop the run here, before DVC removes any stage's outputs.
     uv_run(session, "python", "-m", "{{ cookiecutter.package_name }}.params")
+    uv_run(session, "mlci", "storage")  # a missing bucket or bad credentials, named before DVC meets them
     uv_run(session, "dvc", "pull", "--allow-missing")
     uv_run(session, "dvc", "repro", *session.posargs)
 
@@ -83,6 +108,7 @@ def preview(session: nox.Session) -> None:
 @nox.session(default=False)
 def pull(session: nox.Session) -> None:
     """Fetch the data and the model that dvc.lock records from the DVC remote."""
+    uv_run(session, "mlci", "storage")
     uv_run(session, "dvc", "pull", *session.posargs)
 
 

@@ -24,7 +24,10 @@ Handler = Callable[[argparse.Namespace], int]
 
 def repository(args: argparse.Namespace) -> tuple[Config, Project]:
     """The config and the repository it belongs to (the working directory)."""
+    from mlci.storage import use_endpoint
+
     config = load_config(args.config)
+    use_endpoint(config.storage)
     return config, Project.read(Path.cwd(), config)
 
 
@@ -34,6 +37,23 @@ def config_command(args: argparse.Namespace) -> int:
     print(f"{args.config}: valid", file=sys.stderr)
     print(config.model_dump_json(indent=2))
     return 0
+
+
+def storage_command(args: argparse.Namespace) -> int:
+    """Reach every place the repository stores things; exit 2 when any cannot be used."""
+    from mlci.storage import StorageError, UnreachableError, check, locations
+
+    config, project = repository(args)
+    failed = 0
+    for location in locations(config, project.root):
+        try:
+            print(f"{location.url} ({location.setting}): {check(location)}")
+        except UnreachableError:
+            raise  # the locations behind the same service would each wait as long to fail the same way
+        except StorageError as error:
+            print(f"mlci: error: {error}", file=sys.stderr)
+            failed += 1
+    return 2 if failed else 0
 
 
 def validate_command(args: argparse.Namespace) -> int:
@@ -317,6 +337,15 @@ def command_line() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     config_parser = commands.add_parser("config", help="validate the config file and print its settings")
     config_parser.set_defaults(handler=config_command)
+    storage_parser = commands.add_parser(
+        "storage",
+        help="reach the DVC remote, the artifact store, the inference log and the data source once",
+        description="Checks that each bucket exists and that the credentials in the environment may list it, "
+        "through [storage] endpoint or AWS_ENDPOINT_URL when set. Exit 2 names each location that fails and what "
+        "to check.",
+    )
+    storage_parser.set_defaults(handler=storage_command)
+
     validate_parser = commands.add_parser(
         "validate",
         help="check the data against the validation suites (exit 1 on failure)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 import tomllib
 import typing
 from pathlib import Path
@@ -68,6 +69,22 @@ class Store(Section):
     """Where built bentos live: a local folder or any fsspec URL."""
 
     url: str = Field(min_length=1)
+
+
+class Storage(Section):
+    """How the toolkit, DVC and the service reach an S3-compatible service other than AWS (MinIO, Ceph, R2)."""
+
+    endpoint: str = ""  # http(s)://host[:port]; "" is AWS itself, or AWS_ENDPOINT_URL when the environment sets it
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[A-Za-z0-9.\[\]:-]+(:\d{1,5})?/?", value):
+            raise ValueError(
+                f"{value!r} is not an endpoint: give the service's http:// or https:// address with no path and no "
+                'credentials, e.g. "http://127.0.0.1:9000" (credentials come from the environment)'
+            )
+        return value
 
 
 class Deployment(Section):
@@ -180,6 +197,7 @@ class Config(Section):
     metrics: dict[MetricName, Direction] = {}  # every metric the pipeline writes, and which way is better
     gates: Gates = Gates()
     store: Store
+    storage: Storage = Storage()
     deploy: dict[StageName, Deployment]
     validation: Validation = Validation()
     monitoring: Monitoring = Monitoring()

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -22,8 +23,10 @@ from mlci.document import Block, Heading, Paragraph, Table, to_html, to_markdown
 from mlci.errors import MlciError
 from mlci.project import LOG_RECORD_FIELDS, Project
 from mlci.registry import Registry
-from mlci.store import filesystem
+from mlci.storage import Location, filesystem, reaching, require_bucket
 from mlci.tracked import fetch_at
+
+LOG_SETTING = "[monitoring] log in mlci.toml"
 
 
 class NothingToJudgeError(MlciError):
@@ -52,8 +55,15 @@ def read_log(url: str, since: datetime | None = None) -> list[Window]:
 
     With `since`, only the requests logged from then on.
     """
+    with reaching(url, LOG_SETTING):
+        return windows(read_records(url, since))
+
+
+def read_records(url: str, since: datetime | None) -> list[list[Any]]:
+    """The version, inputs and prediction of each logged request since `since`."""
     fs, root = filesystem(url)
     if not fs.exists(root):
+        require_bucket(Location(url, LOG_SETTING))
         raise NothingToJudgeError(f"{url}: no inference log there: is the service logging, and to this place?")
     files = [root] if fs.isfile(root) else sorted(fs.glob(f"{root.rstrip('/')}/**/*.jsonl"))
     records = []
@@ -75,6 +85,11 @@ def read_log(url: str, since: datetime | None = None) -> list[Window]:
     if not records:
         newer = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
         raise NothingToJudgeError(f"{url}: the inference log is empty{newer}: no request has been logged")
+    return records
+
+
+def windows(records: list[list[Any]]) -> list[Window]:
+    """One window per logged version."""
     frame = pd.DataFrame(records, columns=["version", "inputs", "prediction"])
     return [
         Window(str(version), pd.DataFrame(list(group["inputs"])), group["prediction"].reset_index(drop=True))

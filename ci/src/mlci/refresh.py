@@ -15,7 +15,10 @@ from pathlib import Path
 from mlci.config import Retrain
 from mlci.errors import MlciError
 from mlci.runner import CommandError, run
-from mlci.store import filesystem, sha256
+from mlci.storage import Location, filesystem, reaching, require_bucket
+from mlci.store import sha256
+
+SOURCE_SETTING = "[retrain] source in mlci.toml"
 
 
 class RefreshError(MlciError):
@@ -42,12 +45,9 @@ def refresh(root: Path, settings: Retrain) -> Refreshed:
     target = root / settings.data
     if not target.with_name(f"{target.name}.dvc").is_file():
         raise RefreshError(f"{settings.data} is not tracked by DVC (no {settings.data}.dvc): set [retrain] data")
-    fs, path = filesystem(settings.source)
-    if not fs.isfile(path):
-        raise RefreshError(f"{settings.source}: no data there: put the newest labelled data there first")
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".refresh-") as scratch:
         fresh, kept = Path(scratch) / "fresh", Path(scratch) / "kept"
-        fs.get_file(path, str(fresh))
+        download(settings.source, fresh)
         if target.is_file() and sha256(fresh) == sha256(target):
             lines = line_count(target)
             return Refreshed(settings.data, settings.source, lines, lines, changed=False)
@@ -62,6 +62,16 @@ def refresh(root: Path, settings: Retrain) -> Refreshed:
                 os.replace(kept, target)  # nothing half-done: the old data stays
             raise RefreshError(f"dvc add {settings.data} failed, the data is unchanged:\n{error.output}") from None
     return Refreshed(settings.data, settings.source, line_count(target), before, changed=True)
+
+
+def download(source: str, destination: Path) -> None:
+    """Copy the source's data to a local file."""
+    fs, path = filesystem(source)
+    with reaching(source, SOURCE_SETTING):
+        if not fs.isfile(path):
+            require_bucket(Location(source, SOURCE_SETTING))
+            raise RefreshError(f"{source}: no data there: put the newest labelled data there first")
+        fs.get_file(path, str(destination))
 
 
 def line_count(path: Path) -> int:

@@ -10,24 +10,20 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import fsspec
-
 from mlci.errors import MlciError
+from mlci.storage import Location, filesystem, reaching, require_bucket
 
+SETTING = "[store] url in mlci.toml"
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # a build's name in the store: no path in it
 
 
 class StoreError(MlciError):
     """A build that is missing from the store, or whose bytes do not match their checksum."""
-
-
-def filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The filesystem and path of an fsspec URL, or of a local path (`~` expanded)."""
-    fs, path = fsspec.core.url_to_fs(url if "://" in url else os.path.expanduser(url))
-    return fs, path
 
 
 def digest(path: Path, algorithm: str = "sha256") -> str:
@@ -48,6 +44,11 @@ class Store:
         self.url = url if "://" in url else os.path.expanduser(url)
         self.fs, self.root = filesystem(url)
 
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        with reaching(self.url, SETTING):
+            yield
+
     def _path(self, name: str, version: str, suffix: str) -> str:
         if version and not VERSION.fullmatch(version):
             raise StoreError(
@@ -58,18 +59,21 @@ class Store:
     def record(self, name: str, version: str) -> dict[str, Any] | None:
         """What the store knows of a build, or None when it has none."""
         path = self._path(name, version, ".json")
-        if not self.fs.exists(path):
-            return None
-        with self.fs.open(path, "r") as file:
-            record: dict[str, Any] = json.load(file)
+        with self._reaching():
+            if not self.fs.exists(path):
+                require_bucket(Location(self.url, SETTING))
+                return None
+            with self.fs.open(path, "r") as file:
+                record: dict[str, Any] = json.load(file)
         return record
 
     def put(self, bento: Path, name: str, version: str, record: dict[str, Any]) -> None:
         """Upload a bento, then its record with the bento's checksum."""
         try:
-            self.fs.makedirs(self._path(name, "", "").rstrip("/"), exist_ok=True)
-            self.fs.put_file(str(bento), self._path(name, version, ".bento"))
-            self._write_record(name, version, {**record, "bento_sha256": sha256(bento)})
+            with self._reaching():
+                self.fs.makedirs(self._path(name, "", "").rstrip("/"), exist_ok=True)
+                self.fs.put_file(str(bento), self._path(name, version, ".bento"))
+                self._write_record(name, version, {**record, "bento_sha256": sha256(bento)})
         except OSError as error:
             raise StoreError(
                 f"{self.url}: cannot store the build of {name} {version} there ({error.strerror or error}): "
@@ -96,9 +100,10 @@ class Store:
     def _write_record(self, name: str, version: str, record: dict[str, Any]) -> None:
         """Write a record whole or not at all: a partial file, then moved over the record."""
         path = self._path(name, version, ".json")
-        with self.fs.open(f"{path}.partial", "w") as file:
-            json.dump(record, file, indent=2, sort_keys=True)
-        self.fs.mv(f"{path}.partial", path)
+        with self._reaching():
+            with self.fs.open(f"{path}.partial", "w") as file:
+                json.dump(record, file, indent=2, sort_keys=True)
+            self.fs.mv(f"{path}.partial", path)
 
     def fetch(self, name: str, version: str, destination: Path) -> tuple[Path, dict[str, Any]]:
         """Download a bento and check it against its record; the local file and the record."""
@@ -107,7 +112,8 @@ class Store:
             raise StoreError(f"{self.url}: no build of {name} {version}; make it with `mlci build {version}`")
         local = destination / f"{name}-{version}.bento"
         try:
-            self.fs.get_file(self._path(name, version, ".bento"), str(local))
+            with self._reaching():
+                self.fs.get_file(self._path(name, version, ".bento"), str(local))
         except FileNotFoundError:
             raise StoreError(
                 f"{self.url}: the build of {name} {version} has a record but no bento (an interrupted upload, or "

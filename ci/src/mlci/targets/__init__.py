@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlci.config import Config
 from mlci.project import Project, log_environment
+from mlci.storage import ENDPOINT_VARIABLE
 from mlci.store import Store
 from mlci.targets.base import Target
 from mlci.targets.kubernetes import KubernetesTarget
@@ -16,8 +17,10 @@ def target_for(config: Config, project: Project, stage: str) -> Target:
     settings = config.deploy[stage]
     store = Store(config.store.url)
     if settings.target == "kubernetes":
-        # a folder of this machine means nothing inside a pod
+        # a folder of this machine means nothing inside a pod; the pods reach the bucket at mlci.toml's endpoint
         log = log_environment(config.monitoring, stage, project.root) if config.monitoring.remote else {}
+        if log and config.storage.endpoint:
+            log[ENDPOINT_VARIABLE] = config.storage.endpoint
         return KubernetesTarget(project, stage, settings.overlay_for(stage), store, log)
     assert settings.port is not None  # the config requires one for a local stage
     environment = log_environment(config.monitoring, stage, project.root)
