@@ -79,7 +79,7 @@ class Storage(Section):
     @field_validator("endpoint")
     @classmethod
     def _endpoint_is_a_url(cls, value: str) -> str:
-        if value and not re.fullmatch(r"https?://[A-Za-z0-9.\[\]:-]+(:\d{1,5})?/?", value):
+        if value and not re.fullmatch(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?/?", value):
             raise ValueError(
                 f"{value!r} is not an endpoint: give the service's http:// or https:// address with no path and no "
                 'credentials, e.g. "http://127.0.0.1:9000" (credentials come from the environment)'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlci.config import Config
 from mlci.project import Project, log_environment
 from mlci.storage import ENDPOINT_VARIABLE
@@ -17,12 +19,18 @@ def target_for(config: Config, project: Project, stage: str) -> Target:
     settings = config.deploy[stage]
     store = Store(config.store.url)
     if settings.target == "kubernetes":
-        # a folder of this machine means nothing inside a pod; the pods reach the bucket at mlci.toml's endpoint
-        log = log_environment(config.monitoring, stage, project.root) if config.monitoring.remote else {}
-        if log and config.storage.endpoint:
-            log[ENDPOINT_VARIABLE] = config.storage.endpoint
+        log = pod_log_environment(config, stage, project.root)
         return KubernetesTarget(project, stage, settings.overlay_for(stage), store, log)
     assert settings.port is not None  # the config requires one for a local stage
     environment = log_environment(config.monitoring, stage, project.root)
     runtime = Runtime(settings.port, settings.workers, project.service_class, settings.host, environment)
     return LocalTarget(project, stage, runtime, store)
+
+
+def pod_log_environment(config: Config, stage: str, root: Path) -> dict[str, str]:
+    """What a stage's pods are told of their inference log: nothing for a folder of this machine, which means
+    nothing inside a pod; for a bucket, its settings and mlci.toml's endpoint."""
+    if not config.monitoring.remote:
+        return {}
+    log = log_environment(config.monitoring, stage, root)
+    return log | ({ENDPOINT_VARIABLE: config.storage.endpoint} if config.storage.endpoint else {})
