@@ -21,7 +21,7 @@ synced: set[str] = set()  # the sessions of this nox run that have synced the en
 
 
 def storage_endpoint() -> dict[str, str]:
-    """[storage] endpoint of mlci.toml as AWS_ENDPOINT_URL, which DVC reads (mlci sets it for itself);
+    """[storage] endpoint of mlci.toml as AWS_ENDPOINT_URL, which DVC reads (mlci sets it itself);
     the environment's own wins."""
     try:
         with open("mlci.toml", "rb") as file:
@@ -85,8 +85,9 @@ def repro(session: nox.Session) -> None:
         uv_run(session, "dvc", "push")
     except CommandFailed:
         session.error(
-            "dvc push did not finish; what reached the remote stays there. Check what DVC said above, "
-            "then run `nox -s repro` again: nothing re-runs, and it pushes only what the remote lacks."
+            "dvc push did not finish; what reached the remote stays there. Check what DVC said "
+            "above, then run `nox -s repro` again: nothing re-runs, and it pushes only what the "
+            "remote lacks."
         )
 
 
@@ -94,7 +95,8 @@ def reproduce(session: nox.Session) -> None:
     """Check the params, pull what the remote has, and run the stages that changed."""
     # Bad params stop the run here, before DVC removes any stage's outputs.
     uv_run(session, "python", "-m", "{{ cookiecutter.package_name }}.params")
-    uv_run(session, "mlci", "storage")  # a missing bucket or bad credentials, named before DVC meets them
+    # A missing bucket or refused credentials, named with what to check before DVC meets them.
+    uv_run(session, "mlci", "storage")
     uv_run(session, "dvc", "pull", "--allow-missing")
     uv_run(session, "dvc", "repro", *session.posargs)
 
