@@ -1,7 +1,9 @@
 """The registry in git, promotion through gates, deploy and rollback: one clone of the shared repository,
 its own bare `origin`, real GTO tags, real bentos served on real ports.
 
-The tests run in file order and each builds on the state the ones before left, as a team's history would.
+The tests run in any order. Each version is a module fixture, made once (a commit, its pipeline, register,
+build); a test that needs a stage held by a version makes it so first (`hold`), and asserts what its own
+commands changed, not what the registry holds in all.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from conftest import (
     set_params,
     stop_stages,
 )
+from mlci.registry import Registry
 from mlci.targets.process import children
 from served import request
 
@@ -75,20 +78,120 @@ def local_tags(ws: Workspace) -> set[str]:
     return set(run("git", "tag", cwd=ws.path).stdout.split())
 
 
-def new_version(ws: Workspace, message: str, params: dict[str, str] | None = None) -> str:
+class Version(NamedTuple):
+    """A registered and built version: its name, the commit it registers, and what `mlci register` said."""
+
+    name: str
+    commit: str
+    said: str
+
+
+def new_version(ws: Workspace, message: str, params: dict[str, str] | None = None) -> Version:
     """Change params (or nothing), reproduce, push, commit, register and build; the new version."""
     if params:
         set_params(ws.path, **params)
         run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=ws.path, env=ws.env)
         run("uv", "run", "--no-sync", "dvc", "push", "--quiet", cwd=ws.path, env=ws.env)
-    commit_and_push(ws.path, ws.env, message)
+    run("git", "commit", "--quiet", "--all", "--allow-empty", "-m", message, cwd=ws.path, env=ws.env)
+    run("git", "push", "--quiet", "origin", "HEAD", cwd=ws.path, env=ws.env)
     registered = mlci(ws, "register")
     assert registered.returncode == 0, registered.stderr
     version = re.search(r"model@(v\d+\.\d+\.\d+)", registered.stdout)
     assert version, registered.stdout
     built = mlci(ws, "build")
     assert built.returncode == 0, built.stderr
-    return version[1]
+    commit = run("git", "rev-parse", "HEAD", cwd=ws.path).stdout.strip()
+    return Version(version[1], commit, registered.stdout)
+
+
+def holder(ws: Workspace, stage: str) -> str | None:
+    return Registry.read(ws.path, "model").holder(stage)
+
+
+def hold(ws: Workspace, version: str, stage: str) -> None:
+    """Make `version` hold `stage`, promoting it through each stage before it that it does not hold."""
+    stages = ["staging", "production"]
+    for step in stages[: stages.index(stage) + 1]:
+        if holder(ws, step) != version:
+            promoted = mlci(ws, "promote", version, "--to", step)
+            assert promoted.returncode == 0, f"{version} to {step}: {promoted.stdout}{promoted.stderr}"
+
+
+def deployed(ws: Workspace, stage: str) -> subprocess.CompletedProcess[str]:
+    result = mlci(ws, "deploy", stage)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def unregistered_head(ws: Workspace) -> None:
+    """A commit that no version registers on top of HEAD, pushed (the model is unchanged)."""
+    run("git", "commit", "--quiet", "--allow-empty", "-m", "Nothing registered here yet", cwd=ws.path, env=ws.env)
+    run("git", "push", "--quiet", "origin", "HEAD", cwd=ws.path, env=ws.env)
+
+
+@pytest.fixture(scope="module")
+def first(workspace: Workspace) -> Version:
+    """The reproduced commit, registered and built: the first version, v0.0.1."""
+    registered = mlci(workspace, "register")
+    assert registered.returncode == 0, registered.stderr
+    built = mlci(workspace, "build")
+    assert built.returncode == 0, built.stderr
+    commit = run("git", "rev-parse", "HEAD", cwd=workspace.path).stdout.strip()
+    return Version("v0.0.1", commit, registered.stdout)
+
+
+@pytest.fixture(scope="module")
+def shallow(workspace: Workspace, first: Version) -> Version:
+    """Two one-level trees: a version that fails the accuracy gates."""
+    return new_version(workspace, "Shallow trees", {"n_estimators": "2", "max_depth": "1"})
+
+
+@pytest.fixture(scope="module")
+def more(workspace: Workspace, first: Version) -> Version:
+    """120 trees: a version that passes every gate against the first."""
+    return new_version(workspace, "More trees", {"n_estimators": "120", "max_depth": "8"})
+
+
+@pytest.fixture(scope="module")
+def broken(workspace: Workspace, first: Version) -> Version:
+    """A version whose service fails every request; the service is repaired in a commit after it."""
+    service = workspace.path / "src" / "penguin_species" / "service.py"
+    text = service.read_text()
+    failing = text.replace(
+        "        predictions = answers(self.model, as_frame(rows), self.version)",
+        '        raise RuntimeError("broken on purpose")',
+    )
+    assert failing != text
+    service.write_text(failing)
+    version = new_version(workspace, "A service that fails")  # the same model: the gates pass
+    service.write_text(text)
+    commit_and_push(workspace.path, workspace.env, "Repair the service")
+    return version
+
+
+class Staged(NamedTuple):
+    """What the first promotion to staging and its deploys left, recorded as they happened."""
+
+    promoted: str
+    added_tags: set[str]
+    answered: str
+    workers: int
+    again: str
+    status: str
+
+
+@pytest.fixture(scope="module")
+def staged(workspace: Workspace, first: Version) -> Staged:
+    before = remote_tags(workspace)
+    promoted = mlci(workspace, "promote", first.name, "--to", "staging")
+    assert promoted.returncode == 0, promoted.stderr
+    added = remote_tags(workspace) - before
+    deployed(workspace, "staging")
+    answered = answered_version(workspace, workspace.staging_port)
+    count = len(workers(workspace, "staging"))
+    again = deployed(workspace, "staging").stdout
+    status = mlci(workspace, "status").stdout
+    return Staged(promoted.stdout, added, answered, count, again, status)
 
 
 def answered_version(ws: Workspace, port: int) -> str:
@@ -106,14 +209,17 @@ def workers(ws: Workspace, stage: str) -> list[int]:
 
 
 def test_register_refuses_a_dirty_tree(workspace: Workspace) -> None:
+    before = local_tags(workspace)
     with edited(workspace.path / "params.yaml", lambda text: text + "\n"):
         result = mlci(workspace, "register")
     assert result.returncode == 1
     assert "uncommitted changes" in result.stderr
-    assert not local_tags(workspace)
+    assert local_tags(workspace) == before
 
 
 def test_register_refuses_a_model_not_in_the_dvc_remote(workspace: Workspace, tmp_path: Path) -> None:
+    unregistered_head(workspace)
+    before = local_tags(workspace)
     remote = run("uv", "run", "--no-sync", "dvc", "config", "remote.storage.url", cwd=workspace.path).stdout.strip()
     empty = tmp_path / "empty-remote"
     empty.mkdir()
@@ -128,38 +234,46 @@ def test_register_refuses_a_model_not_in_the_dvc_remote(workspace: Workspace, tm
     )
     assert result.returncode == 1
     assert "models/model.pkl is not in the DVC remote" in result.stderr
-    assert not local_tags(workspace)
+    assert local_tags(workspace) == before
 
 
 def test_register_without_a_git_identity_says_so(workspace: Workspace, tmp_path: Path) -> None:
+    unregistered_head(workspace)
+    before = local_tags(workspace)
     anonymous = {key: value for key, value in workspace.env.items() if key not in RELEASE_IDENTITY and key != "EMAIL"}
     anonymous |= {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
     command = ["uv", "run", "--no-sync", "mlci", "register"]
     result = subprocess.run(command, cwd=workspace.path, env=anonymous, capture_output=True, text=True)
     assert result.returncode == 2
     assert "Git user name and email must be configured" in result.stderr
-    assert not local_tags(workspace)
+    assert local_tags(workspace) == before
 
 
-def test_register_tags_the_commit_for_gto_and_pushes_the_tag(workspace: Workspace) -> None:
-    result = mlci(workspace, "register")
-    assert result.returncode == 0, result.stderr
-    assert "registered model@v0.0.1" in result.stdout
-    assert remote_tags(workspace) == {"model@v0.0.1"}
+def test_register_tags_the_commit_for_gto_and_pushes_the_tag(workspace: Workspace, first: Version) -> None:
+    assert "registered model@v0.0.1" in first.said
+    assert "model@v0.0.1" in remote_tags(workspace)
     tagged = run("git", "rev-parse", "model@v0.0.1^{commit}", cwd=workspace.path).stdout.strip()
-    assert tagged == run("git", "rev-parse", "HEAD", cwd=workspace.path).stdout.strip()
+    assert tagged == first.commit
     shown = run("uv", "run", "--no-sync", "gto", "show", cwd=workspace.path).stdout
     assert "v0.0.1" in shown  # GTO itself reads the registry
-    again = mlci(workspace, "register")
+    branch = run("git", "branch", "--show-current", cwd=workspace.path).stdout.strip()
+    run("git", "checkout", "--quiet", "--detach", first.commit, cwd=workspace.path)
+    try:
+        again = mlci(workspace, "register")
+    finally:
+        run("git", "checkout", "--quiet", branch, cwd=workspace.path)
     assert again.returncode == 1
     assert "already registered as model@v0.0.1" in again.stderr
 
 
-def test_promotion_refuses_a_version_with_no_stored_build(workspace: Workspace) -> None:
-    result = mlci(workspace, "promote", "v0.0.1", "--to", "staging")
+def test_promotion_refuses_a_version_with_no_stored_build(workspace: Workspace, first: Version, tmp_path: Path) -> None:
+    before = local_tags(workspace)
+    empty = tmp_path / "empty-store"
+    with edited(workspace.path / "mlci.toml", lambda text: re.sub(r'(?m)^url = ".*"$', f'url = "{empty}"', text)):
+        result = mlci(workspace, "promote", first.name, "--to", "staging")
     assert result.returncode == 2
     assert "no build of penguin-species v0.0.1" in result.stderr
-    assert remote_tags(workspace) == local_tags(workspace) == {"model@v0.0.1"}
+    assert remote_tags(workspace) == local_tags(workspace) == before
 
 
 @pytest.mark.parametrize(
@@ -167,38 +281,33 @@ def test_promotion_refuses_a_version_with_no_stored_build(workspace: Workspace) 
     [
         (("v9.9.9", "--to", "staging"), 2, "model has no version 'v9.9.9'; registered versions: v0.0.1"),
         (("v0.0.1", "--to", "qa"), 2, "no stage 'qa': the stages are staging, production"),
-        (("v0.0.1", "--to", "production"), 1, "a version reaches production only from staging"),
+        (("SHALLOW", "--to", "production"), 1, "a version reaches production only from staging"),
     ],
 )
 def test_promotion_refuses_unknown_versions_and_stages_and_skipped_stages(
-    workspace: Workspace, args: tuple[str, ...], code: int, message: str
+    workspace: Workspace, shallow: Version, args: tuple[str, ...], code: int, message: str
 ) -> None:
-    assert mlci(workspace, "build").returncode == 0
-    result = mlci(workspace, "promote", *args)
+    before = local_tags(workspace)
+    result = mlci(workspace, "promote", *(shallow.name if arg == "SHALLOW" else arg for arg in args))
     assert result.returncode == code
     assert message in result.stderr
-    assert remote_tags(workspace) == local_tags(workspace) == {"model@v0.0.1"}
+    assert remote_tags(workspace) == local_tags(workspace) == before
 
 
-def test_promotion_to_staging_tags_and_deploy_serves_it(workspace: Workspace) -> None:
-    promoted = mlci(workspace, "promote", "v0.0.1", "--to", "staging")
-    assert promoted.returncode == 0, promoted.stderr
-    assert "accuracy >= 0.9" in promoted.stdout
-    assert "model#staging#1" in remote_tags(workspace)
-    deployed = mlci(workspace, "deploy", "staging")
-    assert deployed.returncode == 0, deployed.stderr
-    assert answered_version(workspace, workspace.staging_port) == "v0.0.1"
-    assert len(workers(workspace, "staging")) == 2  # [deploy.staging] workers
-    again = mlci(workspace, "deploy", "staging")
-    assert again.returncode == 0, again.stderr
-    assert "already runs" in again.stdout
-    assert "nothing to do" in again.stdout
-    status = mlci(workspace, "status").stdout
-    assert re.search(r"staging\s+v0\.0\.1\s+v0\.0\.1 \(pid \d+\)\s+port \d+\s+in sync", status), status
+def test_promotion_to_staging_tags_and_deploy_serves_it(staged: Staged) -> None:
+    assert "accuracy >= 0.9" in staged.promoted
+    assert len(staged.added_tags) == 1
+    assert re.fullmatch(r"model#staging#\d+", staged.added_tags.pop())
+    assert staged.answered == "v0.0.1"
+    assert staged.workers == 2  # [deploy.staging] workers
+    assert "already runs" in staged.again
+    assert "nothing to do" in staged.again
+    assert re.search(r"staging\s+v0\.0\.1\s+v0\.0\.1 \(pid \d+\)\s+port \d+\s+in sync", staged.status), staged.status
 
 
-def test_deploy_refuses_a_port_another_program_holds(workspace: Workspace) -> None:
-    assert mlci(workspace, "promote", "v0.0.1", "--to", "production").returncode == 0
+def test_deploy_refuses_a_port_another_program_holds(workspace: Workspace, first: Version) -> None:
+    hold(workspace, first.name, "production")
+    assert mlci(workspace, "stop", "production").returncode == 0  # the deploy must start a server
     with socket.socket() as squatter:
         # Another program listening: SO_REUSEADDR lets it bind a port that a finished connection still lingers on
         # (TIME_WAIT), or that a client connection happens to use as its own, as a fresh server may.
@@ -208,115 +317,118 @@ def test_deploy_refuses_a_port_another_program_holds(workspace: Workspace) -> No
         result = mlci(workspace, "deploy", "production")
     assert result.returncode == 1
     assert f"port {workspace.production_port} is taken by another program" in result.stderr
-    deployed = mlci(workspace, "deploy", "production")
-    assert deployed.returncode == 0, deployed.stderr
-    assert answered_version(workspace, workspace.production_port) == "v0.0.1"
+    deployed(workspace, "production")
+    assert answered_version(workspace, workspace.production_port) == first.name
 
 
-def test_a_failing_gate_refuses_with_its_figures_and_creates_no_tag(workspace: Workspace) -> None:
-    version = new_version(workspace, "Shallow trees", {"n_estimators": "2", "max_depth": "1"})
+def test_a_failing_gate_refuses_with_its_figures_and_creates_no_tag(
+    workspace: Workspace, first: Version, shallow: Version
+) -> None:
+    hold(workspace, first.name, "staging")  # the champion the loss is measured against
     before = remote_tags(workspace)
-    result = mlci(workspace, "promote", version, "--to", "staging")
+    result = mlci(workspace, "promote", shallow.name, "--to", "staging")
     assert result.returncode == 1
-    metrics = json.loads((workspace.path / "reports" / "metrics.json").read_text())
+    shown = run("git", "show", f"{shallow.commit}:reports/metrics.json", cwd=workspace.path).stdout
+    metrics = json.loads(shown)
     assert re.search(rf"accuracy >= 0\.9\s+{metrics['accuracy']:g}\s+0\.9\s+FAIL", result.stdout), result.stdout
     assert re.search(rf"accuracy loss vs v0\.0\.1 <= 0\.01\s+{metrics['accuracy']:g}\s+1\s+FAIL", result.stdout)
-    assert f"gates: {version} fails" in result.stderr
+    assert f"gates: {shallow.name} fails" in result.stderr
     assert remote_tags(workspace) == local_tags(workspace) == before
 
 
-def test_an_altered_build_is_refused(workspace: Workspace, tmp_path: Path) -> None:
-    version = new_version(workspace, "More trees", {"n_estimators": "120", "max_depth": "8"})
+def test_an_altered_build_is_refused(workspace: Workspace, first: Version, more: Version, tmp_path: Path) -> None:
+    hold(workspace, first.name, "staging")
     store = Path(tomllib.loads((workspace.path / "mlci.toml").read_text())["store"]["url"])
-    bento = store / "penguin-species" / f"{version}.bento"
+    bento = store / "penguin-species" / f"{more.name}.bento"
     assert bento.is_file(), bento
     shutil.copy2(bento, tmp_path / "original.bento")
     before = local_tags(workspace)
     with bento.open("ab") as file:
         file.write(b"tampered")
     try:
-        result = mlci(workspace, "promote", version, "--to", "staging")
+        result = mlci(workspace, "promote", more.name, "--to", "staging")
     finally:
         shutil.copy2(tmp_path / "original.bento", bento)
     assert result.returncode == 2
     assert "does not match its checksum" in result.stderr
     assert local_tags(workspace) == before
-    promoted = mlci(workspace, "promote", version, "--to", "staging")
+    promoted = mlci(workspace, "promote", more.name, "--to", "staging")
     assert promoted.returncode == 0, promoted.stderr
     assert "accuracy loss vs v0.0.1 <= 0.01" in promoted.stdout
-    assert mlci(workspace, "deploy", "staging").returncode == 0
-    assert answered_version(workspace, workspace.staging_port) == version
+    deployed(workspace, "staging")
+    assert answered_version(workspace, workspace.staging_port) == more.name
 
 
-def test_a_build_failing_its_smoke_test_leaves_the_previous_version_serving(workspace: Workspace) -> None:
-    running = answered_version(workspace, workspace.staging_port)
-    service = workspace.path / "src" / "penguin_species" / "service.py"
-    text = service.read_text()
-    broken = text.replace(
-        "        predictions = answers(self.model, as_frame(rows), self.version)",
-        '        raise RuntimeError("broken on purpose")',
-    )
-    assert broken != text
-    service.write_text(broken)
-    version = new_version(workspace, "A service that fails")  # same model: the gates pass
-    assert mlci(workspace, "promote", version, "--to", "staging").returncode == 0
+def test_a_build_failing_its_smoke_test_leaves_the_previous_version_serving(
+    workspace: Workspace, first: Version, broken: Version
+) -> None:
+    hold(workspace, first.name, "staging")
+    deployed(workspace, "staging")
+    assert answered_version(workspace, workspace.staging_port) == first.name
+    hold(workspace, broken.name, "staging")
     result = mlci(workspace, "deploy", "staging")
     assert result.returncode == 1
-    assert f"{version} failed its smoke test" in result.stderr
+    assert f"{broken.name} failed its smoke test" in result.stderr
     assert "the example request examples/predict.json got 500" in result.stderr
-    assert f"{running} keeps running" in result.stderr
-    assert answered_version(workspace, workspace.staging_port) == running
+    assert f"{first.name} keeps running" in result.stderr
+    assert answered_version(workspace, workspace.staging_port) == first.name
     status = mlci(workspace, "status").stdout
-    assert re.search(rf"staging\s+{version}\s+{running} \(pid \d+\).*out of date", status), status
+    assert re.search(rf"staging\s+{broken.name}\s+{first.name} \(pid \d+\).*out of date", status), status
 
 
-def test_rollback_reassigns_the_previous_version_with_a_new_tag(workspace: Workspace) -> None:
-    broken = run("git", "describe", "--tags", "--match", "model@*", "HEAD", cwd=workspace.path).stdout.strip()
+def test_rollback_reassigns_the_previous_version_with_a_new_tag(
+    workspace: Workspace, first: Version, more: Version
+) -> None:
+    hold(workspace, first.name, "staging")
+    hold(workspace, more.name, "staging")
+    deployed(workspace, "staging")
     before = {tag for tag in remote_tags(workspace) if tag.startswith("model#staging#")}
     result = mlci(workspace, "rollback", "staging")
     assert result.returncode == 0, result.stderr
     after = {tag for tag in remote_tags(workspace) if tag.startswith("model#staging#")}
     assert before < after
     assert len(after - before) == 1
-    running = answered_version(workspace, workspace.staging_port)
-    assert f"rolled staging back to {running}" in result.stdout
-    assert running != broken.removeprefix("model@")
-    assert "already runs" in result.stdout  # the previous version never stopped
+    assert f"rolled staging back to {first.name}" in result.stdout
+    assert answered_version(workspace, workspace.staging_port) == first.name
+    assert holder(workspace, "staging") == first.name
 
 
-def test_rollback_with_no_earlier_version_is_refused(workspace: Workspace) -> None:
+def test_rollback_with_no_earlier_version_is_refused(workspace: Workspace, first: Version) -> None:
+    hold(workspace, first.name, "production")  # no other version is ever promoted to production here
+    before = local_tags(workspace)
     result = mlci(workspace, "rollback", "production")
     assert result.returncode == 1
     assert "production has no earlier version to roll back to: only v0.0.1 has held it" in result.stderr
+    assert local_tags(workspace) == before
 
 
-def test_a_tag_the_remote_rejects_is_removed_here_too(workspace: Workspace) -> None:
+def test_a_tag_the_remote_rejects_is_removed_here_too(workspace: Workspace, first: Version, more: Version) -> None:
+    hold(workspace, first.name, "staging")
     hook = workspace.origin / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'tags are frozen' >&2\nexit 1\n")
     hook.chmod(0o755)
     before = local_tags(workspace)
-    version = run("git", "describe", "--tags", "--match", "model@*", "--abbrev=0", "HEAD~1", cwd=workspace.path)
     try:
-        result = mlci(workspace, "promote", version.stdout.strip().removeprefix("model@"), "--to", "production")
+        result = mlci(workspace, "promote", more.name, "--to", "staging")
     finally:
         hook.unlink()
     assert result.returncode == 1
-    assert "origin refused the tag model#production#" in result.stderr
+    assert "origin refused the tag model#staging#" in result.stderr
     assert "tags are frozen" in result.stderr
     assert local_tags(workspace) == before == remote_tags(workspace)
 
 
 def test_a_promotion_while_another_holds_the_registry_is_refused_and_the_registry_stays_consistent(
-    workspace: Workspace,
+    workspace: Workspace, first: Version, more: Version
 ) -> None:
     """Two promotions at once: the second finds the first holding the registry's lock. The test holds the lock
     itself, so the two always overlap (racing two processes depended on the machine's timing)."""
-    version = run("git", "describe", "--tags", "--match", "model@*", "--abbrev=0", "HEAD~1", cwd=workspace.path)
-    promote = ("promote", version.stdout.strip().removeprefix("model@"), "--to", "production")
+    hold(workspace, first.name, "staging")
+    promote = ("promote", more.name, "--to", "staging")
     before = local_tags(workspace)
     lock = workspace.path / ".git" / "mlci-registry.lock"
-    with lock.open("w") as first:
-        fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         second = mlci(workspace, *promote)
     assert second.returncode == 1
     assert "another mlci command is changing this repository's registry right now" in second.stderr
@@ -325,11 +437,13 @@ def test_a_promotion_while_another_holds_the_registry_is_refused_and_the_registr
     assert after.returncode == 0, after.stderr
     added = local_tags(workspace) - before
     assert len(added) == 1, added
-    assert added.pop().startswith("model#production#")
+    assert added.pop().startswith("model#staging#")
     assert local_tags(workspace) == remote_tags(workspace)
 
 
-def test_stop_ends_a_stage_server_and_keeps_its_assignment(workspace: Workspace) -> None:
+def test_stop_ends_a_stage_server_and_keeps_its_assignment(workspace: Workspace, first: Version) -> None:
+    hold(workspace, first.name, "staging")
+    deployed(workspace, "staging")
     assigned = mlci(workspace, "status").stdout
     result = mlci(workspace, "stop", "staging")
     assert result.returncode == 0, result.stderr
@@ -337,7 +451,7 @@ def test_stop_ends_a_stage_server_and_keeps_its_assignment(workspace: Workspace)
     with pytest.raises(URLError, match="Connection refused"):  # nothing listens any more
         request(f"http://127.0.0.1:{workspace.staging_port}/readyz")
     status = mlci(workspace, "status").stdout
-    assert re.search(r"staging\s+v\d+\.\d+\.\d+\s+-\s+port \d+\s+not running", status), status
+    assert re.search(rf"staging\s+{first.name}\s+-\s+port \d+\s+not running", status), status
     assert assigned.split("stage ")[0] == status.split("stage ")[0]  # the versions table is unchanged
 
 
@@ -373,26 +487,32 @@ def gone(pid: int) -> bool:
     return True
 
 
-def test_a_deploy_killed_during_the_candidates_smoke_test_leaves_nothing_stop_cannot_find(workspace: Workspace) -> None:
+def test_a_deploy_killed_during_the_candidates_smoke_test_leaves_nothing_stop_cannot_find(
+    workspace: Workspace, first: Version, more: Version
+) -> None:
     ws = workspace
+    hold(ws, first.name, "staging")
+    deployed(ws, "staging")
+    hold(ws, more.name, "staging")  # a server runs on the stage port: the new version is tried beside it first
     candidate = deploy_killed_when(ws, "staging.candidate.json", "its candidate was smoke-tested")
+    assert candidate["version"] == more.name
     assert Path(f"/proc/{candidate['pid']}").exists(), "the candidate should outlive the killed deploy"
     stopped = mlci(ws, "stop", "staging")
     assert stopped.returncode == 0, stopped.stderr
     assert gone(candidate["pid"]), "stop left the killed deploy's candidate running"
-    deployed = mlci(ws, "deploy", "staging")
-    assert deployed.returncode == 0, deployed.stderr
+    deployed(ws, "staging")
+    assert answered_version(ws, ws.staging_port) == more.name
 
 
-def test_a_deploy_killed_on_the_stage_port_converges_on_the_next_deploy(workspace: Workspace) -> None:
+def test_a_deploy_killed_on_the_stage_port_converges_on_the_next_deploy(workspace: Workspace, first: Version) -> None:
     ws = workspace
+    hold(ws, first.name, "staging")
     assert mlci(ws, "stop", "staging").returncode == 0
     server = deploy_killed_when(ws, "staging.json", "its server on the stage port was smoke-tested")
     status = mlci(ws, "status").stdout
-    assert re.search(rf"staging\s+v\d+\.\d+\.\d+\s+{server['version']} \(pid {server['pid']}, not smoke-tested", status)
-    deployed = mlci(ws, "deploy", "staging")
-    assert deployed.returncode == 0, deployed.stderr
-    assert "serves on" in deployed.stdout  # switched: a server never smoke-tested is not kept
+    assert re.search(rf"staging\s+{first.name}\s+{server['version']} \(pid {server['pid']}, not smoke-tested", status)
+    result = deployed(ws, "staging")
+    assert "serves on" in result.stdout  # switched: a server never smoke-tested is not kept
     assert gone(server["pid"])
-    assert answered_version(ws, ws.staging_port) == server["version"]
+    assert answered_version(ws, ws.staging_port) == first.name
     assert "not smoke-tested" not in mlci(ws, "status").stdout

@@ -3,8 +3,10 @@
 GitHub cannot be reached: each step's `run:` is executed with bash as Actions does (`-e -o pipefail`), with the
 step's env values filled in by hand (matrix entries, inputs, the base branch) and the runner's files
 (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP) made locally. Lines calling `gh`, GitHub's own command line,
-are left out, and so are steps made only of them: the comment and issue they post are checked statically. The
-tests run in file order, as the workflows would.
+are left out, and so are steps made only of them: the comment and issue they post are checked statically.
+
+The tests run in any order: what a job needs another job to have done (a release, a production deploy) is a
+fixture that runs that job once, and a test that changes the clone restores it.
 """
 
 from __future__ import annotations
@@ -138,23 +140,35 @@ def test_review_of_a_pull_request_from_a_fork_fills_the_job_summary(runner: Runn
     assert "**Verdict:" in runner.summary.read_text()
 
 
-def test_release_registers_builds_pushes_an_image_and_promotes_to_staging(runner: Runner) -> None:
-    """No container engine runs here: tests/fake-docker stands in for docker, checking the command lines mlci
-    gives it and answering with a digest; the image build itself is not exercised."""
+class Release(NamedTuple):
+    """What the release job left: its output and the container engine's command lines."""
+
+    output: str
+    engine_calls: list[str]
+
+
+@pytest.fixture(scope="module")
+def released(runner: Runner) -> Release:
+    """The release job, run once: v0.0.1 registered, built, its image pushed and recorded, promoted to staging.
+
+    No container engine runs here: tests/fake-docker stands in for docker, checking the command lines mlci gives
+    it and answering with a digest; the image build itself is not exercised."""
     runner.output.write_text("")
     engine = runner.temp / "engine"
     engine.mkdir()
     shutil.copy(Path(__file__).parent / "fake-docker", engine / "docker")
-    log = engine / "docker.log"
     run_steps(
         runner, "release.yml", "release", path=engine, VERSION="v0.0.1", REPOSITORY="ghcr.io/Team/Penguin-Species"
     )
-    assert runner.output.read_text() == "version=v0.0.1\n"
-    calls = log.read_text().splitlines()
+    return Release(runner.output.read_text(), (engine / "docker.log").read_text().splitlines())
+
+
+def test_release_registers_builds_pushes_an_image_and_promotes_to_staging(runner: Runner, released: Release) -> None:
+    assert released.output == "version=v0.0.1\n"
     context = "build/image/v0.0.1"  # relative to the repository, where the session runs
     reference = "ghcr.io/team/penguin-species:v0.0.1"  # lowercased by the step, as registries require
-    assert calls[0] == f"build --file {context}/env/docker/Dockerfile --tag {reference} {context}"
-    assert calls[1] == f"push {reference}"
+    assert released.engine_calls[0] == f"build --file {context}/env/docker/Dockerfile --tag {reference} {context}"
+    assert released.engine_calls[1] == f"push {reference}"
     record = json.loads((runner.clone.path.parent / "bentos" / "penguin-species" / "v0.0.1.json").read_text())
     assert re.fullmatch(r"ghcr\.io/team/penguin-species@sha256:[0-9a-f]{64}", record["image"])
     tags = subprocess.run(
@@ -164,7 +178,7 @@ def test_release_registers_builds_pushes_an_image_and_promotes_to_staging(runner
     assert "refs/tags/model#staging#" in tags.stdout
 
 
-def test_deploy_of_staging_as_the_release_calls_it(runner: Runner) -> None:
+def test_deploy_of_staging_as_the_release_calls_it(runner: Runner, released: Release) -> None:
     runner.output.write_text("")
     run_steps(runner, "deploy.yml", "target", STAGE_INPUT="staging", TAG="main")
     assert runner.output.read_text() == "stage=staging\n"
@@ -179,10 +193,24 @@ def test_a_stage_tag_names_the_stage_to_deploy(runner: Runner) -> None:
     assert runner.output.read_text() == "stage=production\n"
 
 
-def test_promotion_to_production_then_its_deploy(runner: Runner) -> None:
+@pytest.fixture(scope="module")
+def in_production(runner: Runner, released: Release) -> Path:
+    """The promote job, run once: v0.0.1 promoted to production and deployed; production's log folder, once the
+    deploy's smoke tests are in it (the example request, sent to the candidate and on the stage's port)."""
     run_steps(runner, "promote.yml", "promote", VERSION="v0.0.1")
-    status, _ = request(f"http://127.0.0.1:{runner.production_port}/readyz")
-    assert status == 200
+    log = runner.clone.path.parent / "inference-log" / "production"
+    example = json.loads((runner.clone.path / "examples" / "predict.json").read_text())
+    logged_records(log, 2 * len(example["records"]))
+    return log
+
+
+def test_promotion_to_production_then_its_deploy(runner: Runner, in_production: Path) -> None:
+    status, body = request(
+        f"http://127.0.0.1:{runner.production_port}/predict",
+        (runner.clone.path / "examples" / "predict.json").read_bytes(),
+    )
+    assert status == 200, body
+    assert json.loads(body)[0]["model_version"] == "v0.0.1"
 
 
 def test_the_cluster_proof_refuses_here_naming_what_it_lacks(runner: Runner) -> None:
@@ -214,16 +242,8 @@ def logged_records(log: Path, count: int) -> None:
         time.sleep(0.2)
 
 
-def production_traffic(runner: Runner, shift: float = 0.0, after_deploy: bool = False) -> None:
-    """A new window of production's log: the training data, its bill length moved by `shift` deviations.
-
-    After a deploy, the window starts once the smoke tests' records are in: the example request, sent to the
-    candidate and on the stage's port.
-    """
-    log = runner.clone.path.parent / "inference-log" / "production"
-    if after_deploy:
-        example = json.loads((runner.clone.path / "examples" / "predict.json").read_text())
-        logged_records(log, 2 * len(example["records"]))
+def production_traffic(runner: Runner, log: Path, shift: float = 0.0) -> None:
+    """A new window of production's log: the training data, its bill length moved by `shift` deviations."""
     shutil.rmtree(log, ignore_errors=True)
     rows = pd.read_csv(runner.clone.path / "data" / "prepared" / "train.csv").drop(columns=["species"])
     rows["bill_length_mm"] = (rows["bill_length_mm"] + shift * rows["bill_length_mm"].std()).clip(upper=63.0)
@@ -231,8 +251,8 @@ def production_traffic(runner: Runner, shift: float = 0.0, after_deploy: bool = 
     logged_records(log, len(rows))
 
 
-def test_monitor_finds_no_drift_in_traffic_like_the_training_data(runner: Runner) -> None:
-    production_traffic(runner, after_deploy=True)
+def test_monitor_finds_no_drift_in_traffic_like_the_training_data(runner: Runner, in_production: Path) -> None:
+    production_traffic(runner, in_production)
     runner.output.write_text("")
     run_steps(runner, "monitor.yml", "drift")
     assert runner.output.read_text() == "drifted=false\n"  # the retrain job does not run
@@ -241,7 +261,7 @@ def test_monitor_finds_no_drift_in_traffic_like_the_training_data(runner: Runner
 
 def test_monitor_with_nothing_to_judge_succeeds_and_says_so(runner: Runner) -> None:
     """As on GitHub with a `local` production, which serves nothing between jobs: no log to judge."""
-    shutil.rmtree(runner.clone.path.parent / "inference-log" / "production")
+    shutil.rmtree(runner.clone.path.parent / "inference-log" / "production", ignore_errors=True)
     runner.output.write_text("")
     runner.summary.write_text("")
     run_steps(runner, "monitor.yml", "drift")
@@ -260,8 +280,10 @@ def test_monitor_fails_on_an_error_instead_of_calling_it_drift(runner: Runner) -
     assert runner.output.read_text() == ""  # no verdict: the retrain job does not run
 
 
-def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(runner: Runner) -> None:
-    production_traffic(runner, shift=2.0)
+def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(
+    runner: Runner, in_production: Path
+) -> None:
+    production_traffic(runner, in_production, shift=2.0)
     runner.output.write_text("")
     run_steps(runner, "monitor.yml", "drift")
     assert runner.output.read_text() == "drifted=true\n"
@@ -273,8 +295,17 @@ def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(run
     fresh = runner.clone.path.parent / "incoming" / "penguins.csv"
     fresh.parent.mkdir(exist_ok=True)
     pd.concat([raw, newcomers]).to_csv(fresh, index=False)
-    run_steps(runner, "monitor.yml", "retrain")
-    git = runner.clone.path
+    try:
+        run_steps(runner, "monitor.yml", "retrain")
+        retrained(runner.clone.path, len(raw))
+    finally:  # the clone back on origin's main, for the tests that run after this one
+        run("git", "reset", "--quiet", "--hard", "origin/main", cwd=runner.clone.path)
+        run("uv", "run", "--no-sync", "dvc", "checkout", "--quiet", "--force", cwd=runner.clone.path)
+        fresh.unlink()
+
+
+def retrained(git: Path, rows: int) -> None:
+    """The retrain job's commit: on top of main, the new data and model, the review against the champion."""
     subject = subprocess.run(["git", "log", "-1", "--format=%s"], cwd=git, capture_output=True, text=True).stdout
     assert subject == "Retrain on the newest data after drift in production\n"
     on_top = subprocess.run(["git", "rev-parse", "HEAD~1", "origin/main"], cwd=git, capture_output=True, text=True)
@@ -287,4 +318,4 @@ def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(run
     assert not [name for name in changed if name.startswith("reports/review") or name.startswith("reports/drift")]
     review = (git / "reports" / "review.md").read_text()
     assert "v0.0.1" in review  # the production champion is compared
-    assert f"{len(raw)} rows in base, {len(raw) + 40} in head" in review  # the newest data
+    assert f"{rows} rows in base, {rows + 40} in head" in review  # the newest data

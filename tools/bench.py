@@ -216,7 +216,8 @@ def push_and_pull(workdir: Path, storage: str, endpoint: str = "") -> tuple[floa
         os.environ["AWS_ENDPOINT_URL"] = endpoint  # what the noxfile passes DVC from mlci.toml
     run("uv", "sync", "--quiet", cwd=project)
     run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=project)
-    run("git", "-c", "user.name=bench", "-c", "user.email=b@e.com", "commit", "-qam", "Reproduce", cwd=project)
+    run("git", "add", "--all", cwd=project)
+    run("git", "-c", "user.name=bench", "-c", "user.email=b@e.com", "commit", "-qm", "Reproduce", cwd=project)
     push = timed("uv", "run", "--no-sync", "dvc", "push", "--quiet", cwd=project)
     cache = project / ".dvc" / "cache"
     pushed = sum(path.stat().st_size for path in cache.rglob("*") if path.is_file())
