@@ -12,7 +12,7 @@ from mlci.config import load_config
 from mlci.errors import RefusedError
 from mlci.project import Project
 from mlci.promote import promote, rollback
-from mlci.registry import Registry
+from mlci.registry import Registry, sync, try_sync
 from mlci.store import Store, StoreError
 
 CONFIG = """\
@@ -161,3 +161,37 @@ def test_a_tag_origin_refuses_is_removed_here_too(shared: tuple[Path, Project, P
     assert "tags are frozen today" in str(refused.value)
     assert holder(root, "staging") is None
     assert not any("#" in tag for tag in remote_tags(origin))
+
+
+def test_an_assignment_never_pushed_is_dropped_before_anything_decides_on_it(
+    shared: tuple[Path, Project, Path],
+) -> None:
+    """A promotion stopped between its tag and its push leaves an assignment only this clone has: the next deploy
+    (any writer, and status) drops it rather than honour what nobody else sees."""
+    root, project, origin = shared
+    config = load_config(root / "mlci.toml")
+    promote(config, project, "v0.0.1", "staging")  # pushed: origin has it
+    version(root, "v0.0.2", f1=0.9)
+    run("git", "push", "--quiet", "origin", "HEAD", "model@v0.0.2", cwd=root)
+    stray = "model#staging#2"
+    run("git", "tag", "-a", stray, "-m", "Assigning stage staging to artifact model version v0.0.2", cwd=root)
+    run("git", "tag", "notes-of-my-own", cwd=root)  # a tag of the user's, not the registry's: kept
+    assert holder(root, "staging") == "v0.0.2"
+    assert stray not in remote_tags(origin)
+    assert sync(root) == [stray]
+    assert holder(root, "staging") == "v0.0.1"
+    assert {"model@v0.0.1", "model@v0.0.2", "model#staging#1", "notes-of-my-own"} <= set(
+        run("git", "tag", cwd=root).stdout.split()
+    )
+    run("git", "tag", "-a", stray, "-m", "again", cwd=root)
+    assert try_sync(root) == (
+        f"dropped {stray}: tagged here, never pushed to origin (a command stopped before its push)"
+    )
+    assert sync(root) == []  # nothing else to drop: what origin has stays
+
+
+def test_without_origin_the_local_registry_is_the_registry(repository: tuple[Path, Project]) -> None:
+    root, _ = repository
+    run("git", "tag", "-a", "model#staging#1", "-m", "Assigning", cwd=root)
+    assert sync(root) == []
+    assert holder(root, "staging") == "v0.0.1"

@@ -6,7 +6,7 @@ from mlci.config import Config
 from mlci.errors import MlciError
 from mlci.project import Project
 from mlci.promote import Promotion, promote, rollback
-from mlci.registry import Assignment, Registry, sync
+from mlci.registry import Assignment, Registry, exclusive, sync
 from mlci.targets import target_for
 from mlci.targets.base import Deployment, Serving
 
@@ -14,8 +14,9 @@ from mlci.targets.base import Deployment, Serving
 def deploy_stage(config: Config, project: Project, stage: str) -> Deployment:
     """Run the version git assigns to a stage, smoke-tested, keeping the previous one on failure."""
     config.check_stage(stage)
-    sync(project.root)
-    version = Registry.read(project.root, config.registry.model).holder(stage)
+    with exclusive(project.root):  # only while reading: the run itself has its stage's own lock
+        sync(project.root)
+        version = Registry.read(project.root, config.registry.model).holder(stage)
     if version is None:
         raise MlciError(f"no version is assigned to {stage}: promote one with `mlci promote VERSION --to {stage}`")
     return target_for(config, project, stage).deploy(version)

@@ -135,18 +135,35 @@ def exclusive(root: Path) -> Iterator[None]:
         yield
 
 
-def sync(root: Path) -> None:
-    """Fetch the registry's tags from `origin`, when there is one, so decisions use the shared registry."""
-    if has_origin(root):
-        git(root, "fetch", "--quiet", "--tags", "origin")
+REGISTRY_TAG = re.compile(r".+@v\d+\.\d+\.\d+|.+#[a-z][a-z0-9-]*#\d+")  # a registration or an assignment
+
+
+def sync(root: Path) -> list[str]:
+    """Make the registry here origin's, when there is one: fetch its tags, and drop the registry tags origin
+    lacks, left by a command stopped between its tag and its push (a deploy must not honour an assignment
+    nobody else sees). The tags dropped. Call it holding the registry lock (`exclusive`)."""
+    if not has_origin(root):
+        return []
+    git(root, "fetch", "--quiet", "--tags", "origin")
+    listed = git(root, "ls-remote", "--tags", "origin").splitlines()
+    published = {line.partition("refs/tags/")[2].removesuffix("^{}") for line in listed}
+    unpublished = [tag for tag in git(root, "tag", "--list").split() if REGISTRY_TAG.fullmatch(tag)]
+    dropped = [tag for tag in unpublished if tag not in published]
+    if dropped:
+        git(root, "tag", "--delete", *dropped)
+    return dropped
 
 
 def try_sync(root: Path) -> str | None:
-    """Fetch the registry's tags for a command that only reads them; what went wrong, if anything."""
+    """Sync the registry for a command that only reads it; a warning when origin's could not be had, or when
+    tags were dropped."""
     try:
-        sync(root)
-    except CommandError as error:
-        return str(error)
+        with exclusive(root):
+            dropped = sync(root)
+    except (CommandError, RefusedError) as error:
+        return f"this registry is the local one only: {error}"
+    if dropped:
+        return f"dropped {', '.join(dropped)}: tagged here, never pushed to origin (a command stopped before its push)"
     return None
 
 

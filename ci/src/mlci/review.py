@@ -192,7 +192,7 @@ def champion_revision(config: Config, project: Project, layout: Layout) -> tuple
 
 def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
     """Compare head (the working tree) with `ref` and the champion, and write the report into `folder`."""
-    failed = try_sync(project.root)
+    synced = try_sync(project.root)
     where = layout(config, project)
     commit = resolve(project.root, ref)
     base = read_revision(where, f"base {ref}", commit) if commit else Revision(f"base {ref}", None)
@@ -232,5 +232,5 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
             f"{base.missing[0]}; the report compares nothing with it",
             report=f"the incomplete review: {markdown} and {page}",
         )
-    warning = f"the champion comes from the local registry only: {failed}" if failed else None
+    warning = f"the champion's registry: {synced}" if synced else None
     return Written(markdown, page, verdict_line.text.replace("**", ""), warning)

@@ -59,8 +59,7 @@ class Status:
 
 def status(config: Config, project: Project) -> Status:
     """The registry as origin has it (the local one, with a warning, when origin cannot be reached)."""
-    failed = try_sync(project.root)
-    warning = f"showing the local registry only: {failed}" if failed else None
+    warning = try_sync(project.root)
     registry = Registry.read(project.root, config.registry.model)
     if not registry.versions:
         versions = "no version registered yet: `mlci register` registers the model of the current commit"
