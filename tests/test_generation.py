@@ -83,6 +83,7 @@ ALWAYS = IGNORED | {
     "src/penguin_species/paths.py",
     "src/penguin_species/serving/__init__.py",
     "src/penguin_species/serving/http.py",
+    "src/penguin_species/serving/openapi.py",
     "src/penguin_species/serving/inference_log.py",
     "src/penguin_species/serving/quiet_errors.py",
     "src/penguin_species/service.py",

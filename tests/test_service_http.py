@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,3 +79,16 @@ def test_32_concurrent_clients_get_no_errors(server: str) -> None:
         statuses = [status for statuses in pool.map(client, range(32)) for status in statuses]
     assert len(statuses) == 320
     assert set(statuses) == {200}
+
+
+def test_a_thousand_generated_requests_get_no_5xx_and_answers_the_schema_describes(server: str) -> None:
+    """schemathesis generates requests from the served OpenAPI schema, valid and broken, and checks each answer
+    against that schema: its status is documented, its body and content type are as described, none is a 5xx."""
+    checks = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+    command = [str(Path(sys.executable).parent / "st"), "run", f"{server}/docs.json", "--include-path", "/predict"]
+    command += ["--max-examples", "1000", "--checks", checks, "--seed", "20261124", "--no-color", "--workers", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    counted = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
+    assert counted, result.stdout[-2000:]
+    assert int(counted[1]) == int(counted[2]) >= 1000

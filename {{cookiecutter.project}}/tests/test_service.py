@@ -255,3 +255,15 @@ def test_a_model_other_than_the_builds_is_not_loaded(tmp_path: Path, model: Any)
     path.write_bytes(path.read_bytes() + b"\0")
     with pytest.raises(RuntimeError, match=f"not the build's {built}: not loaded"):
         service.load_model(path, built)
+
+
+def test_the_openapi_schema_describes_the_refusals_as_they_are_sent(client: TestClient) -> None:
+    spec = client.get("/docs.json").json()
+    detail = spec["components"]["schemas"]["InvalidArgument"]["properties"]["detail"]
+    listed = next(option for option in detail["anyOf"] if option["type"] == "array")
+    refused = predict(client, {"records": [{}]})
+    assert refused.status_code == 400
+    assert set(listed["items"]["required"]) <= set(refused.json()["detail"][0])
+    too_large = spec["paths"]["/predict"]["post"]["responses"]["413"]["content"]
+    assert too_large["application/json"]["schema"]["$ref"] == "#/components/schemas/TooLarge"
+    assert spec["components"]["schemas"]["TooLarge"]["required"] == ["error"]

@@ -31,6 +31,7 @@ from {{ cookiecutter.package_name }}.schema import TASK
 from {{ cookiecutter.package_name }}.serving import quiet_errors
 from {{ cookiecutter.package_name }}.serving.http import guard
 from {{ cookiecutter.package_name }}.serving.inference_log import from_environment
+from {{ cookiecutter.package_name }}.serving.openapi import describe
 
 ROUTE = "/predict"
 VERSION_VARIABLE = (
@@ -113,4 +114,5 @@ class Predictor:
 
 
 guard(Predictor, ROUTE, MAX_BODY_BYTES)
+describe(Predictor, ROUTE)
 quiet_errors.install()
