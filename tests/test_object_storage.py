@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import boto3
 import pandas as pd
 import pytest
+import yaml
 from conftest import RELEASE_IDENTITY, commit, edited, generate, run, set_params
 from mlci.targets.process import free_port
 from proxy import VanishingProxy
@@ -240,6 +241,22 @@ def test_the_review_fetches_the_base_and_the_champion_through_the_remote(fresh_c
     text = (fresh_clone.path / "reports" / "review.md").read_text()
     assert "| train.n_estimators | 100 | 3 |" in text
     assert "| champion v0.0.1 |" in text
+
+
+def test_the_champion_gate_fetches_the_champions_model_through_the_remote(fresh_clone: Bucketed) -> None:
+    # The fresh clone holds HEAD's model only: staging's champion, the first model, can come from the bucket alone.
+    lock = yaml.safe_load(run("git", "show", "model@v0.0.1:dvc.lock", cwd=fresh_clone.path).stdout)
+    (champion,) = [out["md5"] for out in lock["stages"]["train"]["outs"] if out["path"] == "models/model.pkl"]
+    assert not list((fresh_clone.path / ".dvc" / "cache").rglob(champion[2:]))
+    for step in (["register"], ["build"]):
+        result = mlci(fresh_clone, *step)
+        assert result.returncode == 0, result.stdout + result.stderr
+    promoted = mlci(fresh_clone, "promote", "v0.0.2", "--to", "staging")
+    row = re.search(r"f1_macro loss vs v0\.0\.1 <= 0\.02\s+(\S+)\s+(\S+)\s+(PASS|FAIL)", promoted.stdout)
+    assert row, promoted.stdout + promoted.stderr
+    assert promoted.returncode == (1 if row[3] == "FAIL" else 0), promoted.stderr
+    scored = json.loads(run("git", "show", "model@v0.0.1:reports/metrics.json", cwd=fresh_clone.path).stdout)
+    assert float(row[2]) == pytest.approx(scored["f1_macro"], abs=5e-5)  # the champion scored on the holdout
 
 
 def test_refresh_takes_the_newest_data_from_the_bucket(pushed: Bucketed, deployed: Deployed) -> None:

@@ -129,46 +129,6 @@ def unregistered_head(ws: Workspace) -> None:
     run("git", "push", "--quiet", "origin", "HEAD", cwd=ws.path, env=ws.env)
 
 
-@pytest.fixture(scope="module")
-def first(workspace: Workspace) -> Version:
-    """The reproduced commit, registered and built: the first version, v0.0.1."""
-    registered = mlci(workspace, "register")
-    assert registered.returncode == 0, registered.stderr
-    built = mlci(workspace, "build")
-    assert built.returncode == 0, built.stderr
-    commit = run("git", "rev-parse", "HEAD", cwd=workspace.path).stdout.strip()
-    return Version("v0.0.1", commit, registered.stdout)
-
-
-@pytest.fixture(scope="module")
-def shallow(workspace: Workspace, first: Version) -> Version:
-    """Two one-level trees: a version that fails the accuracy gates."""
-    return new_version(workspace, "Shallow trees", {"n_estimators": "2", "max_depth": "1"})
-
-
-@pytest.fixture(scope="module")
-def more(workspace: Workspace, first: Version) -> Version:
-    """120 trees: a version that passes every gate against the first."""
-    return new_version(workspace, "More trees", {"n_estimators": "120", "max_depth": "8"})
-
-
-@pytest.fixture(scope="module")
-def broken(workspace: Workspace, first: Version) -> Version:
-    """A version whose service fails every request; the service is repaired in a commit after it."""
-    service = workspace.path / "src" / "penguin_species" / "service.py"
-    text = service.read_text()
-    failing = text.replace(
-        "        predictions = answers(self.model, as_frame(rows), self.version)",
-        '        raise RuntimeError("broken on purpose")',
-    )
-    assert failing != text
-    service.write_text(failing)
-    version = new_version(workspace, "A service that fails")  # the same model: the gates pass
-    service.write_text(text)
-    commit_and_push(workspace.path, workspace.env, "Repair the service")
-    return version
-
-
 class Staged(NamedTuple):
     """What the first promotion to staging and its deploys left, recorded as they happened."""
 
@@ -180,10 +140,25 @@ class Staged(NamedTuple):
     status: str
 
 
+class First(NamedTuple):
+    """The first version, and its promotion to staging, made before any other promotion."""
+
+    name: str
+    commit: str
+    said: str
+    staged: Staged
+
+
 @pytest.fixture(scope="module")
-def staged(workspace: Workspace, first: Version) -> Staged:
+def first(workspace: Workspace) -> First:
+    """The reproduced commit registered and built (v0.0.1), promoted to staging and deployed there."""
+    registered = mlci(workspace, "register")
+    assert registered.returncode == 0, registered.stderr
+    built = mlci(workspace, "build")
+    assert built.returncode == 0, built.stderr
+    commit = run("git", "rev-parse", "HEAD", cwd=workspace.path).stdout.strip()
     before = remote_tags(workspace)
-    promoted = mlci(workspace, "promote", first.name, "--to", "staging")
+    promoted = mlci(workspace, "promote", "v0.0.1", "--to", "staging")
     assert promoted.returncode == 0, promoted.stderr
     added = remote_tags(workspace) - before
     deployed(workspace, "staging")
@@ -191,7 +166,38 @@ def staged(workspace: Workspace, first: Version) -> Staged:
     count = len(workers(workspace, "staging"))
     again = deployed(workspace, "staging").stdout
     status = mlci(workspace, "status").stdout
-    return Staged(promoted.stdout, added, answered, count, again, status)
+    staged = Staged(promoted.stdout, added, answered, count, again, status)
+    return First("v0.0.1", commit, registered.stdout, staged)
+
+
+@pytest.fixture(scope="module")
+def shallow(workspace: Workspace, first: First) -> Version:
+    """Two one-level trees: a version that fails the accuracy gates."""
+    return new_version(workspace, "Shallow trees", {"n_estimators": "2", "max_depth": "1"})
+
+
+@pytest.fixture(scope="module")
+def more(workspace: Workspace, first: First) -> Version:
+    """120 trees: a version that passes every gate against the first."""
+    return new_version(workspace, "More trees", {"n_estimators": "120", "max_depth": "8"})
+
+
+@pytest.fixture(scope="module")
+def broken(workspace: Workspace, first: First) -> Version:
+    """A version whose service fails every request; the service is repaired in a commit after it."""
+    service = workspace.path / "src" / "penguin_species" / "service.py"
+    text = service.read_text()
+    failing = text.replace(
+        "        predictions = answers(self.model, as_frame(rows), self.version)",
+        '        raise RuntimeError("broken on purpose")',
+    )
+    assert failing != text
+    service.write_text(failing)
+    # The first version's params, whatever other versions left in params.yaml: the same model, the gates pass.
+    version = new_version(workspace, "A service that fails", {"n_estimators": "100", "max_depth": "8"})
+    service.write_text(text)
+    commit_and_push(workspace.path, workspace.env, "Repair the service")
+    return version
 
 
 def answered_version(ws: Workspace, port: int) -> str:
@@ -249,7 +255,7 @@ def test_register_without_a_git_identity_says_so(workspace: Workspace, tmp_path:
     assert local_tags(workspace) == before
 
 
-def test_register_tags_the_commit_for_gto_and_pushes_the_tag(workspace: Workspace, first: Version) -> None:
+def test_register_tags_the_commit_for_gto_and_pushes_the_tag(workspace: Workspace, first: First) -> None:
     assert "registered model@v0.0.1" in first.said
     assert "model@v0.0.1" in remote_tags(workspace)
     tagged = run("git", "rev-parse", "model@v0.0.1^{commit}", cwd=workspace.path).stdout.strip()
@@ -266,7 +272,10 @@ def test_register_tags_the_commit_for_gto_and_pushes_the_tag(workspace: Workspac
     assert "already registered as model@v0.0.1" in again.stderr
 
 
-def test_promotion_refuses_a_version_with_no_stored_build(workspace: Workspace, first: Version, tmp_path: Path) -> None:
+def test_promotion_refuses_a_version_with_no_stored_build(
+    workspace: Workspace, first: First, more: Version, tmp_path: Path
+) -> None:
+    hold(workspace, more.name, "staging")  # so that the stage order lets the first version be promoted there
     before = local_tags(workspace)
     empty = tmp_path / "empty-store"
     with edited(workspace.path / "mlci.toml", lambda text: re.sub(r'(?m)^url = ".*"$', f'url = "{empty}"', text)):
@@ -294,7 +303,8 @@ def test_promotion_refuses_unknown_versions_and_stages_and_skipped_stages(
     assert remote_tags(workspace) == local_tags(workspace) == before
 
 
-def test_promotion_to_staging_tags_and_deploy_serves_it(staged: Staged) -> None:
+def test_promotion_to_staging_tags_and_deploy_serves_it(first: First) -> None:
+    staged = first.staged
     assert "accuracy >= 0.9" in staged.promoted
     assert len(staged.added_tags) == 1
     assert re.fullmatch(r"model#staging#\d+", staged.added_tags.pop())
@@ -305,7 +315,7 @@ def test_promotion_to_staging_tags_and_deploy_serves_it(staged: Staged) -> None:
     assert re.search(r"staging\s+v0\.0\.1\s+v0\.0\.1 \(pid \d+\)\s+port \d+\s+in sync", staged.status), staged.status
 
 
-def test_deploy_refuses_a_port_another_program_holds(workspace: Workspace, first: Version) -> None:
+def test_deploy_refuses_a_port_another_program_holds(workspace: Workspace, first: First) -> None:
     hold(workspace, first.name, "production")
     assert mlci(workspace, "stop", "production").returncode == 0  # the deploy must start a server
     with socket.socket() as squatter:
@@ -322,7 +332,7 @@ def test_deploy_refuses_a_port_another_program_holds(workspace: Workspace, first
 
 
 def test_a_failing_gate_refuses_with_its_figures_and_creates_no_tag(
-    workspace: Workspace, first: Version, shallow: Version
+    workspace: Workspace, first: First, shallow: Version
 ) -> None:
     hold(workspace, first.name, "staging")  # the champion the loss is measured against
     before = remote_tags(workspace)
@@ -336,7 +346,7 @@ def test_a_failing_gate_refuses_with_its_figures_and_creates_no_tag(
     assert remote_tags(workspace) == local_tags(workspace) == before
 
 
-def test_an_altered_build_is_refused(workspace: Workspace, first: Version, more: Version, tmp_path: Path) -> None:
+def test_an_altered_build_is_refused(workspace: Workspace, first: First, more: Version, tmp_path: Path) -> None:
     hold(workspace, first.name, "staging")
     store = Path(tomllib.loads((workspace.path / "mlci.toml").read_text())["store"]["url"])
     bento = store / "penguin-species" / f"{more.name}.bento"
@@ -360,7 +370,7 @@ def test_an_altered_build_is_refused(workspace: Workspace, first: Version, more:
 
 
 def test_a_build_failing_its_smoke_test_leaves_the_previous_version_serving(
-    workspace: Workspace, first: Version, broken: Version
+    workspace: Workspace, first: First, broken: Version
 ) -> None:
     hold(workspace, first.name, "staging")
     deployed(workspace, "staging")
@@ -377,7 +387,7 @@ def test_a_build_failing_its_smoke_test_leaves_the_previous_version_serving(
 
 
 def test_rollback_reassigns_the_previous_version_with_a_new_tag(
-    workspace: Workspace, first: Version, more: Version
+    workspace: Workspace, first: First, more: Version
 ) -> None:
     hold(workspace, first.name, "staging")
     hold(workspace, more.name, "staging")
@@ -393,7 +403,7 @@ def test_rollback_reassigns_the_previous_version_with_a_new_tag(
     assert holder(workspace, "staging") == first.name
 
 
-def test_rollback_with_no_earlier_version_is_refused(workspace: Workspace, first: Version) -> None:
+def test_rollback_with_no_earlier_version_is_refused(workspace: Workspace, first: First) -> None:
     hold(workspace, first.name, "production")  # no other version is ever promoted to production here
     before = local_tags(workspace)
     result = mlci(workspace, "rollback", "production")
@@ -402,7 +412,7 @@ def test_rollback_with_no_earlier_version_is_refused(workspace: Workspace, first
     assert local_tags(workspace) == before
 
 
-def test_a_tag_the_remote_rejects_is_removed_here_too(workspace: Workspace, first: Version, more: Version) -> None:
+def test_a_tag_the_remote_rejects_is_removed_here_too(workspace: Workspace, first: First, more: Version) -> None:
     hold(workspace, first.name, "staging")
     hook = workspace.origin / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'tags are frozen' >&2\nexit 1\n")
@@ -419,7 +429,7 @@ def test_a_tag_the_remote_rejects_is_removed_here_too(workspace: Workspace, firs
 
 
 def test_a_promotion_while_another_holds_the_registry_is_refused_and_the_registry_stays_consistent(
-    workspace: Workspace, first: Version, more: Version
+    workspace: Workspace, first: First, more: Version
 ) -> None:
     """Two promotions at once: the second finds the first holding the registry's lock. The test holds the lock
     itself, so the two always overlap (racing two processes depended on the machine's timing)."""
@@ -441,7 +451,7 @@ def test_a_promotion_while_another_holds_the_registry_is_refused_and_the_registr
     assert local_tags(workspace) == remote_tags(workspace)
 
 
-def test_stop_ends_a_stage_server_and_keeps_its_assignment(workspace: Workspace, first: Version) -> None:
+def test_stop_ends_a_stage_server_and_keeps_its_assignment(workspace: Workspace, first: First) -> None:
     hold(workspace, first.name, "staging")
     deployed(workspace, "staging")
     assigned = mlci(workspace, "status").stdout
@@ -488,7 +498,7 @@ def gone(pid: int) -> bool:
 
 
 def test_a_deploy_killed_during_the_candidates_smoke_test_leaves_nothing_stop_cannot_find(
-    workspace: Workspace, first: Version, more: Version
+    workspace: Workspace, first: First, more: Version
 ) -> None:
     ws = workspace
     hold(ws, first.name, "staging")
@@ -504,7 +514,7 @@ def test_a_deploy_killed_during_the_candidates_smoke_test_leaves_nothing_stop_ca
     assert answered_version(ws, ws.staging_port) == more.name
 
 
-def test_a_deploy_killed_on_the_stage_port_converges_on_the_next_deploy(workspace: Workspace, first: Version) -> None:
+def test_a_deploy_killed_on_the_stage_port_converges_on_the_next_deploy(workspace: Workspace, first: First) -> None:
     ws = workspace
     hold(ws, first.name, "staging")
     assert mlci(ws, "stop", "staging").returncode == 0
