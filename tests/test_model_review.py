@@ -1,15 +1,18 @@
 """`nox -s review`: the model review of real commits in a clone of the shared repository.
 
-The tests run in file order: the first reviews come before any champion or change, later ones after a
-registered champion, a param change and a data change.
+The tests run in any order. The first review (no champion, no change) is made with the clone, before
+any test can change it; the param change, with its champion, is a fixture whose report is kept; a test
+that needs a commit of a kind makes it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
@@ -25,9 +28,24 @@ MERMAID_STATEMENT = re.compile(
 )
 
 
+class Start(NamedTuple):
+    """The clone, and its review against itself made before anything changed it."""
+
+    clone: Clone
+    first_review: subprocess.CompletedProcess[str]
+    first_report: str
+
+
 @pytest.fixture(scope="module")
-def clone(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Clone:
-    return clone_with_origin(reproduced, tmp_path_factory.mktemp("review"))
+def start(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Start:
+    clone = clone_with_origin(reproduced, tmp_path_factory.mktemp("review"))
+    first = review(clone, "HEAD")
+    return Start(clone, first, report(clone) if first.returncode == 0 else "")
+
+
+@pytest.fixture(scope="module")
+def clone(start: Start) -> Clone:
+    return start.clone
 
 
 def review(clone: Clone, base: str) -> subprocess.CompletedProcess[str]:
@@ -51,10 +69,9 @@ def metrics_at(clone: Clone, ref: str) -> dict[str, float]:
     return dict(json.loads(run("git", "show", f"{ref}:reports/metrics.json", cwd=clone.path).stdout))
 
 
-def test_a_review_against_itself_with_no_champion_says_so(clone: Clone) -> None:
-    result = review(clone, "HEAD")
-    assert result.returncode == 0, result.stderr
-    text = report(clone)
+def test_a_review_against_itself_with_no_champion_says_so(start: Start) -> None:
+    assert start.first_review.returncode == 0, start.first_review.stderr
+    text = start.first_report
     assert "**Verdict: unchanged from base**" in text
     assert "No param changed." in text
     assert "no version holds production yet: there is no champion to compare with" in text
@@ -87,7 +104,21 @@ def test_an_unknown_ref_still_writes_the_report_and_exits_2(clone: Clone) -> Non
     assert "the incomplete review: reports/review.md and reports/review.html" in direct.stdout
 
 
-def test_a_param_change_is_named_with_both_values_and_its_metric_deltas(clone: Clone) -> None:
+class Reviewed(NamedTuple):
+    """A review's outcome and copies of what it wrote, kept from later reviews."""
+
+    result: subprocess.CompletedProcess[str]
+    status_before: str
+    status_after: str
+    text: str
+    folder: Path
+    base: dict[str, float]
+    head: dict[str, float]
+
+
+@pytest.fixture(scope="module")
+def param_change(clone: Clone, tmp_path_factory: pytest.TempPathFactory) -> Reviewed:
+    """A champion in production, then three shallow trees committed and reviewed against the commit before."""
     mlci(clone, "register")
     mlci(clone, "build")
     mlci(clone, "promote", "v0.0.1", "--to", "staging")
@@ -98,12 +129,21 @@ def test_a_param_change_is_named_with_both_values_and_its_metric_deltas(clone: C
     commit_and_push(clone.path, clone.env, "Three shallow trees")
     before = run("git", "status", "--porcelain", cwd=clone.path).stdout
     result = review(clone, "HEAD~1")
-    assert result.returncode == 0, result.stderr
-    assert run("git", "status", "--porcelain", cwd=clone.path).stdout == before  # the working tree is untouched
-    text = report(clone)
+    after = run("git", "status", "--porcelain", cwd=clone.path).stdout
+    kept = tmp_path_factory.mktemp("param-change-review")
+    for written in (clone.path / "reports").glob("review*"):
+        shutil.copy2(written, kept / written.name)
+    base, head = metrics_at(clone, "HEAD~1"), metrics_at(clone, "HEAD")
+    return Reviewed(result, before, after, report(clone), kept, base, head)
+
+
+def test_a_param_change_is_named_with_both_values_and_its_metric_deltas(param_change: Reviewed) -> None:
+    assert param_change.result.returncode == 0, param_change.result.stderr
+    assert param_change.status_after == param_change.status_before  # the working tree is untouched
+    text = param_change.text
     assert "| train.n_estimators | 100 | 3 |" in text
     assert "| train.max_depth | 8 | 2 |" in text
-    base, head = metrics_at(clone, "HEAD~1"), metrics_at(clone, "HEAD")
+    base, head = param_change.base, param_change.head
     for name in base:
         row = re.search(rf"^\| {name} \| higher \| (\S+) \| (\S+) \| (\S+) \| (\S+) \|", text, re.MULTILINE)
         assert row, name
@@ -114,8 +154,8 @@ def test_a_param_change_is_named_with_both_values_and_its_metric_deltas(clone: C
     assert "| champion v0.0.1 |" in text
 
 
-def test_the_markdown_is_github_flavoured_with_well_formed_mermaid(clone: Clone) -> None:
-    text = report(clone)
+def test_the_markdown_is_github_flavoured_with_well_formed_mermaid(param_change: Reviewed) -> None:
+    text = param_change.text
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     tables = [token for token in tokens if token.type == "table_open"]
     assert len(tables) == text.count("\n| --- |")
@@ -138,15 +178,15 @@ def test_the_markdown_is_github_flavoured_with_well_formed_mermaid(clone: Clone)
             assert {len(s.split(", ")) for s in series} == {len(categories[1].split(", "))}
 
 
-def test_the_html_is_self_contained_with_every_plot(clone: Clone) -> None:
-    page = (clone.path / "reports" / "review.html").read_text()
+def test_the_html_is_self_contained_with_every_plot(param_change: Reviewed) -> None:
+    page = (param_change.folder / "review.html").read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "<script" not in page
     assert "<link" not in page
     images = re.findall(r'<img src="data:image/png;base64,', page)
     assert len(images) == 3
     for name in ("confusion", "roc", "pr"):
-        assert (clone.path / "reports" / f"review-{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+        assert (param_change.folder / f"review-{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_a_data_change_shows_rows_and_a_drift_score_per_feature(clone: Clone) -> None:
@@ -171,6 +211,7 @@ def test_a_data_change_shows_rows_and_a_drift_score_per_feature(clone: Clone) ->
 
 
 def test_a_base_whose_data_is_not_in_the_remote_is_reported(clone: Clone, tmp_path: Path) -> None:
+    run("git", "commit", "--quiet", "--allow-empty", "-m", "Nothing changed", cwd=clone.path, env=clone.env)
     empty_cache, empty_remote = tmp_path / "cache", tmp_path / "remote"
     empty_remote.mkdir()
     dvc(clone, "config", "--local", "cache.dir", str(empty_cache))

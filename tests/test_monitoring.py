@@ -1,7 +1,8 @@
 """Inference logging and drift, end to end: real traffic through a deployed build, its log, `mlci drift` on it.
 
 One clone of the shared repository with its own `origin`; staging is deployed by `mlci deploy` with logging
-on, as `[monitoring]` in mlci.toml sets it. The tests run in file order.
+on, as `[monitoring]` in mlci.toml sets it. The tests run in any order: the first release is a fixture,
+made before any test changes the repository, and each test judges a window of its own.
 """
 
 from __future__ import annotations
@@ -94,14 +95,29 @@ def start_a_new_window(staging: Staging, deployed: str | None = None) -> None:
         shutil.move(staging.log, staging.log.with_name(f"staging-before-{time.monotonic_ns()}"))
 
 
-def test_the_training_data_sent_through_the_service_is_logged_and_passes(staging: Staging) -> None:
+@pytest.fixture(scope="module")
+def first_release(staging: Staging) -> str:
+    """HEAD's model released to staging, once its deploy's smoke tests are in the log; its version."""
     version = release_to_staging(staging.clone)
     start_a_new_window(staging, deployed=version)
+    return version
+
+
+def running(staging: Staging) -> str:
+    """The version staging's server runs, as `mlci status` says."""
+    status = mlci(staging.clone, "status").stdout
+    found = re.search(r"^staging\s+\S+\s+(v\d+\.\d+\.\d+) \(pid \d+\)", status, re.MULTILINE)
+    assert found, status
+    return found[1]
+
+
+def test_the_training_data_sent_through_the_service_is_logged_and_passes(staging: Staging, first_release: str) -> None:
+    start_a_new_window(staging)
     rows = training_rows(staging.clone)
     send(staging, rows)
     records = logged(staging, len(rows))
     assert len(records) == len(rows)
-    assert {record["model_version"] for record in records} == {version}
+    assert {record["model_version"] for record in records} == {running(staging)}
     assert all(set(record["inputs"]) == set(FEATURES) for record in records)
     result = mlci(staging.clone, "drift", "--stage", "staging")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -109,7 +125,7 @@ def test_the_training_data_sent_through_the_service_is_logged_and_passes(staging
     assert "**no drift**" in (staging.clone.path / "reports" / "drift.md").read_text()
 
 
-def test_a_shifted_feature_and_a_new_category_fail_naming_exactly_those(staging: Staging) -> None:
+def test_a_shifted_feature_and_a_new_category_fail_naming_exactly_those(staging: Staging, first_release: str) -> None:
     # The contract refuses a category its schema does not list (400), so a new category reaches the model
     # when the schema admits one the training data lacks: here a new island, before any penguin of it is in.
     schema = staging.clone.path / "src" / "penguin_species" / "schema.py"
@@ -137,7 +153,7 @@ def test_a_shifted_feature_and_a_new_category_fail_naming_exactly_those(staging:
     assert re.search(r"\| island \|.*\| Anvers \| drifted \|", report), report
 
 
-def test_too_few_requests_in_the_window_are_not_judged(staging: Staging) -> None:
+def test_too_few_requests_in_the_window_are_not_judged(staging: Staging, first_release: str) -> None:
     start_a_new_window(staging)
     send(staging, training_rows(staging.clone).head(20))
     logged(staging, 20)
