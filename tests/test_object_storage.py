@@ -33,6 +33,7 @@ pytestmark = pytest.mark.slow
 
 BUCKET = "mlci-objects"
 PREFIX = "penguins"
+TIMEOUT = 600  # seconds for one command: a hung client fails its test saying which command it was
 FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"]
 
 
@@ -100,11 +101,12 @@ def storage_environment(root: Path) -> dict[str, str]:
 
 def mlci(project: Bucketed, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     command = ["uv", "run", "--no-sync", "mlci", *args]
-    return subprocess.run(command, cwd=project.path, env={**project.env, **env}, capture_output=True, text=True)
+    env = {**project.env, **env}
+    return subprocess.run(command, cwd=project.path, env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def nox(path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["nox", *args], cwd=path, env=env, capture_output=True, text=True)
+    return subprocess.run(["nox", *args], cwd=path, env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def push(project: Bucketed, message: str) -> None:
