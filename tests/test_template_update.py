@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from conftest import TEMPLATE, commit, offline_answers, run
@@ -83,21 +85,57 @@ def test_generation_records_the_template_its_commit_and_the_answers(upstream: Pa
     assert ".cruft.json" in run("git", "ls-files", cwd=project).stdout.splitlines()  # in the first commit
 
 
-def test_status_counts_the_commits_not_taken(projects: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    first, _ = projects
-    with inside(first):
-        assert main(["template-status"]) == 0
-    assert "the template has 1 commit(s) this repository has not taken" in capsys.readouterr().out
+class Said(NamedTuple):
+    """What one `mlci` command returned and printed."""
+
+    code: int
+    out: str
 
 
-def test_an_update_brings_exactly_the_templates_changes_and_keeps_the_answers(
-    projects: tuple[Path, Path], upstream: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def said(*args: str) -> Said:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(list(args))
+    return Said(code, out.getvalue())
+
+
+class Updated(NamedTuple):
+    """The untouched repository's status, its update, and the same commands once the update is committed."""
+
+    status: Said
+    answers: dict[str, Any]
+    update: Said
+    changed: set[str]
+    record: dict[str, Any]
+    again: Said
+    status_again: Said
+    changed_again: set[str]
+
+
+@pytest.fixture(scope="module")
+def updated(projects: tuple[Path, Path]) -> Updated:
     first, _ = projects
     answers = json.loads((first / ".cruft.json").read_text())["context"]["cookiecutter"]
     with inside(first):
-        assert main(["template-update"]) == 0
-    assert changed(first) == {
+        status, update = said("template-status"), said("template-update")
+    brought, record = changed(first), json.loads((first / ".cruft.json").read_text())
+    commit(first, "Take the template's changes")
+    with inside(first):
+        again, status_again = said("template-update"), said("template-status")
+    return Updated(status, answers, update, brought, record, again, status_again, changed(first))
+
+
+def test_status_counts_the_commits_not_taken(updated: Updated) -> None:
+    assert updated.status.code == 0
+    assert "the template has 1 commit(s) this repository has not taken" in updated.status.out
+
+
+def test_an_update_brings_exactly_the_templates_changes_and_keeps_the_answers(
+    updated: Updated, projects: tuple[Path, Path], upstream: Path
+) -> None:
+    first, _ = projects
+    assert updated.update.code == 0
+    assert updated.changed == {
         ".cruft.json",
         ".github/workflows/ci.yml",
         "docs/operations.md",
@@ -105,24 +143,17 @@ def test_an_update_brings_exactly_the_templates_changes_and_keeps_the_answers(
     }
     assert (first / "docs" / "operations.md").read_text() == "# Operating Update Probe\n"
     assert "Its answers carry the model version." in (first / "src" / "update_probe" / "service.py").read_text()
-    record = json.loads((first / ".cruft.json").read_text())
-    assert record["commit"] == run("git", "rev-parse", "HEAD", cwd=upstream).stdout.strip()
-    assert {key: record["context"]["cookiecutter"][key] for key in answers if not key.startswith("_")} == {
-        key: value for key, value in answers.items() if not key.startswith("_")
-    }
-    assert "docs/operations.md" in capsys.readouterr().out
+    assert updated.record["commit"] == run("git", "rev-parse", "HEAD", cwd=upstream).stdout.strip()
+    kept = {key: updated.record["context"]["cookiecutter"][key] for key in updated.answers if not key.startswith("_")}
+    assert kept == {key: value for key, value in updated.answers.items() if not key.startswith("_")}
+    assert "docs/operations.md" in updated.update.out
 
 
-def test_a_current_repository_changes_nothing(projects: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    first, _ = projects
-    commit(first, "Take the template's changes")
-    with inside(first):
-        assert main(["template-update"]) == 0
-        assert main(["template-status"]) == 0
-    assert changed(first) == set()
-    output = capsys.readouterr().out
-    assert "already up to date with the template" in output
-    assert "up to date with the template (" in output
+def test_a_current_repository_changes_nothing(updated: Updated) -> None:
+    assert updated.again.code == updated.status_again.code == 0
+    assert updated.changed_again == set()
+    assert "already up to date with the template" in updated.again.out
+    assert "up to date with the template (" in updated.status_again.out
 
 
 def test_a_file_both_changed_keeps_the_conflict_and_fails_naming_it(
