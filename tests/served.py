@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -46,13 +47,21 @@ def ready(url: str) -> bool:
 
 @contextmanager
 def serving(command: list[str], port: int, cwd: Path, env: dict[str, str]) -> Iterator[str]:
-    """The base URL of `command`'s service once `/readyz` answers 200; stopped on exit."""
+    """The base URL of `command`'s service once `/readyz` answers 200; stopped on exit.
+
+    The server's output goes to a file, never a pipe: a pipe nobody reads fills up (a thousand refused
+    requests log a thousand lines) and the server then blocks on its next log line, answering nothing."""
     url = f"http://127.0.0.1:{port}"
-    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
+    with (
+        tempfile.TemporaryFile() as output,
+        subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT) as process,
+    ):
         try:
             deadline = time.monotonic() + 120
             while not ready(url):
-                assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+                if process.poll() is not None:
+                    output.seek(0)
+                    raise AssertionError(f"the service ended before it was ready:\n{output.read().decode()}")
                 assert time.monotonic() < deadline, "the service did not become ready in 120 s"
                 time.sleep(0.5)
             yield url
