@@ -161,6 +161,15 @@ def commit_and_push(project: Path, env: dict[str, str], message: str) -> None:
     run("git", "push", "--quiet", "origin", "HEAD", cwd=project, env=env)
 
 
+def register_and_build(project: Path, env: dict[str, str]) -> str:
+    """Register the model of HEAD and store its build; the version registered."""
+    registered = run("uv", "run", "--no-sync", "mlci", "register", cwd=project, env=env).stdout
+    version = re.search(r"model@(v\d+\.\d+\.\d+)", registered)
+    assert version, registered
+    run("uv", "run", "--no-sync", "mlci", "build", cwd=project, env=env)
+    return version[1]
+
+
 def set_params(project: Path, **values: object) -> None:
     """Change parameters in params.yaml by their key, whatever section holds them."""
     params = project / "params.yaml"

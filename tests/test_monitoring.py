@@ -18,7 +18,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import Clone, clone_with_origin, commit_and_push, run, serve_stages_on_free_ports, stop_stages
+from conftest import (
+    Clone,
+    clone_with_origin,
+    commit_and_push,
+    register_and_build,
+    run,
+    serve_stages_on_free_ports,
+    stop_stages,
+)
 from mlci.targets.process import free_port
 from served import post_records, request, serving
 
@@ -51,14 +59,11 @@ def mlci(clone: Clone, *args: str) -> subprocess.CompletedProcess[str]:
 
 def release_to_staging(clone: Clone) -> str:
     """Register HEAD's model, build it, promote it to staging and deploy it; the version."""
-    registered = mlci(clone, "register")
-    assert registered.returncode == 0, registered.stderr
-    version = re.search(r"model@(v\d+\.\d+\.\d+)", registered.stdout)
-    assert version
-    for step in (["build"], ["promote", version[1], "--to", "staging"], ["deploy", "staging"]):
+    version = register_and_build(clone.path, clone.env)
+    for step in (["promote", version, "--to", "staging"], ["deploy", "staging"]):
         result = mlci(clone, *step)
         assert result.returncode == 0, f"{step}: {result.stdout}{result.stderr}"
-    return version[1]
+    return version
 
 
 def training_rows(clone: Clone) -> pd.DataFrame:

@@ -24,7 +24,7 @@ import boto3
 import pandas as pd
 import pytest
 import yaml
-from conftest import RELEASE_IDENTITY, commit, edited, generate, run, set_params
+from conftest import RELEASE_IDENTITY, commit, edited, generate, register_and_build, run, set_params
 from mlci.targets.process import free_port
 from proxy import VanishingProxy
 from served import post_records
@@ -143,13 +143,7 @@ def credentials(env: dict[str, str]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def built(pushed: Bucketed) -> str:
     """The first model registered and its build stored in the bucket; its version."""
-    registered = mlci(pushed, "register")
-    assert registered.returncode == 0, registered.stderr
-    version = re.search(r"model@(v\d+\.\d+\.\d+)", registered.stdout)
-    assert version, registered.stdout
-    result = mlci(pushed, "build")
-    assert result.returncode == 0, result.stderr
-    return version[1]
+    return register_and_build(pushed.path, pushed.env)
 
 
 class Deployed(NamedTuple):

@@ -29,6 +29,7 @@ from conftest import (
     clone_with_origin,
     commit_and_push,
     edited,
+    register_and_build,
     run,
     serve_stages_on_free_ports,
     set_params,
@@ -79,11 +80,10 @@ def local_tags(ws: Workspace) -> set[str]:
 
 
 class Version(NamedTuple):
-    """A registered and built version: its name, the commit it registers, and what `mlci register` said."""
+    """A registered and built version: its name and the commit it registers."""
 
     name: str
     commit: str
-    said: str
 
 
 def new_version(ws: Workspace, message: str, params: dict[str, str] | None = None) -> Version:
@@ -94,14 +94,9 @@ def new_version(ws: Workspace, message: str, params: dict[str, str] | None = Non
         run("uv", "run", "--no-sync", "dvc", "push", "--quiet", cwd=ws.path, env=ws.env)
     run("git", "commit", "--quiet", "--all", "--allow-empty", "-m", message, cwd=ws.path, env=ws.env)
     run("git", "push", "--quiet", "origin", "HEAD", cwd=ws.path, env=ws.env)
-    registered = mlci(ws, "register")
-    assert registered.returncode == 0, registered.stderr
-    version = re.search(r"model@(v\d+\.\d+\.\d+)", registered.stdout)
-    assert version, registered.stdout
-    built = mlci(ws, "build")
-    assert built.returncode == 0, built.stderr
+    version = register_and_build(ws.path, ws.env)
     commit = run("git", "rev-parse", "HEAD", cwd=ws.path).stdout.strip()
-    return Version(version[1], commit, registered.stdout)
+    return Version(version, commit)
 
 
 def holder(ws: Workspace, stage: str) -> str | None:
