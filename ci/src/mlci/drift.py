@@ -23,10 +23,8 @@ from mlci.document import Block, Heading, Paragraph, Table, to_html, to_markdown
 from mlci.errors import MlciError
 from mlci.project import LOG_RECORD_FIELDS, Project
 from mlci.registry import Registry
-from mlci.storage import Location, filesystem, reaching, require_bucket
+from mlci.storage import LOG_SETTING, Location, filesystem, reaching, require_bucket
 from mlci.tracked import fetch_at
-
-LOG_SETTING = "[monitoring] log in mlci.toml"
 
 
 class NothingToJudgeError(MlciError):

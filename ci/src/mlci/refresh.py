@@ -15,10 +15,8 @@ from pathlib import Path
 from mlci.config import Retrain
 from mlci.errors import MlciError
 from mlci.runner import CommandError, run
-from mlci.storage import Location, filesystem, reaching, require_bucket
+from mlci.storage import SOURCE_SETTING, Location, filesystem, reaching, require_bucket
 from mlci.store import sha256
-
-SOURCE_SETTING = "[retrain] source in mlci.toml"
 
 
 class RefreshError(MlciError):

@@ -20,6 +20,11 @@ from mlci.config import Config, Storage
 from mlci.errors import MlciError
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+# The settings that name each location, for messages that say what to correct.
+REMOTE_SETTING = "the DVC remote's url in .dvc/config"
+STORE_SETTING = "[store] url in mlci.toml"
+LOG_SETTING = "[monitoring] log in mlci.toml"
+SOURCE_SETTING = "[retrain] source in mlci.toml"
 CREDENTIALS = {
     "s3": "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials",
     "gs": "GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth application-default login`",
@@ -150,10 +155,9 @@ def check(location: Location) -> str:
     if not location.scheme:
         folder = os.path.expanduser(location.url)
         return "a folder of this machine" + ("" if os.path.exists(folder) else ", made when first written")
-    require_bucket(location)
+    require_bucket(location)  # looking at a bucket needs the credentials that listing it needs
     fs, path = filesystem(location.url)
     with reaching(location.url, location.setting):
-        fs.ls(location.bucket)  # listing needs the credentials that reading and writing need
         present = fs.exists(path)
     return f"reachable at {endpoint()}" + ("" if present else ", nothing stored yet")
 
@@ -165,9 +169,9 @@ def locations(config: Config, root: Path) -> list[Location]:
     settings = dict(line.partition("=")[::2] for line in run("dvc", "config", "--list", cwd=root).splitlines())
     remote = settings.get(f"remote.{settings.get('core.remote', '')}.url", "")
     named = [
-        Location(remote, "the DVC remote's url in .dvc/config"),
-        Location(config.store.url, "[store] url in mlci.toml"),
-        Location(config.monitoring.log, "[monitoring] log in mlci.toml"),
-        Location(config.retrain.source, "[retrain] source in mlci.toml"),
+        Location(remote, REMOTE_SETTING),
+        Location(config.store.url, STORE_SETTING),
+        Location(config.monitoring.log, LOG_SETTING),
+        Location(config.retrain.source, SOURCE_SETTING),
     ]
     return [location for location in named if location.url]

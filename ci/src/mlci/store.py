@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mlci.errors import MlciError
-from mlci.storage import Location, filesystem, reaching, require_bucket
+from mlci.storage import STORE_SETTING, Location, filesystem, reaching, require_bucket
 
-SETTING = "[store] url in mlci.toml"
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # a build's name in the store: no path in it
 
 
@@ -46,7 +45,7 @@ class Store:
 
     @contextmanager
     def _reaching(self) -> Iterator[None]:
-        with reaching(self.url, SETTING):
+        with reaching(self.url, STORE_SETTING):
             yield
 
     def _path(self, name: str, version: str, suffix: str) -> str:
@@ -61,7 +60,7 @@ class Store:
         path = self._path(name, version, ".json")
         with self._reaching():
             if not self.fs.exists(path):
-                require_bucket(Location(self.url, SETTING))
+                require_bucket(Location(self.url, STORE_SETTING))
                 return None
             with self.fs.open(path, "r") as file:
                 record: dict[str, Any] = json.load(file)
