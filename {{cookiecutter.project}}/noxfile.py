@@ -197,6 +197,31 @@ def monitor(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def kpi(session: nox.Session) -> None:
+    """Measure a stage's answers against their outcomes, against [kpi] (`-- [--stage S] [--since 7d]`)."""
+    uv_run(session, "mlci", "kpi", *session.posargs)
+
+
+@nox.session(name="kpi-check", default=False)
+def kpi_check(session: nox.Session) -> None:
+    """`kpi` for a scheduled job: a missed KPI and too few outcomes are verdicts (reports/kpi.json),
+    not failures; the session fails only on an error (exit 2 or 4)."""
+    uv_run(session, "mlci", "kpi", *session.posargs, success_codes=[0, 1, 3])
+
+
+@nox.session(default=False)
+def shadow(session: nox.Session) -> None:
+    """Replay a stage's logged requests through a challenger's build (`-- VERSION [--stage S]`)."""
+    uv_run(session, "mlci", "shadow", *session.posargs)
+
+
+@nox.session(default=False)
+def score(session: nox.Session) -> None:
+    """Score a table with a stored build (`-- INPUT OUTPUT [--stage S | --version V]`)."""
+    uv_run(session, "mlci", "score", *session.posargs)
+
+
+@nox.session(default=False)
 def refresh(session: nox.Session) -> None:
     """Make the newest labelled data ([retrain] source of mlci.toml) the raw data, in DVC."""
     uv_run(session, "mlci", "refresh", *session.posargs)

@@ -31,10 +31,13 @@ def logged(folder: Path) -> list[dict[str, Any]]:
 
 def test_records_are_written_as_json_lines_with_version_time_and_prediction(tmp_path: Path) -> None:
     log = InferenceLog(Settings(url=str(tmp_path / "log")))
-    log.record("v1.2.3", [EXAMPLE, {**EXAMPLE, "a column": None}], ["class a", "class b"])
+    log.record(
+        "v1.2.3", ["r1", "r2"], [EXAMPLE, {**EXAMPLE, "a column": None}], ["class a", "class b"]
+    )
     log.close()
     first, second = logged(tmp_path / "log")
     assert first["model_version"] == "v1.2.3"
+    assert [first["id"], second["id"]] == ["r1", "r2"]
     assert first["inputs"] == EXAMPLE
     assert first["prediction"] == "class a"
     assert first["timestamp"].endswith("+00:00")
@@ -43,9 +46,9 @@ def test_records_are_written_as_json_lines_with_version_time_and_prediction(tmp_
 
 
 def test_a_file_is_written_once_it_reaches_the_segment_size(tmp_path: Path) -> None:
-    line_bytes = len(inference_log.serialize((0.0, "v1", EXAMPLE, "class a")))
+    line_bytes = len(inference_log.serialize((0.0, "v1", "r1", EXAMPLE, "class a")))
     log = InferenceLog(Settings(url=str(tmp_path), segment_bytes=10 * line_bytes))
-    log.record("v1", [EXAMPLE] * 95, ["class a"] * 95)
+    log.record("v1", ["r"] * 95, [EXAMPLE] * 95, ["class a"] * 95)
     log.close()
     files = sorted(tmp_path.glob("*.jsonl"))
     assert [len(file.read_text().splitlines()) for file in files] == [10] * 9 + [5]
@@ -53,7 +56,7 @@ def test_a_file_is_written_once_it_reaches_the_segment_size(tmp_path: Path) -> N
 
 def test_a_file_is_written_once_it_reaches_its_age(tmp_path: Path) -> None:
     log = InferenceLog(Settings(url=str(tmp_path), flush_seconds=0.05))
-    log.record("v1", [EXAMPLE], ["class a"])
+    log.record("v1", ["r"], [EXAMPLE], ["class a"])
     deadline = time.monotonic() + 5
     while not logged(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -67,7 +70,7 @@ def test_a_share_of_records_is_sampled(tmp_path: Path) -> None:
         7
     )  # the draws are the sampler's own; seeded, the test gives the same count every run
     log = InferenceLog(Settings(url=str(tmp_path), sample=0.25))
-    log.record("v1", [EXAMPLE] * 4000, ["class a"] * 4000)
+    log.record("v1", ["r"] * 4000, [EXAMPLE] * 4000, ["class a"] * 4000)
     log.close()
     assert 900 < len(logged(tmp_path)) < 1100  # 1000 expected
 
@@ -85,12 +88,12 @@ def test_a_full_buffer_drops_records_and_counts_them(
     monkeypatch.setattr(inference_log, "write_file", slow_sink)
     before = counted("inference_log_dropped_records_total", reason="queue_full")
     log = InferenceLog(Settings(url=str(tmp_path), segment_bytes=1, capacity=5))
-    log.record("v1", [EXAMPLE], ["class a"])
+    log.record("v1", ["r"], [EXAMPLE], ["class a"])
     deadline = time.monotonic() + 10
     while log.files == 0:  # then the writer waits in its first write
         assert time.monotonic() < deadline, "the writer did not start its first write within 10 s"
         time.sleep(0.01)
-    log.record("v1", [EXAMPLE] * 12, ["class a"] * 12)  # five fit in the buffer
+    log.record("v1", ["r"] * 12, [EXAMPLE] * 12, ["class a"] * 12)  # five fit in the buffer
     release.set()
     log.close()
     assert len(logged(tmp_path)) == 6
@@ -106,7 +109,7 @@ def test_an_unwritable_sink_is_counted_and_warned_about(
     before = counted("inference_log_failed_writes_total")
     log = InferenceLog(Settings(url=str(blocker / "log")))
     with caplog.at_level(logging.WARNING):
-        log.record("v1", [EXAMPLE] * 3, ["class a"] * 3)
+        log.record("v1", ["r"] * 3, [EXAMPLE] * 3, ["class a"] * 3)
         log.close()
     assert counted("inference_log_failed_writes_total") - before == 1
     assert "3 records dropped, cannot write" in caplog.text
@@ -147,5 +150,5 @@ def test_the_names_are_those_the_toolkit_sets_and_reads() -> None:
         project.LOG_SEGMENT_VARIABLE,
         project.LOG_FLUSH_VARIABLE,
     )
-    line = json.loads(inference_log.serialize((0.0, "v1", EXAMPLE, "class a")))
+    line = json.loads(inference_log.serialize((0.0, "v1", "r1", EXAMPLE, "class a")))
     assert tuple(line) == project.LOG_RECORD_FIELDS

@@ -18,8 +18,9 @@ from {{ cookiecutter.package_name }}.columns import Categorical, Numeric
 from {{ cookiecutter.package_name }}.contract import MAX_BATCH, MAX_BODY_BYTES, Records
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_csv
 from {{ cookiecutter.package_name }}.paths import MODEL
-from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, TARGET, TASK
-from {{ cookiecutter.package_name }}.service import Predictor, as_rows
+from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, IDENTIFIER, TARGET, TASK
+from {{ cookiecutter.package_name }}.service import Predictor
+from {{ cookiecutter.package_name }}.serving.answers import as_rows, load_model
 from {{ cookiecutter.package_name }}.train import fit
 
 SERVICE: Any = Predictor  # a bentoml.Service, which BentoML's lazy imports hide from type checkers
@@ -100,6 +101,19 @@ def test_real_rows_round_trip_in_order(client: TestClient, rows: pd.DataFrame, m
         predict(client, {"records": record}).json()[0] for record in as_records(sample.head(3))
     ]
     assert [answer["prediction"] for answer in answers[:3]] == [a["prediction"] for a in alone]
+
+
+def test_each_answer_carries_its_records_id_or_one_made_up(client: TestClient) -> None:
+    records: list[dict[str, Any]] = [dict(EXAMPLE), dict(EXAMPLE), dict(EXAMPLE)]
+    if IDENTIFIER is not None:
+        records[0][IDENTIFIER] = "record-1"
+        records[1][IDENTIFIER] = 2
+    response = predict(client, {"records": records})
+    assert response.status_code == 200, response.text
+    ids = [answer["id"] for answer in response.json()]
+    assert len(set(ids)) == 3 and all(isinstance(name, str) and name for name in ids)
+    if IDENTIFIER is not None:
+        assert ids[:2] == ["record-1", "2"]
 
 
 def test_values_the_schema_allows_to_be_missing_may_be_left_out(client: TestClient) -> None:
@@ -250,11 +264,11 @@ def test_a_model_other_than_the_builds_is_not_loaded(tmp_path: Path, model: Any)
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps(model))
     built = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert service.load_model(path, built).predict  # the build's bytes load
-    assert service.load_model(path, "").predict  # the working tree: nothing to compare with
+    assert load_model(path, built).predict  # the build's bytes load
+    assert load_model(path, "").predict  # the working tree: nothing to compare with
     path.write_bytes(path.read_bytes() + b"\0")
     with pytest.raises(RuntimeError, match=f"not the build's {built}: not loaded"):
-        service.load_model(path, built)
+        load_model(path, built)
 
 
 def test_the_openapi_schema_describes_the_refusals_as_they_are_sent(client: TestClient) -> None:

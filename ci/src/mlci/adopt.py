@@ -3,7 +3,7 @@
 The table is checked and profiled first (`profiling`); only then is anything written. Every file the command
 changes is kept in memory beforehand and put back if a step fails, so a refusal or a failure leaves the working
 tree as it was. What it writes: `data/<name>.csv` (tracked with `dvc add`), `schema.py`, the validation suite,
-the example request, the README's dataset section, `[metrics]`, `[gates]` and `[retrain]` of `mlci.toml`, and
+the example request, the README's dataset section, `[metrics]`, `[gates]`, `[kpi]` and `[retrain]` of `mlci.toml`, and
 the dataset's path and the task's plots in `dvc.yaml`. The previous dataset's files go away: its table and
 `.dvc` file, its suite, and its notes (`data/<name>.md`).
 """
@@ -37,6 +37,8 @@ METRICS: dict[str, dict[str, str]] = {
 GATED: dict[str, str] = {"classification": "f1_macro", "regression": "r2"}
 BASELINE_MARGIN = 0.05
 MAX_REGRESSION = 0.02
+# The default KPI is relative too: live answers may lose this much of the figure the version reached on its test set.
+KPI_DROP: dict[str, tuple[str, float]] = {"classification": ("accuracy", 0.05), "regression": ("r2", 0.1)}
 PLOTS: dict[str, list[dict[str, dict[str, str]]]] = {
     "classification": [
         {"reports/plots/confusion.csv": {"template": "confusion", "x": "actual", "y": "predicted"}},
@@ -85,7 +87,7 @@ def test_size(root: Path) -> float:
 
 
 def edited_config(text: str, task: str, data: str, old_data: str) -> str:
-    """mlci.toml with the task's metrics and default gates and the new table in [retrain]; comments kept."""
+    """mlci.toml with the task's metrics, default gates and KPIs, and the new table in [retrain]; comments kept."""
     document = tomlkit.parse(text)
     metrics: Any = document.setdefault("metrics", tomlkit.table())
     for name in list(metrics):
@@ -103,6 +105,12 @@ def edited_config(text: str, task: str, data: str, old_data: str) -> str:
         table = tomlkit.inline_table()
         table.update(values)
         gates[key] = table
+    kpi: Any = document.setdefault("kpi", tomlkit.table())
+    metric, drop = KPI_DROP[task]
+    for key, values in (("limit", {}), ("max_drop", {metric: drop})):
+        table = tomlkit.inline_table()
+        table.update(values)
+        kpi[key] = table
     retrain: Any = document.setdefault("retrain", tomlkit.table())
     source = str(retrain.get("source", ""))
     old_name = Path(old_data).name if old_data else ""
@@ -215,6 +223,8 @@ def describe(adopted: Adopted) -> str:
     for column in table.columns:
         if column.role == "metadata":
             lines.append(f"  {column.name!r}: metadata, not a feature ({column.reason})")
+        elif column.role == "id":
+            lines.append(f"  {column.name!r}: the records' id, not a feature ({column.reason}): answers carry it")
     features = ", ".join(repr(column.name) for column in table.features)
     lines.append(f"  features: {features}")
     if adopted.changed:

@@ -257,6 +257,54 @@ def drift_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def kpi_command(args: argparse.Namespace) -> int:
+    """Measure each served version's answers against their outcomes; exit 1 when a KPI is missed."""
+    from mlci.kpi import KpiQuery, check
+
+    config, project = repository(args)
+    checked = check(config, project, KpiQuery(args.stage, args.since, args.output))
+    for version in checked.versions:
+        state = "; ".join(f"{name} {value:g}" for name, value in version.metrics.items()) or "too few to judge"
+        print(f"{version.version}: {version.logged} logged answers, {version.with_outcomes} with outcomes: {state}")
+    print(f"the KPI report: {checked.markdown} and {checked.html}")
+    if checked.missed:
+        missed = "; ".join(f"{v.version}: {', '.join(c.rule for c in v.missed)}" for v in checked.missed)
+        print(f"mlci: KPI missed: {missed}", file=sys.stderr)
+        return 1
+    print("every KPI met" if config.kpi.metrics() else "no KPI is set ([kpi] limit, max_drop): figures only")
+    return 0
+
+
+def shadow_command(args: argparse.Namespace) -> int:
+    """Replay a stage's logged requests through a challenger's build and compare the answers."""
+    from mlci.shadow import ShadowQuery, shadow
+
+    config, project = repository(args)
+    found, markdown, page = shadow(config, project, ShadowQuery(args.version, args.stage, args.since, args.output))
+    print(
+        f"{found.challenger} on {found.requests} requests {found.stage} answered with {found.served}: "
+        f"{found.agreement:.1%} agree, {found.refused} refused by its contract, {found.outcomes} with outcomes"
+    )
+    for metric, value in found.served_metrics.items():
+        print(f"  {metric}: {found.served} {value:g}, {found.challenger} {found.challenger_metrics.get(metric)}")
+    print(f"the shadow report: {markdown} and {page}")
+    return 0
+
+
+def score_command(args: argparse.Namespace) -> int:
+    """Score a table with a stored build; rows the contract refuses go to a side file."""
+    from mlci.scoring import ScoreRequest, score
+
+    config, project = repository(args)
+    done = score(config, project, ScoreRequest(args.table, args.output, args.version, args.stage, args.chunk_rows))
+    rate = done.rows / max(done.seconds, 1e-9)
+    print(
+        f"{done.output}: {done.rows - done.refused} rows scored by {done.version} ({rate:,.0f} rows/s); "
+        f"{done.refused} refused, with the reason, in {done.refused_file}"
+    )
+    return 0
+
+
 def refresh_command(args: argparse.Namespace) -> int:
     """Make the newest labelled data the repository's raw data, tracked by DVC."""
     from mlci.refresh import refresh
@@ -412,6 +460,7 @@ def command_line() -> argparse.ArgumentParser:
         "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
     )
     drift_parser.set_defaults(handler=drift_command)
+    add_after_deployment_commands(commands)
     refresh_parser = commands.add_parser(
         "refresh",
         help="replace the raw data with the newest labelled data ([retrain] source), tracked by DVC",
@@ -437,6 +486,60 @@ def command_line() -> argparse.ArgumentParser:
     adopt_parser.set_defaults(handler=adopt_command)
     add_template_commands(commands)
     return parser
+
+
+def add_after_deployment_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """kpi, shadow and score: what a deployed model's answers are worth, and scoring without a server."""
+    kpi_parser = commands.add_parser(
+        "kpi",
+        help="measure each served version's answers against their outcomes, against [kpi] (exit 1: a KPI missed)",
+        description="Joins a stage's inference log with the outcomes under [kpi] outcomes (tables of record ids "
+        "and true targets), measures each version with [contract] outcome_metrics, and judges [kpi] limit and "
+        "max_drop. Writes kpi.md, kpi.html and kpi.json. Exit 1: a KPI missed; 3: a log missing or empty, or "
+        "fewer outcomes than [kpi] min_outcomes for every version.",
+    )
+    kpi_parser.add_argument("--stage", help="the stage whose answers to measure (default: the last stage)")
+    kpi_parser.add_argument(
+        "--since", type=since, metavar="AGE", help="only answers of the last AGE: 30m, 24h or 7d (default: all)"
+    )
+    kpi_parser.add_argument(
+        "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
+    )
+    kpi_parser.set_defaults(handler=kpi_command)
+    shadow_parser = commands.add_parser(
+        "shadow",
+        help="replay a stage's logged requests through a challenger's stored build, and compare",
+        description="The stage is never called: its logged requests, answered by the version it holds, are "
+        "answered again by VERSION's stored build (checked like any load) in this process. Reports how often "
+        "the two agree and, where outcomes exist, both versions' metrics on the same requests. Exit 3: nothing "
+        "logged to replay.",
+    )
+    shadow_parser.add_argument("version", help="the challenger: a stored version, such as v0.1.3")
+    shadow_parser.add_argument("--stage", help="whose traffic to replay (default: the last stage)")
+    shadow_parser.add_argument(
+        "--since", type=since, metavar="AGE", help="only requests of the last AGE: 30m, 24h or 7d (default: all)"
+    )
+    shadow_parser.add_argument(
+        "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
+    )
+    shadow_parser.set_defaults(handler=shadow_command)
+    score_parser = commands.add_parser(
+        "score",
+        help="score a CSV or Parquet table with a stored build (rows the contract refuses go to a side file)",
+        description="Reads TABLE (a file or any fsspec URL) in chunks; each row is checked by the build's own "
+        "request contract. Answered rows go to OUTPUT with their own columns, the prediction (and a classifier's "
+        "probabilities) and the model version; refused rows go to OUTPUT's name with .refused.csv, with their row "
+        "number and the reason. Both are written whole or not at all.",
+    )
+    score_parser.add_argument("table", help="the table to score: .csv or .parquet, a path or a URL")
+    score_parser.add_argument("output", help="where the scores go: .csv or .parquet, a path or a URL")
+    which = score_parser.add_mutually_exclusive_group()
+    which.add_argument("--version", help="score with this stored version")
+    which.add_argument("--stage", help="score with the version this stage holds (default: the last stage)")
+    score_parser.add_argument(
+        "--chunk-rows", type=int, default=50_000, metavar="N", help="rows read at a time (default: 50000)"
+    )
+    score_parser.set_defaults(handler=score_command)
 
 
 def add_template_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

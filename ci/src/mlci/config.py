@@ -182,12 +182,31 @@ class Drift(Section):
     reference: str = Field(default="data/prepared/train.csv", min_length=1)
 
 
+class Kpi(Section):
+    """What a deployed version must reach on the outcomes of its answers: the true targets, known later."""
+
+    outcomes: str = ""  # a folder or fsspec URL of CSV or Parquet tables: each record's id and its true target
+    min_outcomes: int = Field(default=30, ge=1)  # a version with fewer answers that have outcomes is not judged
+    limit: dict[MetricName, float] = {}  # at least this (higher is better) or at most this (lower is better)
+    max_drop: dict[MetricName, Margin] = {}  # the largest loss against the version's own test-set figure
+
+    def metrics(self) -> list[str]:
+        return sorted({*self.limit, *self.max_drop})
+
+
+class Shadow(Section):
+    """When a challenger's answer agrees with the one a stage gave."""
+
+    tolerance: float = Field(default=0.1, ge=0)  # a number within this share of the answer given agrees with it
+
+
 class Contract(Section):
     """What the repository's package offers the toolkit, by name (mlci.project describes the whole contract)."""
 
     service: str = Field(default="service:Predictor", pattern=QUALIFIED_NAME)  # module:class in the package
     scorer: str = Field(default="evaluate:score", pattern=QUALIFIED_NAME)  # score(model_file, data_file)
     example: str = Field(default="examples/predict.json", min_length=1)  # a request the service answers
+    outcome_metrics: str = Field(default="evaluate:outcome_metrics", pattern=QUALIFIED_NAME)  # (actual, predicted)
 
 
 class Config(Section):
@@ -203,6 +222,8 @@ class Config(Section):
     monitoring: Monitoring = Monitoring()
     drift: Drift = Drift()
     retrain: Retrain = Retrain()
+    kpi: Kpi = Kpi()
+    shadow: Shadow = Shadow()
     contract: Contract = Contract()
 
     def check_stage(self, stage: str) -> None:
@@ -221,6 +242,17 @@ class Config(Section):
             raise ValueError(
                 f"{', '.join(unknown)}: a gate on a metric [metrics] does not list; add it there with its direction "
                 f'(e.g. {unknown[0].rsplit(".", 1)[1]} = "higher" or "lower"), or remove the gate (listed: {known})'
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _kpis_know_their_direction(self) -> Config:
+        unknown = [metric for metric in self.kpi.metrics() if metric not in self.metrics]
+        if unknown:
+            known = ", ".join(sorted(self.metrics)) or "none"
+            raise ValueError(
+                f"{', '.join(f'kpi: {metric}' for metric in unknown)}: a KPI on a metric [metrics] does not list; add "
+                f'it there with its direction (e.g. {unknown[0]} = "higher" or "lower"), or remove it (listed: {known})'
             )
         return self
 

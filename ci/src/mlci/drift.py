@@ -1,7 +1,8 @@
 """`mlci drift`: logged inference inputs against the training data of the version that served them.
 
 The log is JSON Lines, one request record per line with the contract's `LOG_RECORD_FIELDS` (mlci.project):
-`{"timestamp": ..., "model_version": "v0.1.2", "inputs": {feature: value, ...}, "prediction": ...}`, in one
+`{"timestamp": ..., "model_version": "v0.1.2", "id": ..., "inputs": {feature: value, ...}, "prediction": ...}`
+(`id` may be missing: logs written before answers carried one), in one
 file or any number of `*.jsonl` files under a folder or fsspec URL. Each version's window is judged on its own,
 feature by feature, by the one drift rule of mlci.psi, which the review uses too.
 """
@@ -48,17 +49,26 @@ class Window:
     predictions: pd.Series
 
 
+REQUIRED_FIELDS = tuple(name for name in LOG_RECORD_FIELDS if name != "id")
+ENTRY_COLUMNS = ["version", "id", "inputs", "prediction"]
+
+
 def read_log(url: str, since: datetime | None = None) -> list[Window]:
     """Every version's window in the log at `url` (a file, or the `*.jsonl` files under a folder).
 
     With `since`, only the requests logged from then on.
     """
+    return windows(read_entries(url, since))
+
+
+def read_entries(url: str, since: datetime | None) -> pd.DataFrame:
+    """The version, id, inputs and prediction of each request logged at `url` since `since`."""
     with reaching(url, LOG_SETTING):
-        return windows(read_records(url, since))
+        return pd.DataFrame(read_records(url, since), columns=ENTRY_COLUMNS)
 
 
 def read_records(url: str, since: datetime | None) -> list[list[Any]]:
-    """The version, inputs and prediction of each logged request since `since`."""
+    """The version, id, inputs and prediction of each logged request since `since`."""
     fs, root = filesystem(url)
     if not fs.exists(root):
         require_bucket(Location(url, LOG_SETTING))
@@ -72,13 +82,13 @@ def read_records(url: str, since: datetime | None) -> list[list[Any]]:
                     continue
                 try:
                     record = json.loads(line)
-                    timestamp, *fields = (record[name] for name in LOG_RECORD_FIELDS)
+                    timestamp, version, inputs, prediction = (record[name] for name in REQUIRED_FIELDS)
                     logged = datetime.fromisoformat(timestamp)
                     if since is None or logged.replace(tzinfo=logged.tzinfo or UTC) >= since:
-                        records.append(fields)
+                        records.append([version, record.get("id"), inputs, prediction])
                 except (ValueError, KeyError, TypeError):
                     raise NothingToJudgeError(
-                        f"{file}:{number}: not a log record (JSON with {', '.join(LOG_RECORD_FIELDS)})"
+                        f"{file}:{number}: not a log record (JSON with {', '.join(REQUIRED_FIELDS)})"
                     ) from None
     if not records:
         newer = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
@@ -86,9 +96,8 @@ def read_records(url: str, since: datetime | None) -> list[list[Any]]:
     return records
 
 
-def windows(records: list[list[Any]]) -> list[Window]:
+def windows(frame: pd.DataFrame) -> list[Window]:
     """One window per logged version."""
-    frame = pd.DataFrame(records, columns=["version", "inputs", "prediction"])
     return [
         Window(str(version), pd.DataFrame(list(group["inputs"])), group["prediction"].reset_index(drop=True))
         for version, group in frame.groupby("version", sort=True)
@@ -215,10 +224,10 @@ class DriftQuery:
 VERDICT_FILE = "drift.json"  # the verdict for machines: "drift", "no drift" or "nothing to judge", and why
 
 
-def write_verdict(folder: Path, verdict: str, detail: str) -> None:
+def write_verdict(folder: Path, verdict: str, detail: str, file: str = VERDICT_FILE) -> None:
     """The check's outcome as JSON beside the report, so that a workflow reads it from the toolkit."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / VERDICT_FILE).write_text(json.dumps({"verdict": verdict, "detail": detail}, indent=2) + "\n")
+    (folder / file).write_text(json.dumps({"verdict": verdict, "detail": detail}, indent=2) + "\n")
 
 
 def check(config: Config, project: Project, query: DriftQuery) -> DriftReport:

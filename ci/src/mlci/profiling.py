@@ -16,7 +16,7 @@ import difflib
 import io
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ CLASSIFY_INTEGERS_UP_TO = 20  # a whole-number target with at most this many val
 MIN_ROWS = 20  # labelled rows below this are too few to split into training and test sets
 RANGE_MARGIN = 0.1  # a numeric range is the observed one widened by this share of its span on each side
 MISSING_SLACK = 0.05  # a column may lose this much more of its values than the table shows before validation fails
+UNIQUE_IDENTIFIER = "an identifier: a different value in every row"
 IDENTIFIER_NAME = re.compile(r"(^|[^a-z])(id|uuid|guid|key|index)$|^(id|uuid|guid)([^a-z]|$)", re.IGNORECASE)
 
 
@@ -46,7 +47,7 @@ class ColumnProfile:
 
     name: str
     kind: Literal["numeric", "categorical", "text"]
-    role: Literal["feature", "target", "metadata"]
+    role: Literal["feature", "target", "metadata", "id"]
     nullable: bool
     missing_share: float
     minimum: float | int | None = None
@@ -196,7 +197,7 @@ def metadata_reason(name: str, values: pd.Series, rows: int) -> str:
     whole = numeric and bool((present == present.round()).all())
     unique = distinct == len(present) == rows
     if unique and (not numeric or whole):
-        return "an identifier: a different value in every row"
+        return UNIQUE_IDENTIFIER
     if IDENTIFIER_NAME.search(name) and distinct > rows / 2 and (not numeric or whole):
         return "an identifier by its name, with mostly different values"
     if not numeric and not pd.api.types.is_bool_dtype(present) and (distinct > MAX_CATEGORIES or distinct > rows / 2):
@@ -218,6 +219,14 @@ def profile_column(name: str, values: pd.Series, text: pd.Series, role: str, row
         return ColumnProfile(name, "numeric", role, nullable, missing, minimum=low, maximum=high)  # type: ignore[arg-type]
     categories = tuple(sorted(str(value) for value in text.dropna().unique()))
     return ColumnProfile(name, "categorical", role, nullable, missing, categories=categories)  # type: ignore[arg-type]
+
+
+def with_identifier(columns: list[ColumnProfile]) -> list[ColumnProfile]:
+    """The columns, the first whose values name every row (all present, all different) marked as the records' id."""
+    for index, column in enumerate(columns):
+        if column.reason == UNIQUE_IDENTIFIER and not column.nullable:
+            return [*columns[:index], replace(column, role="id"), *columns[index + 1 :]]
+    return columns
 
 
 def example_row(
@@ -257,8 +266,9 @@ def profile(path: Path, target: str, task: Task | None, test_size: float) -> Tab
             )
         else:
             columns.append(profile_column(str(name), values, text, "feature", rows))
+    columns = with_identifier(columns)
     if not any(column.role == "feature" for column in columns):
-        reasons = "; ".join(f"{c.name!r}: {c.reason}" for c in columns if c.role == "metadata")
+        reasons = "; ".join(f"{c.name!r}: {c.reason}" for c in columns if c.reason)
         raise AdoptError(f"{path}: no column can be a feature ({reasons}): the model would have nothing to learn from")
     labelled = int(frame[target].notna().sum())
     example = example_row(frame, as_text, columns, target)

@@ -4,8 +4,14 @@ A repository offers the toolkit:
 - `pyproject.toml`: the project's name and its package (`[tool.uv.build-backend] module-name`, else the name);
 - `dvc.yaml`: the model artifact `[registry] model` names, the metrics files, and the plots with their settings;
 - in the package, the names `[contract]` of `mlci.toml` gives: the BentoML service class (`service:Predictor`,
-  served from the bento and smoke-tested at `/predict` and `/readyz`) and the scoring function the champion
-  gate calls (`evaluate:score`, `score(model_file, data_file) -> {metric: value}`);
+  served from the bento and smoke-tested at `/predict` and `/readyz`), the scoring function the champion
+  gate calls (`evaluate:score`, `score(model_file, data_file) -> {metric: value}`) and the one that measures
+  logged answers against outcomes (`evaluate:outcome_metrics`, `(actual, predicted) -> {metric: value}`);
+- in the package, `schema.TARGET` (its `.name`, the outcomes' target column) and `schema.IDENTIFIER` (the
+  column naming each record, or None: then outcomes name records by `id`, the id each answer carries);
+- in a build, `serving.answers.load_model(path, sha256)` and `serving.batch`: `REQUIRED_COLUMNS`,
+  `answer_columns(classes)`, `classes_of(model)`, `as_records(table)`, `refusals(records)` and
+  `predictions(model, records, version)`, with which `mlci score` and `mlci shadow` answer as the service does;
 - `[contract] example`: a request the service must answer with 200, each answer naming the served version;
   a request with no records it must refuse with 400.
 
@@ -13,7 +19,7 @@ The toolkit offers the service, through the environment of the server it starts:
 - `MODEL_VERSION`: the version served, which every answer and log record carries;
 - `MODEL_SHA256`: the built model's checksum, which the service compares with the model before loading it;
 - `INFERENCE_LOG_*` ([monitoring] of `mlci.toml`): where and how much to log. A log record is one JSON line
-  with `LOG_RECORD_FIELDS`; `mlci drift` reads them back.
+  with `LOG_RECORD_FIELDS` (`id` from this version on); `mlci drift`, `kpi` and `shadow` read them back.
 The bento carries no toolkit, so the generated package spells these names itself; its tests compare them with
 the ones here.
 """
@@ -38,12 +44,14 @@ LOG_URL_VARIABLE = "INFERENCE_LOG_URL"
 LOG_SAMPLE_VARIABLE = "INFERENCE_LOG_SAMPLE"
 LOG_SEGMENT_VARIABLE = "INFERENCE_LOG_SEGMENT_BYTES"
 LOG_FLUSH_VARIABLE = "INFERENCE_LOG_FLUSH_SECONDS"
-LOG_RECORD_FIELDS = ("timestamp", "model_version", "inputs", "prediction")
+LOG_RECORD_FIELDS = ("timestamp", "model_version", "id", "inputs", "prediction")
+OUTCOME_ID_COLUMN = "id"  # what outcomes name a record by when the schema has no identifier column
 PREDICT_ROUTE = "/predict"
 READY_ROUTE = "/readyz"
 EMPTY_REQUEST = b'{"records": []}'  # a request the contract refuses: a batch must hold a record
 
 Scorer = Callable[[Path, Path], dict[str, float]]
+OutcomeScorer = Callable[[Any, Any], dict[str, float]]
 
 
 class ProjectError(MlciError):
@@ -62,6 +70,7 @@ class Project:
     plots: dict[str, dict[str, str]]  # each plot file of dvc.yaml with its settings (template, x, y)
     service: str = "service:Predictor"  # [contract] service: module:class inside the package
     scorer_name: str = "evaluate:score"  # [contract] scorer
+    outcome_metrics_name: str = "evaluate:outcome_metrics"  # [contract] outcome_metrics
     example: Path = Path("examples/predict.json")  # [contract] example
 
     @classmethod
@@ -81,7 +90,16 @@ class Project:
         contract = config.contract
         model = Path(artifacts[artifact]["path"])
         return cls(
-            root, name, package, model, metrics, plots, contract.service, contract.scorer, Path(contract.example)
+            root,
+            name,
+            package,
+            model,
+            metrics,
+            plots,
+            contract.service,
+            contract.scorer,
+            contract.outcome_metrics,
+            Path(contract.example),
         )
 
     @property
@@ -96,15 +114,33 @@ class Project:
 
     def scorer(self) -> Scorer:
         """The repository's own scoring function."""
-        module_name, _, function = self.scorer_name.partition(":")
-        module = importlib.import_module(f"{self.package}.{module_name}")
-        score: Scorer | None = getattr(module, function, None)
-        if not callable(score):
-            raise ProjectError(
-                f"{self.package}.{module_name} defines no {function}(model_file, data_file) "
-                "([contract] scorer in mlci.toml): the champion gate needs it"
-            )
+        score: Scorer = self._function(
+            self.scorer_name, "(model_file, data_file)", "scorer", "the champion gate needs it"
+        )
         return score
+
+    def outcome_scorer(self) -> OutcomeScorer:
+        """The repository's own measure of answers against outcomes."""
+        measure: OutcomeScorer = self._function(
+            self.outcome_metrics_name, "(actual, predicted)", "outcome_metrics", "KPIs and shadow runs need it"
+        )
+        return measure
+
+    def _function(self, qualified: str, arguments: str, key: str, why: str) -> Any:
+        module_name, _, function = qualified.partition(":")
+        module = importlib.import_module(f"{self.package}.{module_name}")
+        found = getattr(module, function, None)
+        if not callable(found):
+            raise ProjectError(
+                f"{self.package}.{module_name} defines no {function}{arguments} ([contract] {key} in mlci.toml): {why}"
+            )
+        return found
+
+    def outcome_columns(self) -> tuple[str, str]:
+        """The columns of an outcomes table: the record's id and the true target, as the schema names them."""
+        schema = importlib.import_module(f"{self.package}.schema")
+        identifier = getattr(schema, "IDENTIFIER", None)
+        return identifier or OUTCOME_ID_COLUMN, schema.TARGET.name
 
     def example_request(self) -> bytes:
         """The request the smoke test sends and expects answered."""

@@ -45,8 +45,8 @@ def column_code(column: ColumnProfile, indent: int) -> list[str]:
         lines += [line("(", inner), *(line(f"{literal(c)},", inner + 4) for c in column.categories), line("),", inner)]
     if not column.nullable:
         lines.append(line("nullable=False,", inner))
-    if column.role == "target":
-        lines.append(line('role="target",', inner))
+    if column.role in ("target", "id"):
+        lines.append(line(f"role={literal(column.role)},", inner))
     comment = f"  # {column.reason}" if column.reason else ""
     return [*lines, line(f"){',' if indent > 0 else ''}", indent) + comment]
 
@@ -94,6 +94,8 @@ def schema_module(table: TableProfile, package: str, data_path: str) -> str:
         'FEATURES = tuple(column for column in COLUMNS if column.role == "feature")',
         "NUMERIC_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Numeric))",
         "CATEGORICAL_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Categorical))",
+        "# The column naming each record, if one does; answers and the inference log carry it (else an id made up).",
+        'IDENTIFIER = next((column.name for column in COLUMNS if column.role == "id"), None)',
     ]
     return "\n".join(lines) + "\n"
 

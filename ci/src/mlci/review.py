@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -190,6 +191,33 @@ def champion_revision(config: Config, project: Project, layout: Layout) -> tuple
     return name, read_revision(layout, f"champion {name}", registry.version(name).commit)
 
 
+REPLAY_DAYS = 7  # the review replays the last week of the champion's logged requests
+
+
+def live_blocks(config: Config, project: Project, champion: str | None) -> list[Block]:
+    """Head replayed on the requests the champion answered in the last week, when the last stage logged any."""
+    from mlci.builds import working_tree_predictor
+    from mlci.drift import NothingToJudgeError, read_entries
+    from mlci.shadow import blocks, replay
+
+    stage = config.registry.stages[-1]
+    log = config.monitoring.url_for(stage, project.root)
+    if log is None or champion is None:
+        return [Paragraph(f"No live traffic to replay: {stage} {'logs nothing' if champion else 'holds no version'}.")]
+    model = project.root / project.model
+    since = datetime.now(UTC) - timedelta(days=REPLAY_DAYS)
+    try:
+        if not model.is_file():
+            raise MlciError(f"head has no {project.model}: run `nox -s repro`")
+        entries = read_entries(log, since)
+        found = replay(config, project, entries, stage, champion, working_tree_predictor(project, model, "head"))
+    except NothingToJudgeError as error:
+        return [Paragraph(f"No live traffic to replay in the last {REPLAY_DAYS} days: {error}")]
+    except MlciError as error:
+        return [Paragraph(f"Head is not replayed on live traffic: {error}")]
+    return blocks(found, config)
+
+
 def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
     """Compare head (the working tree) with `ref` and the champion, and write the report into `folder`."""
     synced = try_sync(project.root)
@@ -218,6 +246,8 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
         *data_blocks(config, base, head),
         Heading("Plots", 3),
         *plot_blocks(base, head, where, folder),
+        Heading(f"Live traffic: head against {champion_name or 'the champion'}", 3),
+        *live_blocks(config, project, champion_name),
     ]
     missing = [*base.missing, *head.missing, *(champion.missing if champion else [])]
     if champion is None:

@@ -25,6 +25,7 @@ REMOTE_SETTING = "the DVC remote's url in .dvc/config"
 STORE_SETTING = "[store] url in mlci.toml"
 LOG_SETTING = "[monitoring] log in mlci.toml"
 SOURCE_SETTING = "[retrain] source in mlci.toml"
+OUTCOMES_SETTING = "[kpi] outcomes in mlci.toml"
 CREDENTIALS = {
     "s3": "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials",
     "gs": "GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth application-default login`",
@@ -163,7 +164,7 @@ def check(location: Location) -> str:
 
 
 def locations(config: Config, root: Path) -> list[Location]:
-    """Every place the repository stores things: the DVC remote, the builds, the inference log, new data."""
+    """Every place the repository stores things: the DVC remote, the builds, the inference log, new data, outcomes."""
     from mlci.runner import run
 
     settings = dict(line.partition("=")[::2] for line in run("dvc", "config", "--list", cwd=root).splitlines())
@@ -173,5 +174,6 @@ def locations(config: Config, root: Path) -> list[Location]:
         Location(config.store.url, STORE_SETTING),
         Location(config.monitoring.log, LOG_SETTING),
         Location(config.retrain.source, SOURCE_SETTING),
+        Location(config.kpi.outcomes, OUTCOMES_SETTING),
     ]
     return [location for location in named if location.url]

@@ -2,20 +2,22 @@
 
 Each record is an object keyed by the data's own column names, whatever characters they hold:
 a field's Python name is its position (`f0`, `f1`, ...) and its alias is the column's name, so
-errors and answers name the column as the data does.
+errors and answers name the column as the data does. A record may carry the schema's identifier
+column, which its answer repeats as `id`; a record without one gets an id made up for it.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
 
 from {{ cookiecutter.package_name }}.columns import Column, Numeric
-from {{ cookiecutter.package_name }}.schema import EXAMPLE, FEATURES
+from {{ cookiecutter.package_name }}.schema import EXAMPLE, FEATURES, IDENTIFIER
 
 MAX_BATCH = 1000  # records per request; larger batches get a 400 that names the limit
 MAX_BODY_BYTES = 16 << 20  # a larger body gets 413 before it is read: ample for MAX_BATCH records
+RecordId = Annotated[str, StringConstraints(min_length=1, max_length=256)] | int
 
 
 def field_for(column: Column) -> tuple[Any, Any]:
@@ -30,6 +32,8 @@ def field_for(column: Column) -> tuple[Any, Any]:
 
 
 FIELDS: dict[str, Any] = {f"f{index}": field_for(column) for index, column in enumerate(FEATURES)}
+if IDENTIFIER is not None:
+    FIELDS["record_id"] = (RecordId | None, Field(None, alias=IDENTIFIER))
 Record = create_model("Record", __config__=ConfigDict(extra="forbid", strict=True), **FIELDS)
 
 
@@ -58,6 +62,7 @@ class ClassPrediction(BaseModel):
 
     model_config = ConfigDict(protected_namespaces=())
 
+    id: str
     prediction: str
     probabilities: dict[str, float]
     model_version: str
@@ -68,6 +73,7 @@ class ValuePrediction(BaseModel):
 
     model_config = ConfigDict(protected_namespaces=())
 
+    id: str
     prediction: float
     model_version: str
 

@@ -43,15 +43,19 @@ def roc_auc(actual: pd.Series, scores: np.ndarray, classes: list[str]) -> float:
     return float(np.mean(areas)) if areas else float("nan")
 
 
+def label_metrics(actual: pd.Series, predicted: np.ndarray | pd.Series) -> dict[str, float]:
+    """Accuracy and macro F1: what the predicted classes alone decide."""
+    return {
+        "accuracy": float(accuracy_score(actual, predicted)),
+        "f1_macro": float(f1_score(actual, predicted, average="macro", zero_division=0)),
+    }
+
+
 def class_metrics(
     actual: pd.Series, predicted: np.ndarray, scores: np.ndarray, classes: list[str]
 ) -> dict[str, float]:
     """Accuracy, macro F1 and one-vs-rest ROC AUC."""
-    return {
-        "accuracy": float(accuracy_score(actual, predicted)),
-        "f1_macro": float(f1_score(actual, predicted, average="macro", zero_division=0)),
-        "roc_auc_ovr": roc_auc(actual, scores, classes),
-    }
+    return label_metrics(actual, predicted) | {"roc_auc_ovr": roc_auc(actual, scores, classes)}
 
 
 def value_metrics(actual: pd.Series, predicted: np.ndarray) -> dict[str, float]:
@@ -157,6 +161,14 @@ def score(model_file: Path, data_file: Path) -> dict[str, float]:
     """Metrics of a stored model on a data file: how promotion compares champion and challenger."""
     model = pickle.loads(model_file.read_bytes())
     return rounded(measured(answers(model, read_csv(data_file))))
+
+
+def outcome_metrics(actual: pd.Series, predicted: pd.Series) -> dict[str, float]:
+    """The task's metrics of logged answers against outcomes known later (the true targets, as text or
+    numbers): those the answers alone decide, as `mlci kpi` and `mlci shadow` report them."""
+    if TASK == "regression":
+        return rounded(value_metrics(pd.to_numeric(actual), pd.to_numeric(predicted)))
+    return rounded(label_metrics(actual.astype(str), predicted.astype(str)))
 
 
 def main() -> None:

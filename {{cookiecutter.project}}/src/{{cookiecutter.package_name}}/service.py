@@ -5,30 +5,20 @@ Serve the working tree with `uv run bentoml serve {{ cookiecutter.package_name }
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
-from pathlib import Path
-from typing import Any
 
 import bentoml
-import numpy as np
-import pandas as pd
-from sklearn.pipeline import Pipeline
 
-from {{ cookiecutter.package_name }}.contract import (
-    MAX_BATCH,
-    MAX_BODY_BYTES,
-    ClassPrediction,
-    Prediction,
-    PredictRequest,
-    Records,
-    ValuePrediction,
-)
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
+from {{ cookiecutter.package_name }}.contract import MAX_BATCH, MAX_BODY_BYTES, Prediction, PredictRequest, Records
 from {{ cookiecutter.package_name }}.paths import MODEL
-from {{ cookiecutter.package_name }}.schema import TASK
 from {{ cookiecutter.package_name }}.serving import quiet_errors
+from {{ cookiecutter.package_name }}.serving.answers import (
+    answers,
+    as_frame,
+    as_rows,
+    load_model,
+    record_ids,
+)
 from {{ cookiecutter.package_name }}.serving.http import guard
 from {{ cookiecutter.package_name }}.serving.inference_log import from_environment
 from {{ cookiecutter.package_name }}.serving.openapi import describe
@@ -38,44 +28,6 @@ VERSION_VARIABLE = (
     "MODEL_VERSION"  # set by what serves a registered build; unset for the working tree
 )
 CHECKSUM_VARIABLE = "MODEL_SHA256"  # set with a registered build: the model must have this SHA-256
-
-
-def load_model(path: Path, expected: str) -> Pipeline:
-    """The model, once its bytes are the build's: unpickling runs code, other bytes are refused."""
-    data = path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if expected and actual != expected:
-        raise RuntimeError(f"{path}: sha256 {actual}, not the build's {expected}: not loaded")
-    model: Pipeline = pickle.loads(data)
-    return model
-
-
-def as_rows(records: list[Any]) -> list[dict[str, Any]]:
-    """The records' fields by column name, missing values as None: what the model and log read."""
-    return [record.model_dump(by_alias=True) for record in records]
-
-
-def as_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Records as the frame training saw: the same columns, missing values as NaN."""
-    return pd.DataFrame(rows, columns=FEATURE_NAMES).fillna(np.nan)
-
-
-def answers(model: Pipeline, frame: pd.DataFrame, version: str) -> list[Prediction]:
-    """Per row, the predicted number; or the predicted class and the probability of each class."""
-    if TASK == "regression":
-        return [
-            ValuePrediction(prediction=float(value), model_version=version)
-            for value in model.predict(frame)
-        ]
-    classes = [str(label) for label in model.classes_]
-    return [
-        ClassPrediction(
-            prediction=classes[int(np.argmax(row))],
-            probabilities=dict(zip(classes, map(float, row), strict=True)),
-            model_version=version,
-        )
-        for row in model.predict_proba(frame)
-    ]
 
 
 # Per-request access logs cost about a sixth of the throughput; /metrics counts requests instead.
@@ -101,9 +53,10 @@ class Predictor:
     def predict(self, records: Records) -> list[Prediction]:
         """Predict each record's target: a number, or a class with every class's probability."""
         rows = as_rows(records)
-        predictions = answers(self.model, as_frame(rows), self.version)
+        ids = record_ids(rows)
+        predictions = answers(self.model, as_frame(rows), self.version, ids)
         if self.log:
-            self.log.record(self.version, rows, [answer.prediction for answer in predictions])
+            self.log.record(self.version, ids, rows, [answer.prediction for answer in predictions])
         return predictions
 
     @bentoml.on_shutdown  # type: ignore[untyped-decorator]  # as for bentoml.api

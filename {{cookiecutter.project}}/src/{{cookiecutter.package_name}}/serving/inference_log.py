@@ -123,7 +123,7 @@ def write_file(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
         fs.pipe_file(path, data)  # an object store shows an object only once it is whole
 
 
-Entry = tuple[float, str, dict[str, Any], str | float]  # time, model version, inputs, prediction
+Entry = tuple[float, str, str, dict[str, Any], str | float]  # time, version, id, inputs, prediction
 
 
 class InferenceLog:
@@ -148,13 +148,17 @@ class InferenceLog:
         self.thread.start()
 
     def record(
-        self, version: str, inputs: Sequence[dict[str, Any]], predictions: Sequence[str | float]
+        self,
+        version: str,
+        ids: Sequence[str],
+        inputs: Sequence[dict[str, Any]],
+        predictions: Sequence[str | float],
     ) -> None:
         """Keep a sample of one request's records for the writer; never blocks on the sink."""
         sample, timestamp = self.settings.sample, time.time()
         entries = [
-            (timestamp, version, features, prediction)
-            for features, prediction in zip(inputs, predictions, strict=True)
+            (timestamp, version, name, features, prediction)
+            for name, features, prediction in zip(ids, inputs, predictions, strict=True)
             if sample >= 1.0 or random.random() < sample
         ]
         with self.lock:
@@ -217,9 +221,9 @@ class InferenceLog:
 
 def serialize(entry: Entry) -> bytes:
     """One buffered record as a JSON line."""
-    timestamp, version, features, prediction = entry
+    timestamp, version, name, features, prediction = entry
     moment = datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
-    record = {"timestamp": moment, "model_version": version, "inputs": features}
+    record = {"timestamp": moment, "model_version": version, "id": name, "inputs": features}
     return (json.dumps({**record, "prediction": prediction}) + "\n").encode()
 
 

@@ -1,0 +1,73 @@
+"""Batch scoring's side of the contract: a table's rows judged as requests are, and answered alike."""
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.columns import Categorical, Numeric
+from {{ cookiecutter.package_name }}.data import labelled, read_csv
+from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES
+from {{ cookiecutter.package_name }}.serving.batch import (
+    REQUIRED_COLUMNS,
+    answer_columns,
+    as_records,
+    classes_of,
+    predictions,
+    refusals,
+)
+from {{ cookiecutter.package_name }}.serving.answers import answers, as_frame
+from {{ cookiecutter.package_name }}.train import fit
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def model() -> Any:
+    return fit(labelled(read_csv(ROOT / DATA)), {"n_estimators": 10, "max_depth": 4, "seed": 0})
+
+
+def as_text(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as a CSV read as text gives it: every value a string, missing ones NaN."""
+    return {name: float("nan") if value is None else str(value) for name, value in record.items()}
+
+
+def bad_values() -> list[tuple[str, str]]:
+    """One value per feature kind that the contract refuses, with its column."""
+    found = []
+    for column in FEATURES:
+        if isinstance(column, Numeric):
+            found += [(column.name, str(column.maximum + abs(column.maximum) + 1)), (column.name, "many")]
+        elif isinstance(column, Categorical):
+            found.append((column.name, "a category never seen"))
+    return found
+
+
+def test_text_rows_read_from_a_table_pass_as_the_example_does() -> None:
+    records = as_records(pd.DataFrame([as_text(EXAMPLE)] * 3))
+    assert refusals(records) == {}
+
+
+@pytest.mark.parametrize(("column", "value"), bad_values())
+def test_a_row_breaking_the_contract_is_refused_naming_the_column(column: str, value: str) -> None:
+    table = pd.DataFrame([as_text(EXAMPLE), {**as_text(EXAMPLE), column: value}])
+    reasons = refusals(as_records(table))
+    assert list(reasons) == [1]
+    assert reasons[1].startswith(f"{column}: ")
+    assert repr(value) in reasons[1] or value in reasons[1]
+
+
+def test_a_batch_is_answered_as_the_service_answers(model: Any) -> None:
+    rows = labelled(read_csv(ROOT / DATA)).head(25)
+    records = as_records(rows[REQUIRED_COLUMNS])
+    assert refusals(records) == {}
+    answered = predictions(model, records, "v9")
+    assert list(answered.columns) == answer_columns(classes_of(model))
+    assert set(answered["model_version"]) == {"v9"}
+    served = answers(model, as_frame(records), "v9", [str(n) for n in range(len(records))])
+    expected = [answer.prediction for answer in served]
+    if classes_of(model):
+        assert list(answered["prediction"]) == expected
+    else:
+        assert list(answered["prediction"]) == pytest.approx(expected)
