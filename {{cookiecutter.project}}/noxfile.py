@@ -198,7 +198,7 @@ def monitor(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def kpi(session: nox.Session) -> None:
-    """Measure a stage's answers against their outcomes, against [kpi] (`-- [--stage S] [--since 7d]`)."""
+    """Judge a stage's answers on their outcomes by [kpi] (`-- [--stage S] [--since 7d]`)."""
     uv_run(session, "mlci", "kpi", *session.posargs)
 
 

@@ -1,4 +1,4 @@
-"""Batch scoring's side of the contract: a table's rows judged as requests are, and answered alike."""
+"""Batch scoring's side of the contract: a table's rows judged as requests are, answered alike."""
 
 from pathlib import Path
 from typing import Any
@@ -9,6 +9,7 @@ import pytest
 from {{ cookiecutter.package_name }}.columns import Categorical, Numeric
 from {{ cookiecutter.package_name }}.data import labelled, read_csv
 from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES
+from {{ cookiecutter.package_name }}.serving.answers import answers, as_frame
 from {{ cookiecutter.package_name }}.serving.batch import (
     REQUIRED_COLUMNS,
     answer_columns,
@@ -17,7 +18,6 @@ from {{ cookiecutter.package_name }}.serving.batch import (
     predictions,
     refusals,
 )
-from {{ cookiecutter.package_name }}.serving.answers import answers, as_frame
 from {{ cookiecutter.package_name }}.train import fit
 
 ROOT = Path(__file__).parents[1]
@@ -38,7 +38,8 @@ def bad_values() -> list[tuple[str, str]]:
     found = []
     for column in FEATURES:
         if isinstance(column, Numeric):
-            found += [(column.name, str(column.maximum + abs(column.maximum) + 1)), (column.name, "many")]
+            too_large = str(column.maximum + abs(column.maximum) + 1)
+            found += [(column.name, too_large), (column.name, "many")]
         elif isinstance(column, Categorical):
             found.append((column.name, "a category never seen"))
     return found

@@ -46,7 +46,7 @@ def test_records_are_written_as_json_lines_with_version_time_and_prediction(tmp_
 
 
 def test_a_file_is_written_once_it_reaches_the_segment_size(tmp_path: Path) -> None:
-    line_bytes = len(inference_log.serialize((0.0, "v1", "r1", EXAMPLE, "class a")))
+    line_bytes = len(inference_log.serialize((0.0, "v1", "r", EXAMPLE, "class a")))
     log = InferenceLog(Settings(url=str(tmp_path), segment_bytes=10 * line_bytes))
     log.record("v1", ["r"] * 95, [EXAMPLE] * 95, ["class a"] * 95)
     log.close()
@@ -150,5 +150,5 @@ def test_the_names_are_those_the_toolkit_sets_and_reads() -> None:
         project.LOG_SEGMENT_VARIABLE,
         project.LOG_FLUSH_VARIABLE,
     )
-    line = json.loads(inference_log.serialize((0.0, "v1", "r1", EXAMPLE, "class a")))
+    line = json.loads(inference_log.serialize((0.0, "v1", "r", EXAMPLE, "class a")))
     assert tuple(line) == project.LOG_RECORD_FIELDS

@@ -111,7 +111,8 @@ def test_each_answer_carries_its_records_id_or_one_made_up(client: TestClient) -
     response = predict(client, {"records": records})
     assert response.status_code == 200, response.text
     ids = [answer["id"] for answer in response.json()]
-    assert len(set(ids)) == 3 and all(isinstance(name, str) and name for name in ids)
+    assert len(set(ids)) == 3
+    assert all(isinstance(name, str) and name for name in ids)
     if IDENTIFIER is not None:
         assert ids[:2] == ["record-1", "2"]
 

@@ -278,6 +278,7 @@ def kpi_command(args: argparse.Namespace) -> int:
 def shadow_command(args: argparse.Namespace) -> int:
     """Replay a stage's logged requests through a challenger's build and compare the answers."""
     from mlci.shadow import ShadowQuery, shadow
+    from mlci.tables import figure
 
     config, project = repository(args)
     found, markdown, page = shadow(config, project, ShadowQuery(args.version, args.stage, args.since, args.output))
@@ -286,7 +287,8 @@ def shadow_command(args: argparse.Namespace) -> int:
         f"{found.agreement:.1%} agree, {found.refused} refused by its contract, {found.outcomes} with outcomes"
     )
     for metric, value in found.served_metrics.items():
-        print(f"  {metric}: {found.served} {value:g}, {found.challenger} {found.challenger_metrics.get(metric)}")
+        challenger = found.challenger_metrics.get(metric)
+        print(f"  {metric}: {found.served} {figure(value)}, {found.challenger} {figure(challenger)}")
     print(f"the shadow report: {markdown} and {page}")
     return 0
 

@@ -94,7 +94,7 @@ def schema_module(table: TableProfile, package: str, data_path: str) -> str:
         'FEATURES = tuple(column for column in COLUMNS if column.role == "feature")',
         "NUMERIC_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Numeric))",
         "CATEGORICAL_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Categorical))",
-        "# The column naming each record, if one does; answers and the inference log carry it (else an id made up).",
+        "# The column naming each record, if any: answers and the inference log carry it (else a made-up id).",
         'IDENTIFIER = next((column.name for column in COLUMNS if column.role == "id"), None)',
     ]
     return "\n".join(lines) + "\n"

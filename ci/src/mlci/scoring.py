@@ -105,9 +105,8 @@ def parquet_chunks(handle: Any, url: str, rows: int) -> Iterator[pd.DataFrame]:
 class TableWriter:
     """A table written a chunk at a time into a local temporary file, then moved or uploaded whole."""
 
-    def __init__(self, url: str, scratch: Path, kind: str) -> None:
-        self.url, self.kind = url, kind
-        self.path = scratch / f"{len(list(scratch.iterdir()))}{'.csv' if kind == 'csv' else '.parquet'}"
+    def __init__(self, url: str, local: Path, kind: str) -> None:
+        self.url, self.kind, self.path = url, kind, local
         self.writer: Any = None
         self.schema: Any = None
         self.columns: list[str] = []
@@ -202,7 +201,8 @@ def score(config: Config, project: Project, request: ScoreRequest) -> Scored:
     predictor = stored_predictor(config, project, version)
     started, rows, refused = time.monotonic(), 0, 0
     with tempfile.TemporaryDirectory(prefix="mlci-score-") as scratch:
-        output, refusals = TableWriter(request.output, Path(scratch), kind), TableWriter(side, Path(scratch), "csv")
+        output = TableWriter(request.output, Path(scratch) / f"scored.{kind}", kind)
+        refusals = TableWriter(side, Path(scratch) / "refused.csv", "csv")
         added: list[str] = []
         seen = False
         for chunk in chunks(request.table, request.chunk_rows):

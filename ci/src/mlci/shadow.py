@@ -125,7 +125,7 @@ def blocks(found: Replay, config: Config) -> list[Block]:
             for metric, value in found.served_metrics.items()
         ]
         shown.append(Paragraph(f"On the {found.outcomes} of them whose outcome is known:"))
-        shown.append(Table(["metric", found.served, found.challenger], rows))
+        shown.append(Table(["metric", f"{found.served} (answered)", f"{found.challenger} (challenger)"], rows))
     else:
         shown.append(
             Paragraph(

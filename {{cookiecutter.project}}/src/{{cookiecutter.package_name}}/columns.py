@@ -1,8 +1,8 @@
 """The kinds of column a schema states: whether it may be missing, its role.
 
-Roles: a `feature` the model reads, the `target` it predicts, `metadata` kept with the data only, and
-at most one `id`: the identifier of each record, which answers and the inference log carry so that
-outcomes known later can be joined with the predictions.
+Roles: a `feature` the model reads, the `target` it predicts, `metadata` kept with the data only,
+and at most one `id`: the identifier of each record, which answers and the inference log carry so
+that outcomes known later can be joined with the predictions.
 """
 
 from __future__ import annotations

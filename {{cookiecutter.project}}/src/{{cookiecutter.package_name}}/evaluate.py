@@ -58,7 +58,7 @@ def class_metrics(
     return label_metrics(actual, predicted) | {"roc_auc_ovr": roc_auc(actual, scores, classes)}
 
 
-def value_metrics(actual: pd.Series, predicted: np.ndarray) -> dict[str, float]:
+def value_metrics(actual: pd.Series, predicted: np.ndarray | pd.Series) -> dict[str, float]:
     """Root mean squared error, mean absolute error and R²."""
     return {
         "rmse": float(root_mean_squared_error(actual, predicted)),
@@ -164,7 +164,7 @@ def score(model_file: Path, data_file: Path) -> dict[str, float]:
 
 
 def outcome_metrics(actual: pd.Series, predicted: pd.Series) -> dict[str, float]:
-    """The task's metrics of logged answers against outcomes known later (the true targets, as text or
+    """The task's metrics of logged answers against outcomes known later (true targets, as text or
     numbers): those the answers alone decide, as `mlci kpi` and `mlci shadow` report them."""
     if TASK == "regression":
         return rounded(value_metrics(pd.to_numeric(actual), pd.to_numeric(predicted)))

@@ -1,7 +1,7 @@
-"""A table scored under the service's contract: each row checked as a request record, the others answered.
+"""A table scored under the service's contract: each row checked as a request record, then answered.
 
-`mlci score` reads a table in chunks and calls these functions of the build it scores with, so that a
-table is judged by the same rules and the same model as a request to that build.
+`mlci score` reads a table in chunks and calls these functions of the build it scores with, so that
+a table is judged by the same rules and the same model as a request to that build.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from {{ cookiecutter.package_name }}.contract import Record
 from {{ cookiecutter.package_name }}.schema import FEATURES, IDENTIFIER, NUMERIC_FEATURES, TASK
 from {{ cookiecutter.package_name }}.serving.answers import as_frame
 
-REQUIRED_COLUMNS = [column.name for column in FEATURES]  # a table without one of them cannot be scored
+# A table without one of these cannot be scored; the identifier, if the schema has one, is checked.
+REQUIRED_COLUMNS = [column.name for column in FEATURES]
 CHECKED_COLUMNS = REQUIRED_COLUMNS + ([IDENTIFIER] if IDENTIFIER else [])
 
 
 def answer_columns(classes: list[str]) -> list[str]:
-    """The columns scoring adds to a table, for a model with these classes (none for a regressor)."""
+    """The columns scoring adds to a table, for a model with these classes (a regressor: none)."""
     return ["prediction", *(f"probability_{label}" for label in classes), "model_version"]
 
 
@@ -33,7 +34,8 @@ def classes_of(model: Pipeline) -> list[str]:
 
 def as_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The table's rows as request records: numbers where the schema has numbers, text elsewhere,
-    missing values as None. A value that is not a number stays as it is, for the contract to refuse."""
+    missing values as None. A value that is not a number stays as it is, for the contract to refuse.
+    """
     present = [name for name in CHECKED_COLUMNS if name in table.columns]
     columns = {}
     for name in present:
@@ -44,7 +46,17 @@ def as_records(table: pd.DataFrame) -> list[dict[str, Any]]:
         elif values.dtype != object:
             values = values.astype(object).where(values.isna(), values.astype(str))
         columns[name] = values.astype(object).where(values.notna(), None)
-    return pd.DataFrame(columns, index=table.index).to_dict("records")
+    return [
+        {str(name): value for name, value in record.items()}
+        for record in pd.DataFrame(columns, index=table.index).to_dict("records")
+    ]
+
+
+def said(message: str, value: object) -> str:
+    """A refusal's reason with the value refused; a missing value named as such."""
+    if value is None:
+        return "missing, which the schema does not allow for this column"
+    return f"{message} (got {value!r})"
 
 
 def refusals(records: list[dict[str, Any]]) -> dict[int, str]:
@@ -55,15 +67,15 @@ def refusals(records: list[dict[str, Any]]) -> dict[int, str]:
             Record.model_validate(record)
         except ValidationError as error:
             reasons[position] = "; ".join(
-                f"{'.'.join(map(str, problem['loc']))}: {problem['msg']} (got {problem['input']!r})"
+                f"{'.'.join(map(str, problem['loc']))}: {said(problem['msg'], problem['input'])}"
                 for problem in error.errors(include_url=False)
             )
     return reasons
 
 
 def predictions(model: Pipeline, records: list[dict[str, Any]], version: str) -> pd.DataFrame:
-    """What the service would answer for each record: the prediction, a classifier's probabilities, the
-    model version."""
+    """What the service would answer for each record: the prediction, a classifier's probabilities,
+    the model version."""
     frame = as_frame(records)
     classes = classes_of(model)
     if not classes:
