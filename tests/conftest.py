@@ -144,12 +144,13 @@ def clone_with_origin(reproduced: Path, root: Path) -> Clone:
     }
     run("uv", "sync", "--quiet", cwd=path, env=env)
     run("uv", "run", "dvc", "pull", "--quiet", cwd=path, env=env)
-    # An artifact store, inference log and data source of its own: one test module never meets another's
-    # builds, requests or data. Logs are written within a second, not a minute.
+    # An artifact store, inference log, data source and outcomes of its own: one test module never meets
+    # another's builds, requests or data. Logs are written within a second, not a minute.
     config = path / "mlci.toml"
     text = re.sub(r'(?m)^url = ".*"$', f'url = "{root / "bentos"}"', config.read_text())
     text = re.sub(r'(?m)^log = ".*?"', f'log = "{root / "inference-log"}"', text)
     text = re.sub(r"(?m)^flush_seconds = \d+", "flush_seconds = 1", text)
+    text = re.sub(r'(?m)^outcomes = ".*?"', f'outcomes = "{root / "outcomes"}"', text)
     config.write_text(re.sub(r'(?m)^source = ".*"$', f'source = "{root / "incoming" / "penguins.csv"}"', text))
     commit_and_push(path, env, "An artifact store, inference log and data source of this clone's own")
     return Clone(path, origin, env)

@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -26,16 +27,20 @@ def request(url: str, body: bytes | None = None, content_type: str = "applicatio
         return error.code, error.read().decode()
 
 
-def post_records(url: str, rows: pd.DataFrame, per_request: int = 50) -> None:
-    """Post a frame's rows to `url`/predict as records, a missing value as null; every request must get 200."""
+def post_records(url: str, rows: pd.DataFrame, per_request: int = 50) -> list[dict[str, Any]]:
+    """Post a frame's rows to `url`/predict as records, a missing value as null; every request must get 200.
+    The answers, in the rows' order."""
     records = [
         {name: (None if isinstance(value, float) and math.isnan(value) else value) for name, value in row.items()}
         for row in rows.to_dict("records")
     ]
+    answers: list[dict[str, Any]] = []
     for start in range(0, len(records), per_request):
         body = json.dumps({"records": records[start : start + per_request]}).encode()
         status, answer = request(f"{url}/predict", body)
         assert status == 200, answer
+        answers += json.loads(answer)
+    return answers
 
 
 def ready(url: str) -> bool:

@@ -22,6 +22,7 @@ from conftest import (
     Clone,
     clone_with_origin,
     commit_and_push,
+    edited,
     register_and_build,
     run,
     serve_stages_on_free_ports,
@@ -70,8 +71,8 @@ def training_rows(clone: Clone) -> pd.DataFrame:
     return pd.read_csv(clone.path / "data" / "prepared" / "train.csv")[FEATURES]
 
 
-def send(staging: Staging, rows: pd.DataFrame) -> None:
-    post_records(f"http://127.0.0.1:{staging.port}", rows)
+def send(staging: Staging, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    return post_records(f"http://127.0.0.1:{staging.port}", rows)
 
 
 def logged(staging: Staging, count: int, version: str | None = None) -> list[dict[str, Any]]:
@@ -185,3 +186,130 @@ def test_an_unwritable_log_leaves_answers_alone_and_shows_in_metrics(staging: St
             assert time.monotonic() < deadline, metrics
             time.sleep(0.2)
         assert "inference_log_failed_writes_total" in metrics
+
+
+# After deployment: answers measured against outcomes, a challenger replayed on the traffic, a table scored.
+
+
+def held_out_rows(clone: Clone) -> pd.DataFrame:
+    return pd.read_csv(clone.path / "data" / "prepared" / "test.csv", dtype={"species": str, "island": str, "sex": str})
+
+
+def answered_window(staging: Staging, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """A new window of staging's log holding exactly `rows`' requests, and no outcomes yet; the answers."""
+    start_a_new_window(staging)
+    shutil.rmtree(staging.clone.path.parent / "outcomes", ignore_errors=True)
+    answers = send(staging, rows[FEATURES])
+    logged(staging, len(rows))
+    return answers
+
+
+def write_outcomes(staging: Staging, ids: list[str], truths: list[str]) -> None:
+    folder = staging.clone.path.parent / "outcomes"
+    folder.mkdir(exist_ok=True)
+    pd.DataFrame({"id": ids, "species": truths}).to_csv(folder / "week-1.csv", index=False)
+
+
+def kpi_line(result: subprocess.CompletedProcess[str], version: str) -> str:
+    found = re.search(rf"^{re.escape(version)}: .*$", result.stdout, re.MULTILINE)
+    assert found, result.stdout + result.stderr
+    return found[0]
+
+
+def test_kpis_measure_logged_answers_against_their_outcomes(staging: Staging, first_release: str) -> None:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    rows = held_out_rows(staging.clone)
+    answers = answered_window(staging, rows)
+    served = running(staging)
+    ids, predicted = [answer["id"] for answer in answers], [answer["prediction"] for answer in answers]
+    assert len(set(ids)) == len(rows)
+    truths = rows["species"].tolist()
+    write_outcomes(staging, ids, truths)
+    met = mlci(staging.clone, "kpi", "--stage", "staging")
+    assert met.returncode == 0, met.stdout + met.stderr
+    figures = f"accuracy {round(accuracy_score(truths, predicted), 4):g}"
+    assert kpi_line(met, served).startswith(
+        f"{served}: {len(rows)} logged answers, {len(rows)} with outcomes: {figures}"
+    )
+    # A tenth of the outcomes say another class than the one answered: past the largest drop allowed (0.05).
+    wrong = [
+        ("Adelie" if answer != "Adelie" else "Gentoo") if index % 10 == 0 else truth
+        for index, (answer, truth) in enumerate(zip(predicted, truths, strict=True))
+    ]
+    write_outcomes(staging, ids, wrong)
+    missed = mlci(staging.clone, "kpi", "--stage", "staging")
+    assert missed.returncode == 1, missed.stdout + missed.stderr
+    accuracy, f1 = round(accuracy_score(wrong, predicted), 4), round(f1_score(wrong, predicted, average="macro"), 4)
+    assert kpi_line(missed, served).endswith(f"with outcomes: accuracy {accuracy:g}; f1_macro {f1:g}")
+    assert f"mlci: KPI missed: {served}: accuracy loss vs its test set <= 0.05" in missed.stderr
+    report = (staging.clone.path / "reports" / "kpi.md").read_text()
+    assert f"| accuracy loss vs its test set <= 0.05 | {accuracy:g} |" in report
+    assert json.loads((staging.clone.path / "reports" / "kpi.json").read_text())["verdict"] == "missed"
+    write_outcomes(staging, ids[:29], truths[:29])  # one fewer than [kpi] min_outcomes
+    too_few = mlci(staging.clone, "kpi", "--stage", "staging")
+    assert too_few.returncode == 3, too_few.stdout + too_few.stderr
+    assert f"{served}: 29 answers with outcomes: fewer than [kpi] min_outcomes = 30" in too_few.stderr
+
+
+def test_a_challenger_replayed_on_staging_traffic_agrees_or_not(staging: Staging, first_release: str) -> None:
+    import pickle
+
+    rows = held_out_rows(staging.clone)
+    answers = answered_window(staging, rows)
+    served = running(staging)
+    write_outcomes(staging, [answer["id"] for answer in answers], rows["species"].tolist())
+    same = mlci(staging.clone, "shadow", served, "--stage", "staging")
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert f"{served} on {len(rows)} requests staging answered with {served}: 100.0% agree" in same.stdout
+    # A challenger of one shallow tree, built from the working tree under a name of its own and never registered.
+    path, env = staging.clone.path, staging.clone.env
+    try:
+        with edited(path / "params.yaml", lambda text: text.replace("n_estimators: 100", "n_estimators: 1")):
+            run("uv", "run", "--no-sync", "dvc", "repro", "--quiet", cwd=path, env=env)
+            run("uv", "run", "--no-sync", "mlci", "build", "shallow", cwd=path, env=env)
+            model = pickle.loads((path / "models" / "model.pkl").read_bytes())
+    finally:
+        run("git", "checkout", "--", ".", cwd=path, env=env)  # dvc.lock, metrics and plots as committed
+        run("uv", "run", "--no-sync", "dvc", "checkout", "--quiet", cwd=path, env=env)
+    own = [str(label) for label in model.predict(rows[FEATURES])]
+    agreed = sum(mine == answer["prediction"] for mine, answer in zip(own, answers, strict=True))
+    assert agreed < len(rows)
+    other = mlci(staging.clone, "shadow", "shallow", "--stage", "staging")
+    assert other.returncode == 0, other.stdout + other.stderr
+    share = f"{agreed / len(rows):.1%} agree, 0 refused by its contract, {len(rows)} with outcomes"
+    assert f"shallow on {len(rows)} requests staging answered with {served}: {share}" in other.stdout
+    report = (path / "reports" / "shadow.md").read_text()
+    assert f"({agreed} of {len(rows)})" in report
+    assert f"| metric | {served} (answered) | shallow (challenger) |" in report
+
+
+def test_a_dvc_stage_scores_a_table_with_the_build_a_stage_runs(staging: Staging, first_release: str) -> None:
+    path, env = staging.clone.path, staging.clone.env
+    served = running(staging)
+    table = pd.read_csv(path / "data" / "penguins.csv", dtype=str).head(130)
+    table.loc[3, "island"] = "Atlantis"
+    table.loc[64, "bill_length_mm"] = "long"
+    table.loc[129, "year"] = None
+    table.to_csv(path / "data" / "to-score.csv", index=False)
+    command = "mlci score data/to-score.csv reports/scored.csv --stage staging --chunk-rows 50"
+    stage = ["dvc", "stage", "add", "--name", "score", "--deps", "data/to-score.csv"]
+    stage += ["--outs", "reports/scored.csv", "--outs", "reports/scored.refused.csv", command]
+    try:
+        with edited(path / "dvc.yaml", lambda text: text), edited(path / "dvc.lock", lambda text: text):
+            run("uv", "run", "--no-sync", *stage, cwd=path, env=env)
+            run("uv", "run", "--no-sync", "dvc", "repro", "score", cwd=path, env=env)
+        scored = pd.read_csv(path / "reports" / "scored.csv", dtype={"island": str, "sex": str, "species": str})
+        refused = pd.read_csv(path / "reports" / "scored.refused.csv", dtype=str)
+    finally:
+        run("git", "checkout", "--", ".", cwd=path, env=env)
+        run("git", "clean", "--quiet", "--force", "--", "data/to-score.csv", "reports", cwd=path, env=env)
+    assert refused["row"].tolist() == ["4", "65", "130"]
+    assert refused["reason"].str.split(":").str[0].tolist() == ["island", "bill_length_mm", "year"]
+    assert len(scored) == 127
+    assert set(scored["model_version"]) == {served}
+    answers = send(staging, scored[FEATURES].head(60))  # the service's answers to the same rows
+    assert scored["prediction"].head(60).tolist() == [answer["prediction"] for answer in answers]
+    for label in answers[0]["probabilities"]:
+        expected = [answer["probabilities"][label] for answer in answers]
+        assert scored[f"probability_{label}"].head(60).tolist() == pytest.approx(expected)
