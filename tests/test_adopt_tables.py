@@ -10,6 +10,7 @@ class labels that look like numbers, and a numeric target written as quoted text
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 import urllib.request
@@ -21,6 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import Clone, clone_with_origin, commit_and_push, run, serve_stages_on_free_ports, stop_stages
+from measures import value_metrics
+from served import post_records
 
 pytestmark = pytest.mark.slow
 
@@ -167,7 +170,49 @@ def test_a_regression_table_runs_the_life_cycle(clone: Clone, tables: Path) -> N
         (answer,) = json.loads(response.read())
     assert isinstance(answer["prediction"], float)
     assert answer["model_version"] == version
+    after_deployment(clone, tables / "prices.csv", version, f"http://127.0.0.1:{production}")
     print("adoption timings (s):", {name: round(seconds, 1) for name, seconds in timings.items()}, file=sys.stderr)
+
+
+def after_deployment(clone: Clone, table: Path, version: str, url: str) -> None:
+    """Production's answers, each carrying its row's own id, measured against outcomes; replayed; a table scored."""
+    prices = pd.read_csv(table)
+    answers = post_records(url, prices[["row", "x value", "size.class"]])
+    assert [answer["id"] for answer in answers] == [str(row) for row in prices["row"]]
+    predicted = [answer["prediction"] for answer in answers]
+    outcomes = clone.path.parent / "outcomes"
+    outcomes.mkdir()
+    log = clone.path.parent / "inference-log" / "production"
+    deadline = time.monotonic() + 30
+    while sum(len(file.read_text().splitlines()) for file in log.glob("*.jsonl")) < len(prices):
+        assert time.monotonic() < deadline, f"{log} holds fewer than {len(prices)} records after 30 s"
+        time.sleep(0.2)
+    for truths, code in ((prices["price"], 0), (prices["price"] + RNG.normal(0, 8, len(prices)), 1)):
+        pd.DataFrame({"row": prices["row"], "price": truths}).to_csv(outcomes / "prices.csv", index=False)
+        result = subprocess.run(
+            ["uv", "run", "--no-sync", "mlci", "kpi"], cwd=clone.path, env=clone.env, capture_output=True, text=True
+        )
+        assert result.returncode == code, result.stdout + result.stderr
+        figures = [round(figure, 4) for figure in value_metrics(truths.tolist(), predicted)]
+        expected = "rmse {:g}; mae {:g}; r2 {:g}".format(*figures)
+        assert f"{len(prices)} with outcomes: {expected}" in result.stdout, result.stdout
+    assert "r2 loss vs its test set <= 0.1" in result.stderr  # the noisy outcomes miss the KPI
+    replayed = mlci(clone, "shadow", version)
+    assert f"{version} on " in replayed
+    assert "100.0% agree, 0 refused by its contract" in replayed
+    awkward = prices.drop(columns="price").astype(object)
+    awkward.loc[5, "x value"] = "n/a"
+    awkward.to_csv(clone.path.parent / "to-score.csv", index=False)
+    mlci(clone, "score", str(clone.path.parent / "to-score.csv"), str(clone.path.parent / "scored.parquet"))
+    scored = pd.read_parquet(clone.path.parent / "scored.parquet")
+    refused = pd.read_csv(clone.path.parent / "scored.refused.csv")
+    assert refused["_row"].tolist() == [6]  # the row's number in the table: `row` is the table's own id column
+    assert refused["row"].tolist() == [6]
+    assert refused["reason"].tolist() == ["x value: Input should be a valid number (got 'n/a')"]
+    assert len(scored) == len(prices) - 1
+    assert set(scored["model_version"]) == {version}
+    kept = [prediction for index, prediction in enumerate(predicted) if index != 5]
+    assert scored["prediction"].tolist() == pytest.approx(kept)
 
 
 def commit_and_push_all(clone: Clone, message: str) -> None:

@@ -321,6 +321,20 @@ def test_monitoring_runs_on_a_schedule_and_retrains_only_on_drift_into_a_pull_re
     assert retrain["permissions"] == {"contents": "write", "pull-requests": "write", "id-token": "write"}
 
 
+def test_a_missed_kpi_opens_one_alert_issue_and_comments_on_it_after(generated: Path) -> None:
+    kpi = workflows(generated)["monitor.yml"]["jobs"]["kpi"]
+    assert kpi["permissions"] == {"contents": "read", "issues": "write", "id-token": "write"}
+    _, check = step_running(kpi, "kpi-check")
+    assert "reports/kpi.json" in check["run"]
+    (issue,) = [step for step in kpi["steps"] if "gh issue" in step.get("run", "")]
+    assert issue["if"] == "steps.check.outputs.missed == 'true'"
+    assert 'gh issue list --state open --search "in:title \\"$TITLE\\""' in issue["run"]
+    assert 'gh issue comment "$open" --body-file reports/kpi.md' in issue["run"]
+    assert 'gh issue create --title "$TITLE" --body-file reports/kpi.md' in issue["run"]
+    noxfile = (generated / "noxfile.py").read_text()
+    assert 'uv_run(session, "mlci", "kpi", *session.posargs, success_codes=[0, 1, 3])' in noxfile
+
+
 def test_dependabot_updates_actions_and_uv_after_a_cooldown(generated: Path) -> None:
     config = yaml.safe_load((generated / ".github" / "dependabot.yml").read_text())
     updates = {update["package-ecosystem"]: update for update in config["updates"]}

@@ -9,6 +9,7 @@ repository restores it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -215,9 +216,10 @@ def test_a_build_is_stored_in_the_bucket_with_its_checksum(pushed: Bucketed, bui
     assert record["bento_sha256"] == hashlib.sha256(bento).hexdigest()
 
 
-def test_the_served_build_logs_to_the_bucket_and_drift_reads_it(pushed: Bucketed, deployed: Deployed) -> None:
-    rows = pd.read_csv(pushed.path / "data" / "prepared" / "test.csv")[FEATURES].head(30)
-    post_records(deployed.url, rows, per_request=10)
+def test_the_served_build_logs_to_the_bucket_and_drift_and_kpi_read_it(pushed: Bucketed, deployed: Deployed) -> None:
+    held_out = pd.read_csv(pushed.path / "data" / "prepared" / "test.csv").head(30)
+    rows = held_out[FEATURES]
+    answers = post_records(deployed.url, rows, per_request=10)
     log = f"{PREFIX}/inference-log/staging/"
     deadline = time.monotonic() + 30
     while True:
@@ -232,6 +234,27 @@ def test_the_served_build_logs_to_the_bucket_and_drift_reads_it(pushed: Bucketed
     counted = re.search(rf"{re.escape(deployed.version)}: (\d+) logged requests", result.stderr)
     assert counted, result.stdout + result.stderr
     assert int(counted[1]) == len(sent)
+    outcomes = pd.DataFrame({"id": [answer["id"] for answer in answers], "species": held_out["species"]})
+    pushed.bucket.put_object(Bucket=BUCKET, Key=f"{PREFIX}/outcomes/week.csv", Body=outcomes.to_csv(index=False))
+    measured = mlci(pushed, "kpi", "--stage", "staging")
+    assert measured.returncode == 0, measured.stdout + measured.stderr
+    assert f"{deployed.version}: {len(sent)} logged answers, 30 with outcomes: accuracy " in measured.stdout
+
+
+def test_a_table_in_the_bucket_is_scored_into_the_bucket(pushed: Bucketed, built: str) -> None:
+    table = pd.read_csv(pushed.path / "data" / "penguins.csv", dtype=str).head(40)
+    table.loc[2, "sex"] = "unknown"
+    pushed.bucket.put_object(Bucket=BUCKET, Key=f"{PREFIX}/tables/in.csv", Body=table.to_csv(index=False))
+    base = f"s3://{BUCKET}/{PREFIX}"
+    result = mlci(pushed, "score", f"{base}/tables/in.csv", f"{base}/scored/out.parquet", "--version", built)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {f"{PREFIX}/scored/out.parquet", f"{PREFIX}/scored/out.refused.csv"} <= set(pushed.keys(f"{PREFIX}/scored/"))
+    scored = pd.read_parquet(io.BytesIO(pushed.read(f"{PREFIX}/scored/out.parquet")))
+    assert len(scored) == 39
+    assert set(scored["model_version"]) == {built}
+    refused = pd.read_csv(io.BytesIO(pushed.read(f"{PREFIX}/scored/out.refused.csv")))
+    assert refused["row"].tolist() == [3]
+    assert refused["reason"].iloc[0].startswith("sex: Input should be 'female' or 'male' (got 'unknown')")
 
 
 def test_the_review_fetches_the_base_and_the_champion_through_the_remote(fresh_clone: Bucketed) -> None:

@@ -101,6 +101,14 @@ def test_a_table_larger_than_a_chunk_is_scored_whole_and_refused_rows_named(
     assert set(refused["reason"]) == {"x: out of range"}
 
 
+def test_the_side_files_own_columns_never_hide_the_tables(repository: Path) -> None:
+    pd.DataFrame({"row": [10, 11], "reason": ["a", "b"], "x": [1.0, 99.0]}).to_csv(repository / "in.csv", index=False)
+    assert main(["score", "in.csv", "out.csv"]) == 0
+    refused = pd.read_csv(repository / "out.refused.csv")
+    assert list(refused.columns) == ["_row", "row", "reason", "x", "_reason"]
+    assert refused.iloc[0].tolist() == [2, 11, "b", 99.0, "x: out of range"]
+
+
 def test_parquet_in_and_out_keep_the_columns_and_rows(repository: Path) -> None:
     frame = pd.DataFrame({"x": [1.0, 9.0, 3.0], "note": [None, None, "c"]})
     frame.to_parquet(repository / "in.parquet")

@@ -287,6 +287,25 @@ def test_monitor_fails_on_an_error_instead_of_calling_it_drift(runner: Runner) -
     assert runner.output.read_text() == ""  # no verdict: the retrain job does not run
 
 
+def test_the_kpi_job_alerts_only_when_a_kpi_is_missed(runner: Runner, in_production: Path) -> None:
+    shutil.rmtree(in_production, ignore_errors=True)
+    rows = pd.read_csv(runner.clone.path / "data" / "prepared" / "test.csv", dtype={"species": str})
+    answers = post_records(f"http://127.0.0.1:{runner.production_port}", rows.drop(columns=["species"]))
+    logged_records(in_production, len(rows))
+    outcomes = runner.clone.path.parent / "outcomes"
+    outcomes.mkdir(exist_ok=True)
+    ids = [answer["id"] for answer in answers]
+    wrong = ["Gentoo" if answer["prediction"] != "Gentoo" else "Adelie" for answer in answers]
+    for truths, missed in ((rows["species"].tolist(), "false"), (wrong, "true")):
+        pd.DataFrame({"id": ids, "species": truths}).to_csv(outcomes / "outcomes.csv", index=False)
+        runner.output.write_text("")
+        runner.summary.write_text("")
+        run_steps(runner, "monitor.yml", "kpi")
+        assert runner.output.read_text() == f"missed={missed}\n"  # the alert issue's step runs on true only
+        assert runner.summary.read_text().startswith("## KPIs of ")
+    assert "**missed**: accuracy loss vs its test set <= 0.05" in runner.summary.read_text()
+
+
 def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(
     runner: Runner, in_production: Path
 ) -> None:

@@ -173,6 +173,13 @@ def check_columns(chunk: pd.DataFrame, predictor: Predictor, url: str) -> list[s
     return added
 
 
+def own_name(name: str, taken: pd.Index) -> str:
+    """A side-file column's name, `_` before it as often as the table's own columns need (a table may have a `row`)."""
+    while name in taken:
+        name = f"_{name}"
+    return name
+
+
 def score_chunk(chunk: pd.DataFrame, first_row: int, predictor: Predictor) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chunk's answered rows with their answers, and its refused rows with their numbers and reasons."""
     batch = predictor.batch
@@ -184,8 +191,8 @@ def score_chunk(chunk: pd.DataFrame, first_row: int, predictor: Predictor) -> tu
         answers = batch.predictions(predictor.model, [records[position] for position in kept], predictor.version)
         answered = pd.concat([answered, answers], axis=1)
     refused = chunk.iloc[list(reasons)].reset_index(drop=True)
-    refused.insert(0, ROW_COLUMN, [first_row + position for position in reasons])
-    refused[REASON_COLUMN] = list(reasons.values())
+    refused.insert(0, own_name(ROW_COLUMN, chunk.columns), [first_row + position for position in reasons])
+    refused[own_name(REASON_COLUMN, chunk.columns)] = list(reasons.values())
     return answered, refused
 
 
@@ -209,7 +216,8 @@ def score(config: Config, project: Project, request: ScoreRequest) -> Scored:
             added, seen = added or check_columns(chunk, predictor, request.table), True
             answered, refused_rows = score_chunk(chunk, rows + 1, predictor)
             output.write(answered.reindex(columns=[*chunk.columns, *added]))
-            refusals.write(refused_rows.reindex(columns=[ROW_COLUMN, *chunk.columns, REASON_COLUMN]))
+            number, reason = own_name(ROW_COLUMN, chunk.columns), own_name(REASON_COLUMN, chunk.columns)
+            refusals.write(refused_rows.reindex(columns=[number, *chunk.columns, reason]))
             rows, refused = rows + len(chunk), refused + len(refused_rows)
             rate = rows / max(time.monotonic() - started, 1e-9)
             print(f"{request.table}: {rows:,} rows scored, {refused:,} refused ({rate:,.0f} rows/s)", file=sys.stderr)
