@@ -1,7 +1,8 @@
 """Measure a generated repository: validation against plain pandas, a no-op `dvc repro` against `dvc status`,
 the served bento against the model in process and a minimal FastAPI app, and a promotion to a kubernetes stage
 (a commit in git) against one to a local stage (a server started and smoke-tested), with the rendered overlays,
-and the DVC remote in an S3 bucket (moto's server on this machine) against a local folder.
+batch scoring of a table against the model scoring it in process, and the DVC remote in an S3 bucket (moto's
+server on this machine) against a local folder.
 
 Each figure is printed beside its baseline, both measured in this run on this machine.
 """
@@ -186,6 +187,44 @@ def promotion(project: Path) -> None:
         print(f"  rendered {stage} overlay: {objects} objects, {lines} lines, {len(rendered):,} bytes")
 
 
+IN_PROCESS_SCORING = """
+import json, pickle, sys, time
+import numpy as np
+import pandas as pd
+from {package}.data import read_csv
+model = pickle.load(open("models/model.pkl", "rb"))
+start = time.perf_counter()
+table = read_csv(sys.argv[1])
+scores = model.predict_proba(table[model.feature_names_in_])
+table["prediction"] = np.asarray(model.classes_)[scores.argmax(axis=1)]
+table.to_csv(sys.argv[2], index=False)
+print(json.dumps({{"rows": len(table), "seconds": time.perf_counter() - start}}))
+"""
+
+
+def scoring(project: Path, rows: int) -> None:
+    """`mlci score` of a table with a stored build, against the same model scoring the same table in process."""
+    run("uv", "run", "--no-sync", "mlci", "build", "bench-scoring", cwd=project)
+    raw = (project / "data" / "penguins.csv").read_text().splitlines()
+    header, body = raw[0], raw[1:]
+    table = project.parent / "to-score.csv"
+    table.write_text("\n".join([header, *(body[i % len(body)] for i in range(rows))]) + "\n")
+    package = project.name.replace("-", "_")
+    script = IN_PROCESS_SCORING.format(package=package)
+    baseline = json.loads(
+        run("uv", "run", "--no-sync", "python", "-c", script, str(table), "in-process.csv", cwd=project)
+    )
+    command = ("uv", "run", "--no-sync", "mlci", "score", str(table), "scored.csv", "--version", "bench-scoring")
+    wall = timed(*command, cwd=project)
+    said = run(*command, cwd=project)
+    rate = float(said.split("(")[1].split(" rows/s")[0].replace(",", ""))
+    own = baseline["rows"] / baseline["seconds"]
+    print(f"\nScoring a table of {rows:,} rows (CSV in, CSV out)")
+    print(f"  model in process: read, predict, write (baseline)   {own:10,.0f} rows/s")
+    print(f"  mlci score: every row checked by the contract        {rate:10,.0f} rows/s   ratio {rate / own:.2f}")
+    print(f"  mlci score, the whole command (imports, build fetched and checked): {wall:.1f} s")
+
+
 @contextlib.contextmanager
 def s3_server() -> Iterator[str]:
     """moto's S3 server on a free port of 127.0.0.1, with test credentials in this process's environment."""
@@ -249,11 +288,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic frame")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each DVC command")
+    parser.add_argument("--score-rows", type=int, default=500_000, help="rows of the table `mlci score` scores")
     parser.add_argument("--levels", default="1,8,32", help="concurrent clients for the service, comma-separated")
     parser.add_argument("--seconds", type=float, default=20, help="seconds of load per server at each level")
     parser.add_argument("--rounds", type=int, default=4, help="turns the servers take at each level")
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="emptied, then used")
-    parts = ("validation", "pipeline", "service", "promotion", "storage")
+    parts = ("validation", "pipeline", "service", "promotion", "scoring", "storage")
     parser.add_argument("--parts", default=",".join(parts), help=f"which to measure, of {', '.join(parts)}")
     args = parser.parse_args()
     chosen = args.parts.split(",")
@@ -268,7 +308,7 @@ def main() -> None:
     print(f"Machine: {machine()}")
     if "validation" in chosen:
         validation(project, args.rows)
-    if "pipeline" in chosen or "service" in chosen or "promotion" in chosen:
+    if {"pipeline", "service", "promotion", "scoring"} & set(chosen):
         pipeline(project, args.repeat)  # the model the later parts serve and promote
     if "service" in chosen:
         service(project, args.levels, args.seconds, args.rounds)
@@ -278,6 +318,8 @@ def main() -> None:
             identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
             run("git", *identity, "commit", "--quiet", "-m", "Reproduce the pipeline", cwd=project)
         promotion(project)
+    if "scoring" in chosen:
+        scoring(project, args.score_rows)
     if "storage" in chosen:
         storage(workdir / "storage-parts")
 
