@@ -31,17 +31,16 @@ def toy_batch(classes: list[str]) -> types.ModuleType:
     def answer_columns(classes: list[str]) -> list[str]:
         return ["prediction", *(f"probability_{label}" for label in classes), "model_version"]
 
-    def as_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    def judged(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         values = pd.to_numeric(table["x"], errors="coerce")
-        return [{"x": None if np.isnan(value) else float(value)} for value in values]
+        refused = {i: "x: out of range" for i, value in enumerate(values) if np.isnan(value) or not 0 <= value <= 10}
+        kept = [i for i in range(len(table)) if i not in refused]
+        return pd.DataFrame({"x": values.iloc[kept]}), refused
 
-    def refusals(records: list[dict[str, Any]]) -> dict[int, str]:
-        return {i: "x: out of range" for i, r in enumerate(records) if r["x"] is None or not 0 <= r["x"] <= 10}
-
-    def predictions(model: Any, records: list[dict[str, Any]], version: str) -> pd.DataFrame:
-        big = np.array([record["x"] > 5 for record in records])
+    def predictions(model: Any, inputs: pd.DataFrame, version: str) -> pd.DataFrame:
+        big = (inputs["x"] > 5).to_numpy()
         if not classes:
-            return pd.DataFrame({"prediction": [record["x"] * 2.0 for record in records], "model_version": version})
+            return pd.DataFrame({"prediction": inputs["x"].to_numpy() * 2.0, "model_version": version})
         return pd.DataFrame(
             {
                 "prediction": np.where(big, "big", "small"),
@@ -53,8 +52,7 @@ def toy_batch(classes: list[str]) -> types.ModuleType:
 
     batch.answer_columns = answer_columns  # type: ignore[attr-defined]
     batch.classes_of = lambda model: classes  # type: ignore[attr-defined]
-    batch.as_records = as_records  # type: ignore[attr-defined]
-    batch.refusals = refusals  # type: ignore[attr-defined]
+    batch.judged = judged  # type: ignore[attr-defined]
     batch.predictions = predictions  # type: ignore[attr-defined]
     return batch
 

@@ -310,6 +310,7 @@ def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(
     runner: Runner, in_production: Path
 ) -> None:
     production_traffic(runner, in_production, shift=2.0)
+    sent = len(pd.read_csv(runner.clone.path / "data" / "prepared" / "train.csv"))
     runner.output.write_text("")
     run_steps(runner, "monitor.yml", "drift")
     assert runner.output.read_text() == "drifted=true\n"
@@ -323,14 +324,14 @@ def test_monitor_on_drift_retrains_on_the_newest_data_up_to_the_pull_request(
     pd.concat([raw, newcomers]).to_csv(fresh, index=False)
     try:
         run_steps(runner, "monitor.yml", "retrain")
-        retrained(runner.clone.path, len(raw))
+        retrained(runner.clone.path, len(raw), sent)
     finally:  # the clone back on origin's main, for the tests that run after this one
         run("git", "reset", "--quiet", "--hard", "origin/main", cwd=runner.clone.path)
         run("uv", "run", "--no-sync", "dvc", "checkout", "--quiet", "--force", cwd=runner.clone.path)
         fresh.unlink()
 
 
-def retrained(git: Path, rows: int) -> None:
+def retrained(git: Path, rows: int, requests: int) -> None:
     """The retrain job's commit: on top of main, the new data and model, the review against the champion."""
     subject = subprocess.run(["git", "log", "-1", "--format=%s"], cwd=git, capture_output=True, text=True).stdout
     assert subject == "Retrain on the newest data after drift in production\n"
@@ -345,3 +346,9 @@ def retrained(git: Path, rows: int) -> None:
     review = (git / "reports" / "review.md").read_text()
     assert "v0.0.1" in review  # the production champion is compared
     assert f"{rows} rows in base, {rows + 40} in head" in review  # the newest data
+    # The challenger replayed on the week of production's traffic that drifted (its requests, shifted, are logged)
+    replayed = re.search(
+        r"head replayed on (\d+) requests production answered with v0\.0\.1: \*\*[\d.]+% agree", review
+    )
+    assert replayed, review
+    assert int(replayed[1]) == requests

@@ -32,7 +32,7 @@ class Predictor:
 
     version: str
     model: Any
-    batch: ModuleType  # the package's serving.batch: as_records, refusals, predictions, ...
+    batch: ModuleType  # the package's serving.batch: judged, predictions, ...
 
 
 def version_for(config: Config, project: Project, version: str | None, stage: str | None) -> str:

@@ -10,8 +10,8 @@ A repository offers the toolkit:
 - in the package, `schema.TARGET` (its `.name`, the outcomes' target column) and `schema.IDENTIFIER` (the
   column naming each record, or None: then outcomes name records by `id`, the id each answer carries);
 - in a build, `serving.answers.load_model(path, sha256)` and `serving.batch`: `REQUIRED_COLUMNS`,
-  `answer_columns(classes)`, `classes_of(model)`, `as_records(table)`, `refusals(records)` and
-  `predictions(model, records, version)`, with which `mlci score` and `mlci shadow` answer as the service does;
+  `answer_columns(classes)`, `classes_of(model)`, `judged(table) -> (model inputs, {position: reason})` and
+  `predictions(model, inputs, version)`, with which `mlci score` and `mlci shadow` answer as the service does;
 - `[contract] example`: a request the service must answer with 200, each answer naming the served version;
   a request with no records it must refuse with 400.
 

@@ -183,12 +183,11 @@ def own_name(name: str, taken: pd.Index) -> str:
 def score_chunk(chunk: pd.DataFrame, first_row: int, predictor: Predictor) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chunk's answered rows with their answers, and its refused rows with their numbers and reasons."""
     batch = predictor.batch
-    records = batch.as_records(chunk)
-    reasons: dict[int, str] = batch.refusals(records)
-    kept = [position for position in range(len(records)) if position not in reasons]
+    inputs, reasons = batch.judged(chunk)
+    kept = [position for position in range(len(chunk)) if position not in reasons]
     answered = chunk.iloc[kept].reset_index(drop=True)
     if kept:
-        answers = batch.predictions(predictor.model, [records[position] for position in kept], predictor.version)
+        answers = batch.predictions(predictor.model, inputs, predictor.version)
         answered = pd.concat([answered, answers], axis=1)
     refused = chunk.iloc[list(reasons)].reset_index(drop=True)
     refused.insert(0, own_name(ROW_COLUMN, chunk.columns), [first_row + position for position in reasons])

@@ -72,14 +72,12 @@ def replay(
     if window.empty:
         raise NothingToJudgeError(f"{stage}'s log holds no request answered by {served}, the version it holds")
     batch = predictor.batch
-    records = [dict(inputs) for inputs in window["inputs"]]
-    reasons = batch.refusals(records)
-    kept = [position for position in range(len(records)) if position not in reasons]
+    requests = pd.DataFrame(list(window["inputs"])).reindex(columns=batch.REQUIRED_COLUMNS)
+    inputs, reasons = batch.judged(requests)
+    kept = [position for position in range(len(requests)) if position not in reasons]
     compared = window.iloc[kept].reset_index(drop=True)
     answers = (
-        batch.predictions(predictor.model, [records[position] for position in kept], predictor.version)["prediction"]
-        if kept
-        else pd.Series(dtype=object)
+        batch.predictions(predictor.model, inputs, predictor.version)["prediction"] if kept else pd.Series(dtype=object)
     )
     numeric = not batch.classes_of(predictor.model)
     agreed = int(agreeing(compared["prediction"], answers, numeric, config.shadow.tolerance).sum())

@@ -1,7 +1,9 @@
 """A table scored under the service's contract: each row checked as a request record, then answered.
 
-`mlci score` reads a table in chunks and calls these functions of the build it scores with, so that
-a table is judged by the same rules and the same model as a request to that build.
+`mlci score` and `mlci shadow` read tables in chunks and call these functions of the build they use,
+so that a table is judged by the same rules and the same model as a request to that build. Rows the
+schema's rules surely accept are checked as columns; any other row goes through the request model,
+one record at a time, which refuses it with the reason a request would get, or accepts it.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import pandas as pd
 from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
+from {{ cookiecutter.package_name }}.columns import Categorical, Numeric
 from {{ cookiecutter.package_name }}.contract import Record
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
 from {{ cookiecutter.package_name }}.schema import FEATURES, IDENTIFIER, NUMERIC_FEATURES, TASK
-from {{ cookiecutter.package_name }}.serving.answers import as_frame
 
 # A table without one of these cannot be scored; the identifier, if the schema has one, is checked.
 REQUIRED_COLUMNS = [column.name for column in FEATURES]
 CHECKED_COLUMNS = REQUIRED_COLUMNS + ([IDENTIFIER] if IDENTIFIER else [])
+LONGEST_ID = 256  # characters: contract.RecordId
 
 
 def answer_columns(classes: list[str]) -> list[str]:
@@ -32,24 +36,74 @@ def classes_of(model: Pipeline) -> list[str]:
     return [str(label) for label in model.classes_] if TASK == "classification" else []
 
 
-def as_records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """The table's rows as request records: numbers where the schema has numbers, text elsewhere,
-    missing values as None. A value that is not a number stays as it is, for the contract to refuse.
-    """
-    present = [name for name in CHECKED_COLUMNS if name in table.columns]
-    columns = {}
-    for name in present:
-        values = table[name]
-        if name in NUMERIC_FEATURES:
-            numbers = pd.to_numeric(values, errors="coerce")
-            values = numbers.astype(object).where(numbers.notna(), values)
-        elif values.dtype != object:
-            values = values.astype(object).where(values.isna(), values.astype(str))
-        columns[name] = values.astype(object).where(values.notna(), None)
-    return [
-        {str(name): value for name, value in record.items()}
-        for record in pd.DataFrame(columns, index=table.index).to_dict("records")
-    ]
+def as_text(values: pd.Series) -> pd.Series:
+    """Values as the text a record holds, missing ones as NaN."""
+    return values.astype(str).astype(object).where(values.notna(), np.nan)
+
+
+NO_BOOLEANS = {"string", "floating", "integer", "mixed-integer-float", "decimal", "empty"}
+
+
+def as_numbers(values: pd.Series) -> pd.Series:
+    """Values as floats; NaN where missing or not a number (true and false are not numbers)."""
+    if pd.api.types.is_bool_dtype(values):
+        return pd.Series(np.nan, index=values.index)
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in NO_BOOLEANS:
+        booleans = values.map(lambda value: isinstance(value, bool | np.bool_)).to_numpy(dtype=bool)
+        numbers[booleans] = np.nan
+    return numbers
+
+
+def model_inputs(table: pd.DataFrame) -> pd.DataFrame:
+    """The table's features as the model reads a request's: numbers as floats, the rest as text."""
+    return pd.DataFrame(
+        {
+            name: as_numbers(table[name]) if name in NUMERIC_FEATURES else as_text(table[name])
+            for name in FEATURE_NAMES
+        },
+        index=table.index,
+    )
+
+
+def surely_valid(table: pd.DataFrame, inputs: pd.DataFrame) -> np.ndarray:
+    """Per row, whether every checked value keeps the schema's rules, judged as columns."""
+    valid = np.ones(len(table), dtype=bool)
+    for column in FEATURES:
+        raw, value = table[column.name], inputs[column.name]
+        present = raw.notna().to_numpy()
+        if isinstance(column, Numeric):
+            kept = value.between(column.minimum, column.maximum).to_numpy()
+        elif isinstance(column, Categorical):
+            kept = value.isin(column.categories).to_numpy()
+        else:
+            kept = np.zeros(len(table), dtype=bool)
+        valid &= (present & kept) | (~present & column.nullable)
+    if IDENTIFIER is not None and IDENTIFIER in table.columns:
+        names = as_text(table[IDENTIFIER])
+        lengths = names.str.len()
+        valid &= (names.isna() | lengths.between(1, LONGEST_ID)).to_numpy()
+    return valid
+
+
+def as_record(table: pd.DataFrame, position: int) -> dict[str, Any]:
+    """One row as a request record: numbers where the schema has numbers, missing values as None,
+    a value that is not a number as it is, for the contract to refuse."""
+    record: dict[str, Any] = {}
+    for name in CHECKED_COLUMNS:
+        if name not in table.columns:
+            continue
+        value = table[name].iloc[position]
+        if pd.isna(value):
+            record[name] = None
+        elif name in NUMERIC_FEATURES and not isinstance(value, bool | np.bool_):
+            number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+            record[name] = value if pd.isna(number) else float(number)
+        elif name in NUMERIC_FEATURES or name == IDENTIFIER:
+            record[name] = value.item() if isinstance(value, np.generic) else value
+        else:
+            record[name] = str(value)
+    return record
 
 
 def said(message: str, value: object) -> str:
@@ -59,29 +113,38 @@ def said(message: str, value: object) -> str:
     return f"{message} (got {value!r})"
 
 
-def refusals(records: list[dict[str, Any]]) -> dict[int, str]:
-    """The position of each record the contract refuses, with the reason a request would get."""
+def reason(record: dict[str, Any]) -> str | None:
+    """Why the request model refuses a record, or None when it accepts it."""
+    try:
+        Record.model_validate(record)
+    except ValidationError as error:
+        return "; ".join(
+            f"{'.'.join(map(str, problem['loc']))}: {said(problem['msg'], problem['input'])}"
+            for problem in error.errors(include_url=False)
+        )
+    return None
+
+
+def judged(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+    """The model's inputs of the rows the contract accepts; each refused row's place and reason."""
+    inputs = model_inputs(table)
     reasons = {}
-    for position, record in enumerate(records):
-        try:
-            Record.model_validate(record)
-        except ValidationError as error:
-            reasons[position] = "; ".join(
-                f"{'.'.join(map(str, problem['loc']))}: {said(problem['msg'], problem['input'])}"
-                for problem in error.errors(include_url=False)
-            )
-    return reasons
+    for position in np.flatnonzero(~surely_valid(table, inputs)):
+        refused = reason(as_record(table, int(position)))
+        if refused is not None:
+            reasons[int(position)] = refused
+    kept = [position for position in range(len(table)) if position not in reasons]
+    return inputs.iloc[kept], reasons
 
 
-def predictions(model: Pipeline, records: list[dict[str, Any]], version: str) -> pd.DataFrame:
-    """What the service would answer for each record: the prediction, a classifier's probabilities,
+def predictions(model: Pipeline, inputs: pd.DataFrame, version: str) -> pd.DataFrame:
+    """What the service would answer for each row: the prediction, a classifier's probabilities,
     the model version."""
-    frame = as_frame(records)
     classes = classes_of(model)
     if not classes:
-        answered = pd.DataFrame({"prediction": model.predict(frame).astype(float)})
+        answered = pd.DataFrame({"prediction": model.predict(inputs).astype(float)})
     else:
-        scores = model.predict_proba(frame)
+        scores = model.predict_proba(inputs)
         answered = pd.DataFrame(
             {
                 "prediction": np.asarray(classes, dtype=object)[np.argmax(scores, axis=1)],
