@@ -201,7 +201,7 @@ def score(config: Config, project: Project, request: ScoreRequest) -> Scored:
         raise ScoreError(f"--chunk-rows {request.chunk_rows}: give a number of rows of 1 or more")
     kind, side = table_format(request.output), refused_path(request.output)
     table_format(request.table)
-    if request.output in (request.table, side) or side == request.table:
+    if request.table in (request.output, side):
         raise ScoreError(f"{request.output}: the output would overwrite the table scored; name another file")
     version = version_for(config, project, request.version, request.stage)
     predictor = stored_predictor(config, project, version)
