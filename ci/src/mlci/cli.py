@@ -490,6 +490,17 @@ def command_line() -> argparse.ArgumentParser:
     return parser
 
 
+def add_window_arguments(parser: argparse.ArgumentParser, stage: str, logged: str) -> None:
+    """--stage, --since and --output: which stage's log, which part of it, and where the report goes."""
+    parser.add_argument("--stage", help=f"the stage {stage} (default: the last stage)")
+    parser.add_argument(
+        "--since", type=since, metavar="AGE", help=f"only {logged} of the last AGE: 30m, 24h or 7d (default: all)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
+    )
+
+
 def add_after_deployment_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """kpi, shadow and score: what a deployed model's answers are worth, and scoring without a server."""
     kpi_parser = commands.add_parser(
@@ -500,13 +511,7 @@ def add_after_deployment_commands(commands: argparse._SubParsersAction[argparse.
         "max_drop. Writes kpi.md, kpi.html and kpi.json. Exit 1: a KPI missed; 3: a log missing or empty, or "
         "fewer outcomes than [kpi] min_outcomes for every version.",
     )
-    kpi_parser.add_argument("--stage", help="the stage whose answers to measure (default: the last stage)")
-    kpi_parser.add_argument(
-        "--since", type=since, metavar="AGE", help="only answers of the last AGE: 30m, 24h or 7d (default: all)"
-    )
-    kpi_parser.add_argument(
-        "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
-    )
+    add_window_arguments(kpi_parser, "whose answers to measure", "answers")
     kpi_parser.set_defaults(handler=kpi_command)
     shadow_parser = commands.add_parser(
         "shadow",
@@ -517,13 +522,7 @@ def add_after_deployment_commands(commands: argparse._SubParsersAction[argparse.
         "logged to replay.",
     )
     shadow_parser.add_argument("version", help="the challenger: a stored version, such as v0.1.3")
-    shadow_parser.add_argument("--stage", help="whose traffic to replay (default: the last stage)")
-    shadow_parser.add_argument(
-        "--since", type=since, metavar="AGE", help="only requests of the last AGE: 30m, 24h or 7d (default: all)"
-    )
-    shadow_parser.add_argument(
-        "--output", type=Path, default=Path("reports"), metavar="DIR", help="where to write it (default: reports)"
-    )
+    add_window_arguments(shadow_parser, "whose traffic to replay", "requests")
     shadow_parser.set_defaults(handler=shadow_command)
     score_parser = commands.add_parser(
         "score",

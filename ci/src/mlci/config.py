@@ -233,27 +233,17 @@ class Config(Section):
             raise MlciError(f"no stage {stage!r}: the stages are {stages} ([registry] stages in mlci.toml)")
 
     @model_validator(mode="after")
-    def _gates_know_their_direction(self) -> Config:
-        unknown = [
-            f"gates.{table}.{metric}" for metric, table in self.gates.metrics().items() if metric not in self.metrics
-        ]
-        if unknown:
-            known = ", ".join(sorted(self.metrics)) or "none"
-            raise ValueError(
-                f"{', '.join(unknown)}: a gate on a metric [metrics] does not list; add it there with its direction "
-                f'(e.g. {unknown[0].rsplit(".", 1)[1]} = "higher" or "lower"), or remove the gate (listed: {known})'
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _kpis_know_their_direction(self) -> Config:
-        unknown = [metric for metric in self.kpi.metrics() if metric not in self.metrics]
-        if unknown:
-            known = ", ".join(sorted(self.metrics)) or "none"
-            raise ValueError(
-                f"{', '.join(f'kpi: {metric}' for metric in unknown)}: a KPI on a metric [metrics] does not list; add "
-                f'it there with its direction (e.g. {unknown[0]} = "higher" or "lower"), or remove it (listed: {known})'
-            )
+    def _rules_know_their_direction(self) -> Config:
+        gates = {f"gates.{table}.{metric}": metric for metric, table in self.gates.metrics().items()}
+        kpis = {f"kpi: {metric}": metric for metric in self.kpi.metrics()}
+        for rules, kind in ((gates, "a gate"), (kpis, "a KPI")):
+            unknown = [name for name, metric in rules.items() if metric not in self.metrics]
+            if unknown:
+                known = ", ".join(sorted(self.metrics)) or "none"
+                raise ValueError(
+                    f"{', '.join(unknown)}: {kind} on a metric [metrics] does not list; add it there with its "
+                    f'direction (e.g. {rules[unknown[0]]} = "higher" or "lower"), or remove it (listed: {known})'
+                )
         return self
 
     @model_validator(mode="after")
