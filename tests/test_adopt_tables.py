@@ -201,14 +201,14 @@ def after_deployment(clone: Clone, table: Path, version: str, url: str) -> None:
     assert f"{version} on " in replayed
     assert "100.0% agree, 0 refused by its contract" in replayed
     awkward = prices.drop(columns="price").astype(object)
-    awkward.loc[5, "x value"] = "n/a"
+    awkward.loc[5, "x value"] = "many"  # not "n/a", which a CSV reader takes for a missing value, as training does
     awkward.to_csv(clone.path.parent / "to-score.csv", index=False)
     mlci(clone, "score", str(clone.path.parent / "to-score.csv"), str(clone.path.parent / "scored.parquet"))
     scored = pd.read_parquet(clone.path.parent / "scored.parquet")
     refused = pd.read_csv(clone.path.parent / "scored.refused.csv")
     assert refused["_row"].tolist() == [6]  # the row's number in the table: `row` is the table's own id column
     assert refused["row"].tolist() == [6]
-    assert refused["reason"].tolist() == ["x value: Input should be a valid number (got 'n/a')"]
+    assert refused["reason"].tolist() == ["x value: Input should be a valid number (got 'many')"]
     assert len(scored) == len(prices) - 1
     assert set(scored["model_version"]) == {version}
     kept = [prediction for index, prediction in enumerate(predicted) if index != 5]

@@ -315,7 +315,7 @@ def test_a_bucket_that_does_not_exist_is_named_with_the_setting_to_correct(pushe
     before = pushed.keys("")
     storage = mlci(pushed, "storage")
     assert storage.returncode == 0, storage.stderr
-    assert storage.stdout.count(f"s3://{BUCKET}/{PREFIX}") == 4
+    assert storage.stdout.count(f"s3://{BUCKET}/{PREFIX}") == 5  # remote, builds, log, new data, outcomes
     missing = "s3://no-such-bucket/builds"
     result = mlci(pushed, "build", named, "--store", missing)
     assert result.returncode == 2

@@ -20,7 +20,7 @@ from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_c
 from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, IDENTIFIER, TARGET, TASK
 from {{ cookiecutter.package_name }}.service import Predictor
-from {{ cookiecutter.package_name }}.serving.answers import as_rows, load_model
+from {{ cookiecutter.package_name }}.serving.answers import as_rows, load_model, record_ids
 from {{ cookiecutter.package_name }}.train import fit
 
 SERVICE: Any = Predictor  # a bentoml.Service, which BentoML's lazy imports hide from type checkers
@@ -126,7 +126,12 @@ def test_values_the_schema_allows_to_be_missing_may_be_left_out(client: TestClie
 
 def test_the_model_and_the_log_read_each_record_by_the_datas_column_names() -> None:
     records = TypeAdapter(Records).validate_python([EXAMPLE])
-    assert as_rows(records) == [{column.name: EXAMPLE.get(column.name) for column in FEATURES}]
+    features = {column.name: EXAMPLE.get(column.name) for column in FEATURES}
+    rows = as_rows(records)
+    assert rows == [{**features, **({IDENTIFIER: None} if IDENTIFIER is not None else {})}]
+    (made_up,) = record_ids(rows)
+    assert rows == [features]  # the id is taken out: never the model's input, nor logged as one
+    assert len(made_up) == 32
 
 
 def test_the_shipped_example_is_the_schemas_and_in_the_openapi_schema(client: TestClient) -> None:
