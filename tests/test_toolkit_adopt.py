@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from mlci.cli import main
 from mlci.profiling import AdoptError, dataset_name, nice_bounds, profile
-from mlci.rendering import literal, schema_module, suite_module
+from mlci.rendering import literal, readme_section, schema_module, suite_module
 from test_toolkit_config import VALID
 
 RNG = np.random.default_rng(0)
@@ -49,6 +49,8 @@ def test_columns_get_their_kind_role_and_reason(tmp_path: Path) -> None:
     assert [c.name for c in found.features] == ["bill length (mm)", "2nd_reading", "a.b"]
     assert columns["customer id"].reason == "an identifier: a different value in every row"
     assert columns["row"].reason == "an identifier: a different value in every row"
+    assert [c.name for c in found.columns if c.role == "id"] == ["customer id"]  # the first one names records
+    assert columns["row"].role == "metadata"
     assert columns["country"].reason == "a single value: it cannot tell rows apart"
     assert columns["note"].reason.startswith("an identifier")
     assert columns["a.b"].categories == ("x", "y", "z")
@@ -121,6 +123,25 @@ def test_ranges_widen_by_a_tenth_of_the_span_and_stay_non_negative(
 def test_dataset_names_come_from_the_file_name() -> None:
     assert dataset_name(Path("Weather Data (2024).csv")) == "weather_data_2024"
     assert dataset_name(Path("2024.csv")) == "data_2024"
+
+
+def test_the_records_id_is_complete_and_named_like_one_when_any_is(tmp_path: Path) -> None:
+    frame = awkward()[["note", "row", "customer id", "bill length (mm)", "label"]]
+    found = profile(table(tmp_path, frame), "label", None, 0.25)
+    assert [c.name for c in found.columns if c.role == "id"] == ["customer id"]  # by its name, not its place
+    frame["customer id"] = frame["customer id"].where(frame.index != 3)
+    found = profile(table(tmp_path, frame), "label", None, 0.25)
+    assert [c.name for c in found.columns if c.role == "id"] == ["note"]  # a missing id names no record
+    only = profile(table(tmp_path, frame[["customer id", "bill length (mm)", "label"]]), "label", None, 0.25)
+    assert not [c for c in only.columns if c.role == "id"]
+
+
+def test_the_records_id_column_is_stated_in_the_schema_and_the_readme(tmp_path: Path) -> None:
+    found = profile(table(tmp_path, awkward()), "label", None, 0.25)
+    schema = schema_module(found, "pkg", "data/table.csv")
+    assert '    Text(\n        "customer id",\n        nullable=False,\n        role="id",\n    ),' in schema
+    assert 'IDENTIFIER = next((column.name for column in COLUMNS if column.role == "id"), None)' in schema
+    assert "and `customer id` names each record: a request may carry it" in readme_section(found, "pkg", "d.csv")
 
 
 def test_rendered_modules_are_python_with_every_column(tmp_path: Path) -> None:

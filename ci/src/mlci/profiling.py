@@ -222,11 +222,13 @@ def profile_column(name: str, values: pd.Series, text: pd.Series, role: str, row
 
 
 def with_identifier(columns: list[ColumnProfile]) -> list[ColumnProfile]:
-    """The columns, the first whose values name every row (all present, all different) marked as the records' id."""
-    for index, column in enumerate(columns):
-        if column.reason == UNIQUE_IDENTIFIER and not column.nullable:
-            return [*columns[:index], replace(column, role="id"), *columns[index + 1 :]]
-    return columns
+    """The columns, one whose values name every row (all present, all different) marked as the records' id: the
+    first named like an identifier, else the first."""
+    naming = [column.name for column in columns if column.reason == UNIQUE_IDENTIFIER and not column.nullable]
+    if not naming:
+        return columns
+    chosen = next((name for name in naming if IDENTIFIER_NAME.search(name)), naming[0])
+    return [replace(column, role="id") if column.name == chosen else column for column in columns]
 
 
 def example_row(

@@ -179,6 +179,13 @@ def readme_section(table: TableProfile, package: str, data_path: str) -> str:
         f" {unlabelled} rows have no target: `prepare` leaves them out of training and testing." if unlabelled else ""
     )
     request = json.dumps({"records": [table.example]}, ensure_ascii=False)
+    identifier = next((column for column in table.columns if column.role == "id"), None)
+    named = (
+        f", and {cell(identifier.name)} names each record: a request may carry it, and its answer and the "
+        "inference log repeat it as `id`, to join with outcomes later."
+        if identifier
+        else "."
+    )
     return (
         "\n".join(
             [
@@ -188,7 +195,7 @@ def readme_section(table: TableProfile, package: str, data_path: str) -> str:
                 f"`{data_path}`: {table.rows} rows, adopted from `{table.source.name}` with `nox -s adopt`, and",
                 f"tracked by DVC (`{data_path}.dvc`), not by git. The model predicts {cell(table.target)}, a",
                 f"{task}.{note} `src/{package}/schema.py` states every column; `metadata` columns stay in the",
-                "data but are never features.",
+                f"data but are never features{named}",
                 "",
                 "| column | role | rule | missing allowed (in the table) |",
                 "| --- | --- | --- | --- |",
