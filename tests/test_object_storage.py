@@ -330,7 +330,7 @@ def test_a_bucket_that_does_not_exist_is_named_with_the_setting_to_correct(pushe
     )
     assert checked.returncode == 2
     assert "correct [monitoring] log in mlci.toml" in checked.stderr
-    assert checked.stdout.count("reachable") == 3  # the other three are still checked and named
+    assert checked.stdout.count("reachable") == 4  # the other four are still checked and named
     assert pushed.keys("") == before
 
 
