@@ -101,8 +101,8 @@ def training_rows(project: Path) -> list[dict[str, Any]]:
     ]
 
 
-def send_traffic(project: Path, port: int, stage: str, shift: float = 0.0) -> None:
-    """Post the training data to a stage, its bill length moved by `shift` standard deviations."""
+def send_traffic(project: Path, port: int, stage: str, shift: float = 0.0) -> list[str]:
+    """Post the training data to a stage, its bill length moved by `shift` standard deviations; the answers' ids."""
     records = training_rows(project)
     lengths = [record["bill_length_mm"] for record in records if record["bill_length_mm"] is not None]
     moved = shift * statistics.stdev(lengths)
@@ -111,9 +111,33 @@ def send_traffic(project: Path, port: int, stage: str, shift: float = 0.0) -> No
             record["bill_length_mm"] = min(63.0, record["bill_length_mm"] + moved)  # the contract's maximum
     change = f", bill length + {shift:g} standard deviations" if shift else ""
     print(f"\n==> Send {stage} the training data, {len(records)} requests{change}", flush=True)
+    ids = []
     for record in records:
-        post_json(f"http://127.0.0.1:{port}/predict", json.dumps({"records": [record]}).encode())
+        _, answer = post_json(f"http://127.0.0.1:{port}/predict", json.dumps({"records": [record]}).encode())
+        ids.append(json.loads(answer)[0]["id"])
     time.sleep(2)  # the log writes its file within a second
+    return ids
+
+
+def outcomes_arrive(project: Path, ids: list[str]) -> None:
+    """The true species of the answered penguins, under [kpi] outcomes: each answer's id and the truth."""
+    with (project / "data" / "prepared" / "train.csv").open() as file:
+        truths = [row["species"] for row in csv.DictReader(file)]
+    folder = project.parent / "storage" / "outcomes"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["id,species", *(f"{name},{truth}" for name, truth in zip(ids, truths, strict=True))]
+    (folder / "staging.csv").write_text("\n".join(lines) + "\n")
+    print(f"\n==> The outcomes of {len(ids)} answers arrive at {folder}: each answer's id and the true species")
+
+
+def table_to_score(project: Path) -> Path:
+    """The raw table, two of its rows broken, as a user's file to score."""
+    lines = (project / "data" / "penguins.csv").read_text().splitlines()
+    lines[5] = lines[5].replace("Torgersen", "Atlantis")
+    lines[9] = lines[9].replace(",2007", ",")  # no year, which the schema requires
+    path = project.parent / "to-score.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def new_labelled_data(project: Path) -> None:
@@ -231,8 +255,44 @@ def main() -> None:
     release(project, "Train 150 trees", ["staging", "production"])
     step("Roll production back to the version before", "nox", "-s", "rollback", "--", "production", cwd=project)
     step("Show the registry", "nox", "-s", "status", cwd=project)
-    send_traffic(project, ports[0], "staging")
+    answered = send_traffic(project, ports[0], "staging")
     step("Judge staging's logged requests: like the training data", *DRIFT, "--", "--stage", "staging", cwd=project)
+    outcomes_arrive(project, answered)
+    step(
+        "Measure staging's answers against their outcomes: the KPIs",
+        "nox",
+        "-s",
+        "kpi",
+        "--",
+        "--stage",
+        "staging",
+        cwd=project,
+    )
+    step(
+        "Replay staging's traffic through the two stumps (v0.0.2, refused at promotion): they disagree",
+        "nox",
+        "-s",
+        "shadow",
+        "--",
+        "v0.0.2",
+        "--stage",
+        "staging",
+        cwd=project,
+    )
+    scored = project.parent / "scored.csv"
+    step(
+        "Score a table with production's build: two broken rows go to a side file, with the reason",
+        "nox",
+        "-s",
+        "score",
+        "--",
+        str(table_to_score(project)),
+        str(scored),
+        "--stage",
+        "production",
+        cwd=project,
+    )
+    step("Show the rows refused", "cat", str(scored.with_suffix(".refused.csv")), cwd=project)
     send_traffic(project, ports[1], "production", shift=2)
     step("Judge production's logged requests: drift, exit 1", *DRIFT, cwd=project, fails=True)
     new_labelled_data(project)
