@@ -116,15 +116,16 @@ def log_cost(record: dict[str, Any], batches: int = 10_000, batch: int = 10) -> 
     """Microseconds per record the inference log costs: on the request path, and in its writer thread."""
     inference_log = importlib.import_module(f"{package()}.serving.inference_log")
     rows, predictions = [dict(record) for _ in range(batch)], ["Adelie"] * batch
+    ids = [f"r{index}" for index in range(batch)]
     with tempfile.TemporaryDirectory() as folder:
         settings = inference_log.Settings(url=folder, capacity=batches * batch, flush_seconds=3600)
         log = inference_log.InferenceLog(settings)
         start = time.perf_counter()
         for _ in range(batches):
-            log.record("bench", rows, predictions)
+            log.record("bench", ids, rows, predictions)
         request_path = time.perf_counter() - start
         log.close()
-        entries = [(time.time(), "bench", row, "Adelie") for row in rows * batches]
+        entries = [(time.time(), "bench", "r0", row, "Adelie") for row in rows * batches]
         start = time.perf_counter()
         data = b"".join(inference_log.serialize(entry) for entry in entries)
         inference_log.write_file(log.fs, f"{folder}/bench.jsonl", data)
@@ -139,14 +140,15 @@ def fastapi(port: int) -> None:
     from fastapi import FastAPI
 
     contract = importlib.import_module(f"{package()}.contract")
-    service = importlib.import_module(f"{package()}.service")
+    served = importlib.import_module(f"{package()}.serving.answers")
     fitted = model()
     app = FastAPI()
 
     @app.post("/predict")  # type: ignore[untyped-decorator]  # fastapi runs in the generated environment only
     def predict(request: dict[str, Any]) -> Any:
-        records = [contract.Record.model_validate(record) for record in request["records"]]
-        return service.answers(fitted, service.as_frame(service.as_rows(records)), "fastapi")
+        rows = served.as_rows([contract.Record.model_validate(record) for record in request["records"]])
+        ids = served.record_ids(rows)
+        return served.answers(fitted, served.as_frame(rows), "fastapi", ids)
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
