@@ -74,12 +74,23 @@ def pipeline(project: Path, repeat: int) -> None:
     print(f"  dvc repro (no-op)      {noop:6.2f} s   ratio {noop / status:.1f}x")
 
 
+def commit_reproduced(project: Path) -> None:
+    """The reproduced pipeline committed, once."""
+    if run("git", "status", "--porcelain", cwd=project).strip():
+        identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+        run("git", "add", "--all", cwd=project)
+        run("git", *identity, "commit", "--quiet", "-m", "Reproduce the pipeline", cwd=project)
+
+
+def stored_build(project: Path) -> None:
+    """HEAD's build in the store, the reproduced pipeline committed first."""
+    commit_reproduced(project)
+    run("uv", "run", "mlci", "build", cwd=project)
+
+
 def load_in_turns(project: Path, levels: str, seconds: float, rounds: int) -> tuple[list[list[dict[str, float]]], int]:
     """Figures of the stored bento without and with the inference log, again without, and of FastAPI; records logged."""
-    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-    run("git", "add", "--all", cwd=project)
-    run("git", *identity, "commit", "--quiet", "-m", "Reproduce the pipeline", cwd=project)
-    run("uv", "run", "mlci", "build", cwd=project)
+    stored_build(project)
     bento_server = ["uv", "run", "--no-sync", "mlci", "serve", "--port", "{port}"]
     log = project.parent / "inference-log"
     logging = {"INFERENCE_LOG_URL": str(log), "INFERENCE_LOG_SAMPLE": "1", "INFERENCE_LOG_FLUSH_SECONDS": "1"}
@@ -133,6 +144,60 @@ def service(project: Path, levels: str, seconds: float, rounds: int) -> None:
         f" {rates['log_writer_us']:.1f} us in its writer thread;"
         f" the model batched: {1e6 / rates['batched']:.1f} us per record"
     )
+
+
+SERVING_GOALS = "the goals of serving close to the limit (issue 19)"
+
+
+def serving_speed(project: Path, seconds: float, rounds: int) -> None:
+    """The stored bento against the same service with a model that costs nothing, and against the model in
+    process: one record at 1 and 32 clients, and 100 and 1000 records per request at one client."""
+    stored_build(project)
+    bento_server = ["uv", "run", "--no-sync", "mlci", "serve", "--port", "{port}"]
+    model_less = ["uv", "run", "--no-sync", "bentoml", "serve", "bench_modelless:ModelLess", "--port", "{port}"]
+    tools = {"PYTHONPATH": str(TEMPLATE / "tools")}
+    bench = ("uv", "run", "--no-sync", "python", str(BENCH_SERVICE))
+    with contextlib.ExitStack() as servers:
+        bento = servers.enter_context(local_server(bento_server, "/readyz", project))
+        free = servers.enter_context(local_server(model_less, "/readyz", project, tools))
+        both = f"{bento}/predict,{free}/predict"
+        single = json.loads(run(*bench, "load", both, "1,32", str(seconds), str(rounds), cwd=project))
+        batches = [
+            json.loads(run(*bench, "load", f"{bento}/predict", "1", str(seconds), str(rounds), str(size), cwd=project))
+            for size in (100, 1000)
+        ]
+    rates = json.loads(run(*bench, "inprocess", "5", cwd=project))
+    (served_one, served_32), (free_one, free_32) = single
+    print("\nServing speed: the stored bento against the same service with a model that costs nothing")
+    print(f"  {'':44} {'req/s':>8} {'rows/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    rows = [
+        ("1 record, 1 client: the bento", served_one),
+        ("1 record, 1 client: model-less (baseline)", free_one),
+        ("1 record, 32 clients: the bento", served_32),
+        ("1 record, 32 clients: model-less (baseline)", free_32),
+        *((f"{int(level[0]['records'])} records, 1 client: the bento", level[0]) for level in batches),
+    ]
+    for name, figures in rows:
+        print(
+            f"  {name:44} {figures['rps']:8.0f} {figures['rps'] * figures['records']:9.0f} {figures['p50_ms']:8.1f}"
+            f" {figures['p99_ms']:8.1f} {int(figures['errors']):7}"
+        )
+    thousand = batches[1][0]
+    ratios = [
+        (
+            "rows/s at 1000 per request / the model in process at 1000 per call",
+            thousand["rps"] * 1000 / rates["batched"],
+            ">= 0.6",
+        ),
+        ("p50 of 1 record at 1 client / model-less", served_one["p50_ms"] / free_one["p50_ms"], "<= 1.5"),
+        ("req/s at 32 clients / model-less", served_32["rps"] / free_32["rps"], ">= 0.7"),
+        ("p99 / p50 at 32 clients", served_32["p99_ms"] / served_32["p50_ms"], "<= 3"),
+    ]
+    print(f"  the model in process: {rates['batched']:,.0f} rows/s at 1000 per call; {SERVING_GOALS}:")
+    for name, ratio, goal in ratios:
+        limit = float(goal.split()[1])
+        met = ratio >= limit if goal.startswith(">=") else ratio <= limit
+        print(f"  {name:70} {ratio:6.2f}  goal {goal:7} {'met' if met else 'NOT MET'}")
 
 
 def timed(*command: str, cwd: Path) -> float:
@@ -297,7 +362,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="seconds of load per server at each level")
     parser.add_argument("--rounds", type=int, default=4, help="turns the servers take at each level")
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="emptied, then used")
-    parts = ("validation", "pipeline", "service", "promotion", "scoring", "storage")
+    parts = ("validation", "pipeline", "service", "serving", "promotion", "scoring", "storage")
     parser.add_argument("--parts", default=",".join(parts), help=f"which to measure, of {', '.join(parts)}")
     args = parser.parse_args()
     chosen = args.parts.split(",")
@@ -312,15 +377,14 @@ def main() -> None:
     print(f"Machine: {machine()}")
     if "validation" in chosen:
         validation(project, args.rows)
-    if {"pipeline", "service", "promotion", "scoring"} & set(chosen):
+    if {"pipeline", "service", "serving", "promotion", "scoring"} & set(chosen):
         pipeline(project, args.repeat)  # the model the later parts serve and promote
     if "service" in chosen:
         service(project, args.levels, args.seconds, args.rounds)
+    if "serving" in chosen:
+        serving_speed(project, args.seconds, args.rounds)
     if "promotion" in chosen:
-        if "service" not in chosen:  # which commits the reproduced pipeline
-            run("git", "add", "--all", cwd=project)
-            identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-            run("git", *identity, "commit", "--quiet", "-m", "Reproduce the pipeline", cwd=project)
+        commit_reproduced(project)
         promotion(project)
     if "scoring" in chosen:
         scoring(project, args.score_rows)

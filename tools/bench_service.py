@@ -1,8 +1,9 @@
 """Load and baselines for the service benchmark, run inside a generated repository's environment.
 
-`load URLS LEVELS SECONDS ROUNDS` drives each served `/predict` (comma-separated URLs) with concurrent clients,
-taking turns in short rounds so that a machine's drift during the run weighs on every server alike; `inprocess`
-times the model's own `predict`, one record per call and batched, and the inference log's own cost per record;
+`load URLS LEVELS SECONDS ROUNDS [RECORDS]` drives each served `/predict` (comma-separated URLs) with concurrent
+clients sending RECORDS records per request (default 1), taking turns in short rounds so that a machine's drift
+during the run weighs on every server alike; `inprocess` times the model's own `predict`, one record per call
+and batched, and the inference log's own cost per record;
 `fastapi PORT` serves the same model as a minimal FastAPI app. Each prints one JSON value (but `fastapi`, which
 serves until stopped).
 """
@@ -33,15 +34,21 @@ def package() -> str:
     return Project.read(Path("."), load_config(Path("mlci.toml"))).package
 
 
-def client(url: str, until: float, latencies: list[float], errors: list[int]) -> None:
+def body(records: int) -> bytes:
+    """A request of the example record, `records` times over."""
+    (record,) = json.loads(EXAMPLE.read_text())["records"]
+    return json.dumps({"records": [record] * records}).encode()
+
+
+def client(url: str, until: float, latencies: list[float], errors: list[int], records: int = 1) -> None:
     """One client on one kept-alive connection, sending a request as soon as the last is answered."""
     parts = urlsplit(url)
-    body = EXAMPLE.read_bytes()
+    sent = body(records)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     while time.monotonic() < until:
         start = time.perf_counter()
         try:
-            connection.request("POST", parts.path, body, {"content-type": "application/json"})
+            connection.request("POST", parts.path, sent, {"content-type": "application/json"})
             response = connection.getresponse()
             response.read()
             if response.status != 200:
@@ -53,10 +60,10 @@ def client(url: str, until: float, latencies: list[float], errors: list[int]) ->
         latencies.append(time.perf_counter() - start)
 
 
-def drive(url: str, clients: int, seconds: float, latencies: list[float], errors: list[int]) -> None:
+def drive(url: str, clients: int, seconds: float, latencies: list[float], errors: list[int], records: int = 1) -> None:
     """Send requests from `clients` concurrent clients for `seconds`, adding to `latencies` and `errors`."""
     until = time.monotonic() + seconds
-    threads = [threading.Thread(target=client, args=(url, until, latencies, errors)) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(url, until, latencies, errors, records)) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -75,16 +82,19 @@ def summary(clients: int, seconds: float, latencies: list[float], errors: list[i
     }
 
 
-def load(urls: list[str], levels: list[int], seconds: float, rounds: int) -> list[list[dict[str, float]]]:
-    """Per URL, the figures at each level: `seconds` of load each, given in `rounds` turns taken by the URLs."""
+def load(
+    urls: list[str], levels: list[int], seconds: float, rounds: int, records: int = 1
+) -> list[list[dict[str, float]]]:
+    """Per URL, the figures at each level: `seconds` of load each, given in `rounds` turns taken by the URLs;
+    `records` per request."""
     figures: list[list[dict[str, float]]] = [[] for _ in urls]
     for clients in levels:
         measured: list[tuple[list[float], list[int]]] = [([], []) for _ in urls]
         for _ in range(rounds):
             for url, (latencies, errors) in zip(urls, measured, strict=True):
-                drive(url, clients, seconds / rounds, latencies, errors)
+                drive(url, clients, seconds / rounds, latencies, errors, records)
         for per_url, (latencies, errors) in zip(figures, measured, strict=True):
-            per_url.append(summary(clients, seconds, latencies, errors))
+            per_url.append(summary(clients, seconds, latencies, errors) | {"records": records})
     return figures
 
 
@@ -156,9 +166,11 @@ def fastapi(port: int) -> None:
 def main() -> None:
     command, *args = sys.argv[1:]
     if command == "load":
-        urls, levels, seconds, rounds = args
+        urls, levels, seconds, rounds, *records = args
         clients = [int(level) for level in levels.split(",")]
-        print(json.dumps(load(urls.split(","), clients, float(seconds), int(rounds))))
+        print(
+            json.dumps(load(urls.split(","), clients, float(seconds), int(rounds), int(records[0] if records else 1)))
+        )
     elif command == "inprocess":
         print(json.dumps(inprocess(float(args[0]))))
     elif command == "fastapi":
