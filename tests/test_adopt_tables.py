@@ -10,7 +10,6 @@ class labels that look like numbers, and a numeric target written as quoted text
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
