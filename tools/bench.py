@@ -162,8 +162,10 @@ def serving_speed(project: Path, seconds: float, rounds: int) -> None:
         free = servers.enter_context(local_server(model_less, "/readyz", project, tools))
         both = f"{bento}/predict,{free}/predict"
         single = json.loads(run(*bench, "load", both, "1,32", str(seconds), str(rounds), cwd=project))
-        batches = [
-            json.loads(run(*bench, "load", f"{bento}/predict", "1", str(seconds), str(rounds), str(size), cwd=project))
+        batches = [  # one URL, one level each
+            json.loads(run(*bench, "load", f"{bento}/predict", "1", str(seconds), str(rounds), str(size), cwd=project))[
+                0
+            ][0]
             for size in (100, 1000)
         ]
     rates = json.loads(run(*bench, "inprocess", "5", cwd=project))
@@ -175,14 +177,14 @@ def serving_speed(project: Path, seconds: float, rounds: int) -> None:
         ("1 record, 1 client: model-less (baseline)", free_one),
         ("1 record, 32 clients: the bento", served_32),
         ("1 record, 32 clients: model-less (baseline)", free_32),
-        *((f"{int(level[0]['records'])} records, 1 client: the bento", level[0]) for level in batches),
+        *((f"{int(level['records'])} records, 1 client: the bento", level) for level in batches),
     ]
     for name, figures in rows:
         print(
             f"  {name:44} {figures['rps']:8.0f} {figures['rps'] * figures['records']:9.0f} {figures['p50_ms']:8.1f}"
             f" {figures['p99_ms']:8.1f} {int(figures['errors']):7}"
         )
-    thousand = batches[1][0]
+    thousand = batches[1]
     ratios = [
         (
             "rows/s at 1000 per request / the model in process at 1000 per call",
