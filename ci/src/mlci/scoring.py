@@ -4,7 +4,7 @@ The table (CSV or Parquet, a local file or any fsspec URL) is read a chunk at a 
 memory. Each row is checked as a request record by the build's own contract: a row it refuses goes to the side
 file (`<output>.refused.csv`) with its row number and the reason, never dropped silently; the others get the
 build's answers beside their own columns, with the version that gave them. Both files are written under a
-temporary name and moved into place at the end: an interrupted run leaves the previous output as it was.
+temporary name and moved into place together at the end: an interrupted run leaves the previous output as it was.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ class TableWriter:
             self.writer = pyarrow.parquet.ParquetWriter(self.path, self.schema)
         self.writer.write_table(pyarrow.Table.from_pandas(frame, schema=self.schema, preserve_index=False))
 
-    def publish(self) -> None:
-        """Put the whole file where it belongs."""
+    def finish(self) -> None:
+        """Close the local file; an empty table still gets its header."""
         if self.writer is None:
             empty = pd.DataFrame(columns=self.columns)
             if self.kind == "csv":
@@ -144,15 +144,25 @@ class TableWriter:
                 empty.to_parquet(self.path, index=False)
         elif self.kind == "parquet":
             self.writer.close()
-        fs, path = filesystem(self.url)
-        with reaching(self.url, OUTPUT_SETTING):
+
+
+def publish(writers: list[TableWriter]) -> None:
+    """Put the whole files where they belong: on a local disk, each copied beside its place first and then all
+    moved in at once, so that an output never stands beside a side file of another run; in a bucket, uploaded in
+    turn (an object shows only once it is whole)."""
+    moves = []
+    for writer in writers:
+        writer.finish()
+        fs, path = filesystem(writer.url)
+        with reaching(writer.url, OUTPUT_SETTING):
             if "file" in fs.protocol:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-                partial = f"{path}.partial"
-                fs.put_file(str(self.path), partial)
-                os.replace(partial, path)
+                fs.put_file(str(writer.path), f"{path}.partial")
+                moves.append(path)
             else:
-                fs.put_file(str(self.path), path)
+                fs.put_file(str(writer.path), path)
+    for path in moves:
+        os.replace(f"{path}.partial", path)
 
 
 def check_columns(chunk: pd.DataFrame, predictor: Predictor, url: str) -> list[str]:
@@ -222,6 +232,5 @@ def score(config: Config, project: Project, request: ScoreRequest) -> Scored:
             print(f"{request.table}: {rows:,} rows scored, {refused:,} refused ({rate:,.0f} rows/s)", file=sys.stderr)
         if not seen:
             raise ScoreError(f"{request.table}: the table has no header row: nothing to score")
-        output.publish()
-        refusals.publish()
+        publish([output, refusals])
     return Scored(version, request.output, side, rows, refused, time.monotonic() - started)
