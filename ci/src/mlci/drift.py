@@ -61,6 +61,14 @@ def read_log(url: str, since: datetime | None = None) -> list[Window]:
     return windows(read_entries(url, since))
 
 
+def stage_log(config: Config, project: Project, stage: str) -> str:
+    """Where a stage's servers log, or an error saying how to turn logging on."""
+    log = config.monitoring.url_for(stage, project.root)
+    if log is None:
+        raise MlciError("no inference log: set [monitoring] log in mlci.toml so that deployed stages log requests")
+    return log
+
+
 def read_entries(url: str, since: datetime | None) -> pd.DataFrame:
     """The version, id, inputs and prediction of each request logged at `url` since `since`."""
     with reaching(url, LOG_SETTING):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mlci.config import Config, Kpi
 from mlci.document import Block, Heading, Paragraph, Table, to_html, to_markdown
-from mlci.drift import NothingToJudgeError, read_entries, write_verdict
+from mlci.drift import NothingToJudgeError, read_entries, stage_log, write_verdict
 from mlci.errors import MlciError
 from mlci.gates import Check, committed_metrics, limit_check, regression_check
 from mlci.outcomes import joined, read_outcomes
@@ -172,11 +172,8 @@ def check(config: Config, project: Project, query: KpiQuery) -> KpiReport:
 def measure(config: Config, project: Project, query: KpiQuery) -> KpiReport:
     stage = query.stage or config.registry.stages[-1]
     config.check_stage(stage)
-    log = config.monitoring.url_for(stage, project.root)
-    if log is None:
-        raise MlciError("no inference log: set [monitoring] log in mlci.toml so that deployed stages log answers")
     url = outcomes_url(config)
-    entries = read_entries(log, query.since)
+    entries = read_entries(stage_log(config, project, stage), query.since)
     outcomes = read_outcomes(url, *project.outcome_columns())
     versions = measure_versions(config, project, entries, outcomes)
     markdown, page = report(versions, config.kpi, query.output, project.name)

@@ -68,6 +68,6 @@ def as_text(values: pd.Series) -> pd.Series:
 
 
 def joined(entries: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
-    """The logged answers that have an outcome: version, id, prediction and actual."""
+    """The logged answers that have an outcome: their own columns, and `actual`."""
     logged = entries.dropna(subset=["id"]).assign(id=lambda frame: as_text(frame["id"]))
-    return logged.merge(outcomes, on="id", how="inner")[["version", "id", "prediction", "actual"]]
+    return logged.merge(outcomes, on="id", how="inner")

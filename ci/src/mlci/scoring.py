@@ -224,9 +224,8 @@ def score(config: Config, project: Project, request: ScoreRequest) -> Scored:
         for chunk in chunks(request.table, request.chunk_rows):
             added, seen = added or check_columns(chunk, predictor, request.table), True
             answered, refused_rows = score_chunk(chunk, rows + 1, predictor)
-            output.write(answered.reindex(columns=[*chunk.columns, *added]))
-            number, reason = own_name(ROW_COLUMN, chunk.columns), own_name(REASON_COLUMN, chunk.columns)
-            refusals.write(refused_rows.reindex(columns=[number, *chunk.columns, reason]))
+            output.write(answered.reindex(columns=[*chunk.columns, *added]))  # a chunk all refused has no answers
+            refusals.write(refused_rows)
             rows, refused = rows + len(chunk), refused + len(refused_rows)
             rate = rows / max(time.monotonic() - started, 1e-9)
             print(f"{request.table}: {rows:,} rows scored, {refused:,} refused ({rate:,.0f} rows/s)", file=sys.stderr)

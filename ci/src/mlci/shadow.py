@@ -18,9 +18,9 @@ import pandas as pd
 from mlci.builds import Predictor, stored_predictor
 from mlci.config import Config
 from mlci.document import Block, Heading, Paragraph, Table, to_html, to_markdown
-from mlci.drift import NothingToJudgeError, read_entries
+from mlci.drift import NothingToJudgeError, read_entries, stage_log
 from mlci.errors import MlciError
-from mlci.outcomes import as_text, read_outcomes
+from mlci.outcomes import joined, read_outcomes
 from mlci.project import Project
 from mlci.registry import Registry
 from mlci.tables import figure
@@ -84,8 +84,7 @@ def replay(
     served_metrics, challenger_metrics, with_outcomes = {}, {}, 0
     if config.kpi.outcomes:
         outcomes = read_outcomes(config.kpi.outcomes, *project.outcome_columns())
-        both = compared.assign(challenger=answers.to_numpy()).dropna(subset=["id"])
-        rows = both.assign(id=as_text(both["id"])).merge(outcomes, on="id")
+        rows = joined(compared.assign(challenger=answers.to_numpy()), outcomes)
         with_outcomes = len(rows)
         if with_outcomes >= config.kpi.min_outcomes:
             measure = project.outcome_scorer()
@@ -141,18 +140,11 @@ def served_version(config: Config, project: Project, stage: str) -> str:
     return holder
 
 
-def log_of(config: Config, project: Project, stage: str) -> str:
-    log = config.monitoring.url_for(stage, project.root)
-    if log is None:
-        raise MlciError("no inference log: set [monitoring] log in mlci.toml so that deployed stages log requests")
-    return log
-
-
 def shadow(config: Config, project: Project, query: ShadowQuery) -> tuple[Replay, Path, Path]:
     """Replay a stage's logged requests through a challenger's build; write shadow.md and shadow.html."""
     stage = query.stage or config.registry.stages[-1]
     config.check_stage(stage)
-    entries = read_entries(log_of(config, project, stage), query.since)
+    entries = read_entries(stage_log(config, project, stage), query.since)
     served = served_version(config, project, stage)
     found = replay(config, project, entries, stage, served, stored_predictor(config, project, query.challenger))
     title = f"Shadow run of {found.challenger} on {stage}'s traffic"
