@@ -15,6 +15,7 @@ from mlci.drift import NothingToJudgeError, Window, large_enough
 from mlci.errors import RefusedError
 from mlci.gates import Check, gate_verdict
 from mlci.project import (
+    COMPILED_SHA256_VARIABLE,
     LOG_FLUSH_VARIABLE,
     LOG_SAMPLE_VARIABLE,
     LOG_SEGMENT_VARIABLE,
@@ -235,5 +236,14 @@ def test_two_clones_of_one_project_keep_deploy_records_of_their_own(tmp_path: Pa
 
 
 def test_a_server_is_told_its_version_and_the_built_models_checksum() -> None:
-    told = server_environment("v1.2.3", "ab" * 32)
+    told = server_environment("v1.2.3", "ab" * 32, "")
     assert told == {MODEL_VERSION_VARIABLE: "v1.2.3", MODEL_SHA256_VARIABLE: "ab" * 32}
+
+
+def test_a_server_of_a_compiled_build_is_told_the_compiled_models_checksum_too() -> None:
+    told = server_environment("v1.2.3", "ab" * 32, "cd" * 32)
+    assert told == {
+        MODEL_VERSION_VARIABLE: "v1.2.3",
+        MODEL_SHA256_VARIABLE: "ab" * 32,
+        COMPILED_SHA256_VARIABLE: "cd" * 32,
+    }

@@ -74,7 +74,7 @@ def test_a_batch_is_answered_as_the_service_answers_each_record(model: Any) -> N
         for row in rows.to_dict("records")
     ]
     served = answers(model, as_frame(records), "v9", [str(n) for n in range(len(records))])
-    expected = [answer.prediction for answer in served]
+    expected = [answer["prediction"] for answer in served]
     if classes_of(model):
         assert list(answered["prediction"]) == expected
     else:

@@ -21,6 +21,7 @@ from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, IDENTIFIER, TARGET, TASK
 from {{ cookiecutter.package_name }}.service import Predictor
 from {{ cookiecutter.package_name }}.serving.answers import as_rows, load_model, record_ids
+from {{ cookiecutter.package_name }}.serving.compiled import COMPILED
 from {{ cookiecutter.package_name }}.train import fit
 
 SERVICE: Any = Predictor  # a bentoml.Service, which BentoML's lazy imports hide from type checkers
@@ -222,10 +223,13 @@ def test_health_endpoints_answer(client: TestClient, path: str) -> None:
 
 def test_the_package_keeps_the_toolkits_contract() -> None:
     from mlci import project  # the toolkit's side of the contract
+    from mlci.compiling import compiled_path
     from mlci.config import load_config
 
     assert service.VERSION_VARIABLE == project.MODEL_VERSION_VARIABLE
     assert service.CHECKSUM_VARIABLE == project.MODEL_SHA256_VARIABLE
+    assert service.COMPILED_CHECKSUM_VARIABLE == project.COMPILED_SHA256_VARIABLE
+    assert compiled_path(MODEL) == COMPILED
     assert service.ROUTE == project.PREDICT_ROUTE
     root = Path(__file__).parents[1]
     repository = project.Project.read(root, load_config(root / "mlci.toml"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from mlci.compiling import TRAINED, compile_into, compiled_path
 from mlci.config import Config
 from mlci.errors import BuildError
 from mlci.gitrepo import git, is_clean
@@ -28,14 +29,15 @@ class Built:
     store: str
     record: dict[str, str]
     made: bool
+    serves: str  # which model the build serves, and why: said when it is made
 
 
 def build_stored(config: Config, project: Project, named: str | None, store_url: str | None = None) -> Built:
     """Build the version named (default: HEAD's) into the store (default: mlci.toml's), once."""
     store = Store(store_url or config.store.url)
     version = build_version(project.root, config.registry.model, named)
-    record, made = build(project, store, version)
-    return Built(version, store.url, record, made)
+    record, made, serves = build(project, store, version)
+    return Built(version, store.url, record, made, serves)
 
 
 def build_version(root: Path, model: str, named: str | None) -> str:
@@ -81,8 +83,8 @@ def check_model(project: Project) -> str:
     return sha256(model)
 
 
-def build(project: Project, store: Store, version: str) -> tuple[dict[str, str], bool]:
-    """The store's record of this version's build, and whether this call made it."""
+def build(project: Project, store: Store, version: str) -> tuple[dict[str, str], bool, str]:
+    """The store's record of this version's build, whether this call made it, and which model it serves."""
     if not VERSION.fullmatch(version):
         raise BuildError(f"version {version!r}: use letters, digits, '.', '_' and '-', starting with a letter or digit")
     model_sha256 = check_model(project)
@@ -93,22 +95,36 @@ def build(project: Project, store: Store, version: str) -> tuple[dict[str, str],
                 f"{project.name} {version} is already built from another model; builds are immutable: "
                 "register or name a new version"
             )
-        return existing, False
+        return existing, False, served(existing)
     with tempfile.TemporaryDirectory(prefix="mlci-build-") as scratch:
-        bento = make_bento(project, version, Path(scratch))
-        record = {"name": project.name, "version": version, "model_sha256": model_sha256}
+        context = Path(scratch) / "context"
+        compiled = compile_into(project, context / compiled_path(project.model))
+        bento = make_bento(project, version, context, bool(compiled.sha256))
+        record = {
+            "name": project.name,
+            "version": version,
+            "model_sha256": model_sha256,
+            "compiled_sha256": compiled.sha256,
+        }
         store.put(bento, project.name, version, record)
     stored = store.record(project.name, version)
     assert stored is not None  # just written
-    return stored, True
+    return stored, True, compiled.summary
 
 
-def make_bento(project: Project, version: str, scratch: Path) -> Path:
-    """Build and export the bento from a clean context: the package, the model, the locked requirements."""
-    context = scratch / "context"
+def served(record: dict[str, str]) -> str:
+    """Which model a stored build serves, as its record says."""
+    return "serves the compiled (ONNX) model" if record.get("compiled_sha256") else TRAINED
+
+
+def make_bento(project: Project, version: str, context: Path, compiled: bool) -> Path:
+    """Build and export the bento from a clean context: the package, the model (and the compiled one, when
+    there is one already in the context), the locked requirements."""
+    scratch = context.parent
     shutil.copytree(project.root / "src" / project.package, context / project.package)
     (context / project.model).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(project.root / project.model, context / project.model)
+    models = [project.model, *([compiled_path(project.model)] if compiled else [])]
     try:
         requirements = run(
             "uv", "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--quiet", cwd=project.root
@@ -120,7 +136,7 @@ def make_bento(project: Project, version: str, scratch: Path) -> Path:
         yaml.safe_dump(
             {
                 "service": project.service_path,
-                "include": [f"{project.package}/**", project.model.as_posix()],
+                "include": [f"{project.package}/**", *(model.as_posix() for model in models)],
                 "exclude": ["__pycache__/"],
                 "labels": {"model_version": version},
                 # uv.lock's exact pins already: BentoML's own locking would resolve them again against the

@@ -79,6 +79,7 @@ def build_command(args: argparse.Namespace) -> int:
     built = build_stored(config, project, args.version, args.store)
     state = "built and stored" if built.made else "already in the store, nothing built"
     print(f"{project.name} {built.version}: {state}: {built.store} (bento sha256 {built.record['bento_sha256']})")
+    print(f"  it {built.serves}")
     return 0
 
 

@@ -97,7 +97,7 @@ def prove(config: Config, project: Project, version: str, stage: str) -> Proof:
         run("kind", "load", "docker-image", image, "--name", CLUSTER)
         with tempfile.TemporaryDirectory(prefix="mlci-kind-") as scratch:
             manifests = Path(scratch) / "rendered.yaml"
-            release = Release(version, image, record["model_sha256"])
+            release = Release(version, image, record["model_sha256"], record.get("compiled_sha256", ""))
             manifests.write_text(render_with(project, overlay, release, project.root / "build" / "kind"))
             run("kubectl", "create", "namespace", namespace)
             run("kubectl", "apply", "--filename", str(manifests))

@@ -18,6 +18,8 @@ A repository offers the toolkit:
 The toolkit offers the service, through the environment of the server it starts:
 - `MODEL_VERSION`: the version served, which every answer and log record carries;
 - `MODEL_SHA256`: the built model's checksum, which the service compares with the model before loading it;
+- `MODEL_ONNX_SHA256`: the compiled model's checksum, when the build has one: the service then loads that model
+  (after the same comparison) in place of the trained one;
 - `INFERENCE_LOG_*` ([monitoring] of `mlci.toml`): where and how much to log. A log record is one JSON line
   with `LOG_RECORD_FIELDS` (`id` from this version on); `mlci drift`, `kpi` and `shadow` read them back.
 The bento carries no toolkit, so the generated package spells these names itself; its tests compare them with
@@ -40,6 +42,7 @@ from mlci.errors import MlciError
 
 MODEL_VERSION_VARIABLE = "MODEL_VERSION"
 MODEL_SHA256_VARIABLE = "MODEL_SHA256"  # the built model's checksum: the service refuses other bytes at start
+COMPILED_SHA256_VARIABLE = "MODEL_ONNX_SHA256"  # the compiled model's, when the build has one: the one served
 LOG_URL_VARIABLE = "INFERENCE_LOG_URL"
 LOG_SAMPLE_VARIABLE = "INFERENCE_LOG_SAMPLE"
 LOG_SEGMENT_VARIABLE = "INFERENCE_LOG_SEGMENT_BYTES"
@@ -161,9 +164,10 @@ def plot_settings(entries: list[Any]) -> dict[str, dict[str, str]]:
     return plots
 
 
-def server_environment(version: str, model_sha256: str) -> dict[str, str]:
+def server_environment(version: str, model_sha256: str, compiled_sha256: str) -> dict[str, str]:
     """What a server of a registered build is told of itself."""
-    return {MODEL_VERSION_VARIABLE: version, MODEL_SHA256_VARIABLE: model_sha256}
+    compiled = {COMPILED_SHA256_VARIABLE: compiled_sha256} if compiled_sha256 else {}
+    return {MODEL_VERSION_VARIABLE: version, MODEL_SHA256_VARIABLE: model_sha256, **compiled}
 
 
 def log_environment(monitoring: Monitoring, stage: str, root: Path) -> dict[str, str]:

@@ -22,7 +22,9 @@ class CommandError(MlciError):
 
 
 def executable(tool: str) -> str:
-    """The program to run for `tool`: the environment's own dvc and bentoml, else the one on PATH (git, uv)."""
+    """The program to run for `tool`: this environment's python, dvc and bentoml, else PATH's (git, uv)."""
+    if tool == "python":
+        return sys.executable
     return str(Path(sys.executable).parent / tool) if tool in TOOLS_OF_THIS_ENVIRONMENT else tool
 
 

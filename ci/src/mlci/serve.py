@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from mlci.build import build_version
+from mlci.compiling import compiled_path
 from mlci.config import Config
 from mlci.errors import BuildError
 from mlci.project import Project, server_environment
@@ -31,10 +32,11 @@ class Installed:
     bento_sha256: str
     home: Path
     model_sha256: str
+    compiled_sha256: str = ""  # the compiled model's checksum, when the build has one
 
     def env(self, port: int) -> dict[str, str]:
         """The environment `bentoml serve` of this build on `port` needs."""
-        told = server_environment(self.version, self.model_sha256)
+        told = server_environment(self.version, self.model_sha256, self.compiled_sha256)
         return {**os.environ, "BENTOML_HOME": str(server_home(self.home, port)), **told}
 
     def command(self, port: int, host: str = "127.0.0.1") -> list[str]:
@@ -77,8 +79,14 @@ def install(store: Store, name: str, version: str, model: Path) -> Installed:
                 staging.rename(home)
             except OSError:  # another mlci imported the same bytes first
                 shutil.rmtree(staging, ignore_errors=True)
-    check_installed_model(home / "bentos" / name / version / "src" / model, record["model_sha256"], home)
-    return Installed(f"{name}:{version}", record["version"], record["bento_sha256"], home, record["model_sha256"])
+    source = home / "bentos" / name / version / "src"
+    compiled = record.get("compiled_sha256", "")
+    check_installed_model(source / model, record["model_sha256"], home)
+    if compiled:
+        check_installed_model(source / compiled_path(model), compiled, home)
+    return Installed(
+        f"{name}:{version}", record["version"], record["bento_sha256"], home, record["model_sha256"], compiled
+    )
 
 
 def check_installed_model(path: Path, expected: str, home: Path) -> None:

@@ -13,14 +13,17 @@ from {{ cookiecutter.package_name }}.contract import MAX_BATCH, MAX_BODY_BYTES, 
 from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.serving import quiet_errors
 from {{ cookiecutter.package_name }}.serving.answers import (
+    Model,
     answers,
     as_frame,
     as_rows,
     load_model,
     record_ids,
 )
+from {{ cookiecutter.package_name }}.serving.compiled import COMPILED, load_compiled
 from {{ cookiecutter.package_name }}.serving.http import guard
 from {{ cookiecutter.package_name }}.serving.inference_log import from_environment
+from {{ cookiecutter.package_name }}.serving.json_answers import JsonAnswers
 from {{ cookiecutter.package_name }}.serving.openapi import describe
 
 ROUTE = "/predict"
@@ -28,6 +31,16 @@ VERSION_VARIABLE = (
     "MODEL_VERSION"  # set by what serves a registered build; unset for the working tree
 )
 CHECKSUM_VARIABLE = "MODEL_SHA256"  # set with a registered build: the model must have this SHA-256
+COMPILED_CHECKSUM_VARIABLE = "MODEL_ONNX_SHA256"  # set when the build has a compiled model: served
+
+
+def served_model() -> Model:
+    """The build's compiled model when it has one, else the scikit-learn model."""
+    compiled = os.environ.get(COMPILED_CHECKSUM_VARIABLE, "")
+    if compiled:
+        return load_compiled(COMPILED, compiled)
+    trained: Model = load_model(MODEL, os.environ.get(CHECKSUM_VARIABLE, ""))
+    return trained
 
 
 # Per-request access logs cost about a sixth of the throughput; /metrics counts requests instead.
@@ -36,7 +49,7 @@ class Predictor:
     """The trained model behind `/predict`; ready once the model is loaded."""
 
     def __init__(self) -> None:
-        self.model = load_model(MODEL, os.environ.get(CHECKSUM_VARIABLE, ""))
+        self.model = served_model()
         self.version = os.environ.get(VERSION_VARIABLE, "working-tree")
         self.log = from_environment()  # a sample of requests for drift monitoring, when configured
 
@@ -46,6 +59,7 @@ class Predictor:
     @bentoml.api(  # type: ignore[untyped-decorator]  # bentoml loads its API lazily
         route=ROUTE,
         input_spec=PredictRequest,
+        output_spec=JsonAnswers,
         batchable=True,
         max_batch_size=2 * MAX_BATCH,
         max_latency_ms=5000,
@@ -56,7 +70,8 @@ class Predictor:
         ids = record_ids(rows)
         predictions = answers(self.model, as_frame(rows), self.version, ids)
         if self.log:
-            self.log.record(self.version, ids, rows, [answer.prediction for answer in predictions])
+            predicted = [answer["prediction"] for answer in predictions]
+            self.log.record(self.version, ids, rows, predicted)
         return predictions
 
     @bentoml.on_shutdown  # type: ignore[untyped-decorator]  # as for bentoml.api

@@ -20,7 +20,13 @@ import yaml
 
 from mlci.errors import MlciError, RefusedError
 from mlci.gitops import commit_file, writable
-from mlci.project import MODEL_SHA256_VARIABLE, MODEL_VERSION_VARIABLE, Project, server_environment
+from mlci.project import (
+    COMPILED_SHA256_VARIABLE,
+    MODEL_SHA256_VARIABLE,
+    MODEL_VERSION_VARIABLE,
+    Project,
+    server_environment,
+)
 from mlci.registry import exclusive
 from mlci.store import Store
 from mlci.targets.base import Deployment, Serving
@@ -40,11 +46,12 @@ HEADER = """\
 
 @dataclass(frozen=True)
 class Release:
-    """A version as a stage declares it: its image by digest and the checksum of its model."""
+    """A version as a stage declares it: its image by digest and the checksums of its models."""
 
     version: str
     image: str
     model_sha256: str
+    compiled_sha256: str = ""  # the compiled model's, when the build has one
 
 
 def log_config_name(name: str) -> str:
@@ -59,7 +66,7 @@ def release_manifest(name: str, release: Release | None, log: dict[str, str]) ->
     container: dict[str, Any] = {"name": CONTAINER}
     spec: dict[str, Any] = {}
     if release:
-        environment = server_environment(release.version, release.model_sha256)
+        environment = server_environment(release.version, release.model_sha256, release.compiled_sha256)
         container |= {"image": release.image, "env": [{"name": k, "value": v} for k, v in environment.items()]}
     else:
         spec["replicas"] = 0
@@ -110,7 +117,8 @@ def read_release(path: Path) -> Release | None:
                     raise ValueError(
                         f"the version label {version} and MODEL_VERSION {env[MODEL_VERSION_VARIABLE]} differ"
                     )
-                return Release(version, container["image"], env[MODEL_SHA256_VARIABLE])
+                compiled = env.get(COMPILED_SHA256_VARIABLE, "")
+                return Release(version, container["image"], env[MODEL_SHA256_VARIABLE], compiled)
     except (yaml.YAMLError, KeyError, IndexError, TypeError, ValueError) as error:
         raise ReleaseFileError(
             f"{path}: not the release file mlci writes ({type(error).__name__}: {error}); `mlci deploy` writes it "
@@ -166,7 +174,9 @@ class KubernetesTarget:
         """The release of a stored build, once its bytes match their checksum and it names an image by digest."""
         with tempfile.TemporaryDirectory(prefix="mlci-deploy-") as scratch:
             _, record = self.store.fetch(self.project.name, version, Path(scratch))
-        return Release(version, require_image(record, self.stage), record["model_sha256"])
+        return Release(
+            version, require_image(record, self.stage), record["model_sha256"], record.get("compiled_sha256", "")
+        )
 
     def require_overlay(self) -> None:
         if not self.overlay.is_dir():

@@ -46,6 +46,7 @@ class Running:
     home: str
     verified: bool = True  # passed its smoke test on this port
     model_sha256: str = ""  # the built model's checksum, which the server checks at start
+    compiled_sha256: str = ""  # the compiled model's, when the build has one (then the one served)
 
     def serving(self, host: str) -> Serving:
         detail = f"pid {self.pid}" if self.verified else f"pid {self.pid}, not smoke-tested: deploy again"
@@ -153,6 +154,7 @@ class LocalTarget:
             home=str(installed.home),
             verified=False,
             model_sha256=installed.model_sha256,
+            compiled_sha256=installed.compiled_sha256,
         )
         self.write(record, started)
         problems = smoke_test(process, f"http://{reachable(self.runtime.host)}:{port}", installed.version, smoke)
@@ -204,7 +206,12 @@ class LocalTarget:
     def restart(self, previous: Running) -> None:
         """Start the version that ran before again, on its port, and record it."""
         installed = Installed(
-            previous.tag, previous.version, previous.bento_sha256, Path(previous.home), previous.model_sha256
+            previous.tag,
+            previous.version,
+            previous.bento_sha256,
+            Path(previous.home),
+            previous.model_sha256,
+            previous.compiled_sha256,
         )
         restored = start(installed, previous.port, self.runtime, self.log)
         self.write(self.record_path, Running(**{**asdict(previous), "pid": restored.pid}))

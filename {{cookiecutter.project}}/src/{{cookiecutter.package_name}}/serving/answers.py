@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
-import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,16 @@ from sklearn.pipeline import Pipeline
 from {{ cookiecutter.package_name }}.contract import ClassPrediction, Prediction, ValuePrediction
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
 from {{ cookiecutter.package_name }}.schema import IDENTIFIER, TASK
+
+
+class Model(Protocol):
+    """What answers read of a model: the trained pipeline and the compiled one both have it."""
+
+    classes_: Any
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray: ...
 
 
 def load_model(path: Path, expected: str) -> Pipeline:
@@ -34,10 +44,17 @@ def as_rows(records: list[Any]) -> list[dict[str, Any]]:
 
 def record_ids(rows: list[dict[str, Any]]) -> list[str]:
     """Each row's id, taken out of the row: its identifier column's value, else one made up."""
+    made = made_up_ids(len(rows))
     if IDENTIFIER is None:
-        return [uuid.uuid4().hex for _ in rows]
+        return made
     given = [row.pop(IDENTIFIER, None) for row in rows]
-    return [uuid.uuid4().hex if value is None else str(value) for value in given]
+    return [new if value is None else str(value) for value, new in zip(given, made, strict=True)]
+
+
+def made_up_ids(count: int) -> list[str]:
+    """Random ids of 32 hex digits, as many as asked, drawn at once (one draw each costs more)."""
+    digits = os.urandom(16 * count).hex()
+    return [digits[start : start + 32] for start in range(0, 32 * count, 32)]
 
 
 def as_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -45,20 +62,23 @@ def as_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FEATURE_NAMES).fillna(np.nan)
 
 
-def answers(model: Pipeline, frame: pd.DataFrame, version: str, ids: list[str]) -> list[Prediction]:
+def answers(model: Model, frame: pd.DataFrame, version: str, ids: list[str]) -> list[Prediction]:
     """Per row, the predicted number; or the predicted class and the probability of each class."""
     if TASK == "regression":
+        values = model.predict(frame).astype(float).tolist()
         return [
-            ValuePrediction(id=name, prediction=float(value), model_version=version)
-            for name, value in zip(ids, model.predict(frame), strict=True)
+            ValuePrediction(id=name, prediction=value, model_version=version)
+            for name, value in zip(ids, values, strict=True)
         ]
     classes = [str(label) for label in model.classes_]
+    scores = model.predict_proba(frame)
+    best = np.asarray(classes, dtype=object)[np.argmax(scores, axis=1)].tolist()
     return [
         ClassPrediction(
             id=name,
-            prediction=classes[int(np.argmax(row))],
-            probabilities=dict(zip(classes, map(float, row), strict=True)),
+            prediction=label,
+            probabilities=dict(zip(classes, row, strict=True)),
             model_version=version,
         )
-        for name, row in zip(ids, model.predict_proba(frame), strict=True)
+        for name, label, row in zip(ids, best, scores.astype(float).tolist(), strict=True)
     ]
