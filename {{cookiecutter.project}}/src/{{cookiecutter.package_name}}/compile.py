@@ -53,7 +53,8 @@ def compiled_bytes(model: Pipeline) -> bytes:
     """The model as ONNX: categories read as text, a missing one as `MISSING_CATEGORY`."""
     model = copy.deepcopy(model)
     for part in parts(model):
-        if isinstance(part, SimpleImputer) and part.statistics_.dtype == object:
+        fitted = getattr(part, "statistics_", None)  # a transformer of no columns is never fitted
+        if isinstance(part, SimpleImputer) and fitted is not None and fitted.dtype == object:
             part.missing_values = MISSING_CATEGORY
     inputs = [(name, FloatTensorType([None, 1])) for name in NUMERIC_FEATURES] + [
         (name, StringTensorType([None, 1])) for name in CATEGORICAL_FEATURES

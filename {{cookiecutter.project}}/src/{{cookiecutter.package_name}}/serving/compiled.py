@@ -39,17 +39,23 @@ class CompiledModel:
         )
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.classes_ = np.asarray(json.loads(metadata.get(CLASSES_KEY, "[]")), dtype=object)
+        # One input per feature, in this order; ONNX names them after the columns, made Python names.
+        self.input_names = [each.name for each in self.session.get_inputs()]
+        if len(self.input_names) != len(NUMERIC_FEATURES) + len(CATEGORICAL_FEATURES):
+            raise ValueError(f"inputs {self.input_names}, not one per feature of the schema")
 
     def inputs(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """Each feature as a column: numbers as 32-bit floats, categories as text."""
-        feeds = {
-            name: frame[name].to_numpy(dtype=np.float32, na_value=np.nan).reshape(-1, 1)
-            for name in NUMERIC_FEATURES
-        }
+        columns = [
+            frame[name].to_numpy(dtype=np.float32, na_value=np.nan) for name in NUMERIC_FEATURES
+        ]
         for name in CATEGORICAL_FEATURES:
             values = frame[name].to_numpy(dtype=object)
-            feeds[name] = np.where(pd.isna(values), MISSING_CATEGORY, values).reshape(-1, 1)
-        return feeds
+            columns.append(np.where(pd.isna(values), MISSING_CATEGORY, values))
+        return {
+            name: column.reshape(-1, 1)
+            for name, column in zip(self.input_names, columns, strict=True)
+        }
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Each row's probability of each class, in the order of `classes_`."""
