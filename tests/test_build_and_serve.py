@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import edited, run
 from mlci.store import sha256
@@ -44,6 +46,10 @@ def test_build_stores_the_bento_with_its_checksums(built: tuple[Path, str]) -> N
     assert record["version"] == version
     assert record["bento_sha256"] == sha256(stored(project, version, ".bento"))
     assert record["model_sha256"] == sha256(project / "models" / "model.pkl")
+    with tarfile.open(stored(project, version, ".bento")) as bento:
+        compiled = bento.extractfile("./src/models/model.onnx")
+        assert compiled is not None
+        assert record["compiled_sha256"] == hashlib.sha256(compiled.read()).hexdigest()
 
 
 def test_building_the_same_model_again_stores_nothing(built: tuple[Path, str]) -> None:
@@ -52,6 +58,7 @@ def test_building_the_same_model_again_stores_nothing(built: tuple[Path, str]) -
     result = mlci(project, "build")
     assert result.returncode == 0, result.stderr
     assert "already in the store, nothing built" in result.stdout
+    assert "it serves the compiled (ONNX) model" in result.stdout
     assert before == {suffix: stored(project, version, suffix).stat().st_mtime_ns for suffix in (".bento", ".json")}
 
 
@@ -94,8 +101,63 @@ def test_the_stored_build_serves_without_the_working_tree(built: tuple[Path, str
     assert json.loads(body)[0]["model_version"] == version
 
 
-def test_an_altered_imported_copy_is_refused_on_the_next_serve(built: tuple[Path, str]) -> None:
-    """The copy of a build imported for serving is checked each time it is served, not once at import."""
+COMPILED_AND_TRAINED = """
+import hashlib, json, pickle, sys
+from penguin_species.compile import compiled_bytes
+from penguin_species.paths import MODEL
+from penguin_species.serving.answers import as_frame
+from penguin_species.serving.compiled import CompiledModel
+trained = pickle.loads(MODEL.read_bytes())
+compiled = compiled_bytes(trained)
+frame = as_frame(json.loads(sys.stdin.read()))
+print(json.dumps({
+    "sha256": hashlib.sha256(compiled).hexdigest(),
+    "compiled": CompiledModel(compiled).predict_proba(frame).tolist(),
+    "trained": trained.predict_proba(frame).tolist(),
+}))
+"""
+
+
+def test_the_stored_build_answers_exactly_as_its_compiled_model(built: tuple[Path, str]) -> None:
+    """The server of a compiled build loads the compiled model: its answers are that model's to the last bit,
+    and differ (within the tolerance) from the trained model's, which it never loads."""
+    project, version = built
+    record = json.loads(stored(project, version, ".json").read_text())
+    test = pd.read_csv(project / "data" / "prepared" / "test.csv", dtype={"island": str, "sex": str})
+    rows = test.drop(columns="species").head(40)
+    records = [
+        {name: None if pd.isna(value) else value for name, value in row.items()} for row in rows.to_dict("records")
+    ]
+    port = free_port()
+    with serving(
+        ["uv", "run", "--no-sync", "mlci", "serve", "--port", str(port)], port, project, {**os.environ}
+    ) as url:
+        status, body = request(f"{url}/predict", json.dumps({"records": records}).encode())
+    assert status == 200, body
+    said = subprocess.run(
+        ["uv", "run", "--no-sync", "python", "-c", COMPILED_AND_TRAINED],
+        cwd=project,
+        input=json.dumps(records),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = json.loads(said.stdout)
+    assert expected["sha256"] == record["compiled_sha256"]  # compiling is deterministic: the build's own file
+    classes = ["Adelie", "Chinstrap", "Gentoo"]
+    served = [[answer["probabilities"][label] for label in classes] for answer in json.loads(body)]
+    assert served == expected["compiled"]
+    assert served != expected["trained"]
+    differences = [
+        abs(a - b) for x, y in zip(served, expected["trained"], strict=True) for a, b in zip(x, y, strict=True)
+    ]
+    assert max(differences) <= 1e-5  # the tolerance the build checked
+
+
+@pytest.mark.parametrize("altered", ["model.pkl", "model.onnx"])
+def test_an_altered_imported_copy_is_refused_on_the_next_serve(built: tuple[Path, str], altered: str) -> None:
+    """The copy of a build imported for serving is checked each time it is served, not once at import: the
+    trained model and the compiled one."""
     project, version = built
     script = (
         "import sys; from pathlib import Path; from mlci.serve import install; from mlci.store import Store\n"
@@ -103,7 +165,7 @@ def test_an_altered_imported_copy_is_refused_on_the_next_serve(built: tuple[Path
     )
     store = str(stored(project, version, ".json").parents[1])
     home = Path(run("uv", "run", "--no-sync", "python", "-c", script, store, version, cwd=project).stdout.strip())
-    model = home / "bentos" / "penguin-species" / version / "src" / "models" / "model.pkl"
+    model = home / "bentos" / "penguin-species" / version / "src" / "models" / altered
     original = model.read_bytes()
     model.chmod(0o644)
     model.write_bytes(original + b"\0")
@@ -151,7 +213,13 @@ def test_the_stored_build_serves_from_a_fresh_environment(built: tuple[Path, str
     project, version = built
     unimportable = subprocess.run([str(fresh / "bin" / "python"), "-c", "import penguin_species"], capture_output=True)
     assert unimportable.returncode != 0  # the code can only come from the bento
-    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml-home"), "MODEL_VERSION": version}
+    compiled = json.loads(stored(project, version, ".json").read_text())["compiled_sha256"]
+    env = {
+        **os.environ,
+        "BENTOML_HOME": str(tmp_path / "bentoml-home"),
+        "MODEL_VERSION": version,
+        "MODEL_ONNX_SHA256": compiled,  # ONNX Runtime must come with the bento's requirements
+    }
     run(str(fresh / "bin" / "bentoml"), "import", str(stored(project, version, ".bento")), cwd=tmp_path, env=env)
     port = free_port()
     command = [str(fresh / "bin" / "bentoml"), "serve", f"penguin-species:{version}", "--port", str(port)]
@@ -182,6 +250,7 @@ def test_the_image_context_serves_the_contract_through_its_own_entrypoint_read_o
         "HOME": "/nonexistent",
         "MODEL_VERSION": version,
         "MODEL_SHA256": record["model_sha256"],
+        "MODEL_ONNX_SHA256": record["compiled_sha256"],
         "BENTOML_DO_NOT_TRACK": "true",
     }
     entrypoint = ["bash", str(context / "env" / "docker" / "entrypoint.sh"), "--port", str(port)]

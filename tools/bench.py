@@ -151,33 +151,38 @@ SERVING_GOALS = "the goals of serving close to the limit (issue 19)"
 
 def serving_speed(project: Path, seconds: float, rounds: int) -> None:
     """The stored bento against the same service with a model that costs nothing, and against the model in
-    process: one record at 1 and 32 clients, and 100 and 1000 records per request at one client."""
+    process: one client with 1, 100 and 1000 records per request, then 32 clients with one record, then one
+    client with one record again, after that burst (BentoML's batching remembers the waits a burst had)."""
     stored_build(project)
     bento_server = ["uv", "run", "--no-sync", "mlci", "serve", "--port", "{port}"]
     model_less = ["uv", "run", "--no-sync", "bentoml", "serve", "bench_modelless:ModelLess", "--port", "{port}"]
     tools = {"PYTHONPATH": str(TEMPLATE / "tools")}
     bench = ("uv", "run", "--no-sync", "python", str(BENCH_SERVICE))
+
+    def levels(urls: str, clients: str, size: int = 1) -> list[dict[str, float]]:
+        """Per URL, the figures at the one level asked."""
+        said = json.loads(run(*bench, "load", urls, clients, str(seconds), str(rounds), str(size), cwd=project))
+        return [figures[0] for figures in said]
+
     with contextlib.ExitStack() as servers:
         bento = servers.enter_context(local_server(bento_server, "/readyz", project))
         free = servers.enter_context(local_server(model_less, "/readyz", project, tools))
         both = f"{bento}/predict,{free}/predict"
-        single = json.loads(run(*bench, "load", both, "1,32", str(seconds), str(rounds), cwd=project))
-        batches = [  # one URL, one level each
-            json.loads(run(*bench, "load", f"{bento}/predict", "1", str(seconds), str(rounds), str(size), cwd=project))[
-                0
-            ][0]
-            for size in (100, 1000)
-        ]
+        served_one, free_one = levels(both, "1")
+        batches = [levels(f"{bento}/predict", "1", size)[0] for size in (100, 1000)]
+        served_32, free_32 = levels(both, "32")
+        after_burst, free_after_burst = levels(both, "1")
     rates = json.loads(run(*bench, "inprocess", "5", cwd=project))
-    (served_one, served_32), (free_one, free_32) = single
     print("\nServing speed: the stored bento against the same service with a model that costs nothing")
     print(f"  {'':44} {'req/s':>8} {'rows/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     rows = [
         ("1 record, 1 client: the bento", served_one),
         ("1 record, 1 client: model-less (baseline)", free_one),
+        *((f"{int(level['records'])} records, 1 client: the bento", level) for level in batches),
         ("1 record, 32 clients: the bento", served_32),
         ("1 record, 32 clients: model-less (baseline)", free_32),
-        *((f"{int(level['records'])} records, 1 client: the bento", level) for level in batches),
+        ("1 record, 1 client, after 32: the bento", after_burst),
+        ("1 record, 1 client, after 32: model-less", free_after_burst),
     ]
     for name, figures in rows:
         print(
@@ -192,10 +197,22 @@ def serving_speed(project: Path, seconds: float, rounds: int) -> None:
             ">= 0.6",
         ),
         ("p50 of 1 record at 1 client / model-less", served_one["p50_ms"] / free_one["p50_ms"], "<= 1.5"),
+        (
+            "the same after 32 clients (batching waits as the burst did)",
+            after_burst["p50_ms"] / free_after_burst["p50_ms"],
+            "<= 1.5",
+        ),
         ("req/s at 32 clients / model-less", served_32["rps"] / free_32["rps"], ">= 0.7"),
         ("p99 / p50 at 32 clients", served_32["p99_ms"] / served_32["p50_ms"], "<= 3"),
     ]
-    print(f"  the model in process: {rates['batched']:,.0f} rows/s at 1000 per call; {SERVING_GOALS}:")
+    print(
+        f"  in process, 1000 rows per call: the trained model {rates['batched']:,.0f} rows/s, the compiled one"
+        f" (which the bento serves) {rates['compiled_batched']:,.0f}; one row per call:"
+        f" {1e3 / rates['per_record']:.2f} ms and {1e3 / rates['compiled_per_record']:.2f} ms"
+    )
+    share = thousand["rps"] * 1000 / rates["compiled_batched"]
+    print(f"  rows/s at 1000 per request / the compiled model in process: {share:.2f} (what serving leaves of it)")
+    print(f"  {SERVING_GOALS}, against the trained model in process as the issue measures it:")
     for name, ratio, goal in ratios:
         limit = float(goal.split()[1])
         met = ratio >= limit if goal.startswith(">=") else ratio <= limit

@@ -103,23 +103,37 @@ def model() -> Any:
     return pickle.loads(train.MODEL.read_bytes())
 
 
+def compiled(fitted: Any) -> Any:
+    """The model as a build serves it when it compiles: ONNX, run by ONNX Runtime."""
+    compiling = importlib.import_module(f"{package()}.compile")
+    runtime = importlib.import_module(f"{package()}.serving.compiled")
+    return runtime.CompiledModel(compiling.compiled_bytes(fitted))
+
+
 def inprocess(seconds: float) -> dict[str, float]:
-    """Records per second of the model's own predict, one record per call and 1000 per call; the log's cost."""
+    """Records per second of the trained model's own predict and of the compiled model's, one record per call
+    and 1000 per call; the log's cost."""
     import pandas as pd
 
     fitted = model()
     records = json.loads(EXAMPLE.read_text())["records"]
-    one = pd.DataFrame(records)
-    many = pd.DataFrame(records * 1000)
+    one = as_frame(pd.DataFrame(records))
+    many = as_frame(pd.DataFrame(records * 1000))
     rates = {}
-    for name, frame in (("per_record", one), ("batched", many)):
-        calls, until = 0, time.monotonic() + seconds
-        start = time.perf_counter()
-        while time.monotonic() < until:
-            fitted.predict_proba(frame)
-            calls += 1
-        rates[name] = calls * len(frame) / (time.perf_counter() - start)
+    for prefix, predictor in (("", fitted), ("compiled_", compiled(fitted))):
+        for name, frame in (("per_record", one), ("batched", many)):
+            calls, until = 0, time.monotonic() + seconds
+            start = time.perf_counter()
+            while time.monotonic() < until:
+                predictor.predict_proba(frame)
+                calls += 1
+            rates[prefix + name] = calls * len(frame) / (time.perf_counter() - start)
     return {**rates, **log_cost(records[0])}
+
+
+def as_frame(frame: Any) -> Any:
+    """The frame as the service hands it to the model: the features in training's order."""
+    return importlib.import_module(f"{package()}.serving.answers").as_frame(frame.to_dict("records"))
 
 
 def log_cost(record: dict[str, Any], batches: int = 10_000, batch: int = 10) -> dict[str, float]:
