@@ -61,6 +61,12 @@ def compiled_bytes(model: Pipeline) -> bytes:
     ]
     options = {id(model.steps[-1][1]): {"zipmap": False}} if TASK == "classification" else None
     compiled = to_onnx(model, initial_types=inputs, options=options)
+    # skl2onnx lists the operator sets in an order that follows Python's hash seed: sorted, the same
+    # model compiles to the same bytes in every process.
+    opsets = sorted((opset.domain, opset.version) for opset in compiled.opset_import)
+    del compiled.opset_import[:]
+    for domain, version in opsets:
+        compiled.opset_import.add(domain=domain, version=version)
     classes = [str(label) for label in getattr(model, "classes_", [])]
     classes_entry = StringStringEntryProto(key=CLASSES_KEY, value=json.dumps(classes))
     compiled.metadata_props.append(classes_entry)

@@ -9,7 +9,13 @@ import os
 
 import bentoml
 
-from {{ cookiecutter.package_name }}.contract import MAX_BATCH, MAX_BODY_BYTES, Prediction, PredictRequest, Records
+from {{ cookiecutter.package_name }}.contract import (
+    MAX_BATCH,
+    MAX_BODY_BYTES,
+    Prediction,
+    PredictRequest,
+    Records,
+)
 from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.serving import quiet_errors
 from {{ cookiecutter.package_name }}.serving.answers import (
@@ -20,6 +26,7 @@ from {{ cookiecutter.package_name }}.serving.answers import (
     load_model,
     record_ids,
 )
+from {{ cookiecutter.package_name }}.serving.batching import Batcher
 from {{ cookiecutter.package_name }}.serving.compiled import COMPILED, load_compiled
 from {{ cookiecutter.package_name }}.serving.http import guard
 from {{ cookiecutter.package_name }}.serving.inference_log import from_environment
@@ -52,20 +59,20 @@ class Predictor:
         self.model = served_model()
         self.version = os.environ.get(VERSION_VARIABLE, "working-tree")
         self.log = from_environment()  # a sample of requests for drift monitoring, when configured
+        self.batcher = Batcher(self.answer, limit=2 * MAX_BATCH)
 
-    # Adaptive batching merges concurrent requests into one predict call (a forest costs about the
-    # same for one row as for hundreds). The latency budget is far above that call's time: a tight
-    # budget makes BentoML refuse requests with 503 under load instead of queueing them.
     @bentoml.api(  # type: ignore[untyped-decorator]  # bentoml loads its API lazily
-        route=ROUTE,
-        input_spec=PredictRequest,
-        output_spec=JsonAnswers,
-        batchable=True,
-        max_batch_size=2 * MAX_BATCH,
-        max_latency_ms=5000,
+        route=ROUTE, input_spec=PredictRequest, output_spec=JsonAnswers
     )
-    def predict(self, records: Records) -> list[Prediction]:
-        """Predict each record's target: a number, or a class with every class's probability."""
+    async def predict(self, records: Records) -> list[Prediction]:
+        """Predict each record's target: a number, or a class with every class's probability.
+
+        Requests that arrive while the model answers others are answered together next.
+        """
+        return await self.batcher(records)
+
+    def answer(self, records: Records) -> list[Prediction]:
+        """The model's answers to these records, logged when the log is on."""
         rows = as_rows(records)
         ids = record_ids(rows)
         predictions = answers(self.model, as_frame(rows), self.version, ids)

@@ -39,7 +39,7 @@ class CompiledModel:
         )
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.classes_ = np.asarray(json.loads(metadata.get(CLASSES_KEY, "[]")), dtype=object)
-        # One input per feature, in this order; ONNX names them after the columns, made Python names.
+        # One input per feature, in this order; ONNX names them after the columns, as Python names.
         self.input_names = [each.name for each in self.session.get_inputs()]
         if len(self.input_names) != len(NUMERIC_FEATURES) + len(CATEGORICAL_FEATURES):
             raise ValueError(f"inputs {self.input_names}, not one per feature of the schema")
