@@ -1,5 +1,6 @@
 """The service's contract: records are answered, each schema rule refuses bad values."""
 
+import gc
 import hashlib
 import json
 import math
@@ -268,6 +269,11 @@ def test_a_body_over_the_limit_gets_413_declared_or_chunked(client: TestClient) 
         headers={"content-type": "application/json"},
     )
     assert small.status_code == 200, small.text  # a chunked body under the limit is handed on whole
+
+
+def test_what_the_service_made_at_start_is_never_collected_again(client: TestClient) -> None:
+    assert client.get("/readyz").status_code == 200
+    assert gc.get_freeze_count() > 0
 
 
 def test_a_model_other_than_the_builds_is_not_loaded(tmp_path: Path, model: Any) -> None:

@@ -5,6 +5,7 @@ Serve the working tree with `uv run bentoml serve {{ cookiecutter.package_name }
 
 from __future__ import annotations
 
+import gc
 import os
 
 import bentoml
@@ -60,6 +61,9 @@ class Predictor:
         self.version = os.environ.get(VERSION_VARIABLE, "working-tree")
         self.log = from_environment()  # a sample of requests for drift monitoring, when configured
         self.batcher = Batcher(self.answer, limit=2 * MAX_BATCH)
+        # Python's full collections walked every object the imports and the model had made, pausing
+        # all requests for 100 ms and more under load; frozen, those objects are never walked again.
+        gc.freeze()
 
     @bentoml.api(  # type: ignore[untyped-decorator]  # bentoml loads its API lazily
         route=ROUTE, input_spec=PredictRequest, output_spec=JsonAnswers
