@@ -94,6 +94,7 @@ ALWAYS = IGNORED | {
     "src/penguin_species/serving/quiet_errors.py",
     "src/penguin_species/service.py",
     "src/penguin_species/train.py",
+    "tests/conftest.py",
     "tests/test_config.py",
     "tests/test_package.py",
     "tests/test_pipeline.py",

@@ -19,14 +19,8 @@ from {{ cookiecutter.package_name }}.serving.batch import (
     judged,
     predictions,
 )
-from {{ cookiecutter.package_name }}.train import fit
 
 ROOT = Path(__file__).parents[1]
-
-
-@pytest.fixture(scope="module")
-def model() -> Any:
-    return fit(labelled(read_csv(ROOT / DATA)), {"n_estimators": 10, "max_depth": 4, "seed": 0})
 
 
 def as_text(record: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sklearn.preprocessing import FunctionTransformer
 from {{ cookiecutter.package_name }} import compile as compiling
 from {{ cookiecutter.package_name }} import service
 from {{ cookiecutter.package_name }}.contract import ClassPrediction
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_csv, split
+from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_csv, split
 from {{ cookiecutter.package_name }}.paths import MODEL, TEST, TRAIN
 from {{ cookiecutter.package_name }}.schema import DATA, TASK
 from {{ cookiecutter.package_name }}.serving.answers import answers, as_frame
@@ -31,17 +31,8 @@ from {{ cookiecutter.package_name }}.serving.compiled import (
     CompiledModel,
     load_compiled,
 )
-from {{ cookiecutter.package_name }}.train import fit
 
 ROOT = Path(__file__).parents[1]
-
-
-@pytest.fixture(scope="module")
-def model() -> Pipeline:
-    """A small model trained on the repository's data."""
-    params = {"n_estimators": 10, "max_depth": 4, "seed": 0}
-    model: Pipeline = fit(labelled(read_csv(ROOT / DATA)), params)
-    return model
 
 
 @pytest.fixture

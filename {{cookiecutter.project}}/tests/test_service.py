@@ -23,7 +23,6 @@ from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, IDEN
 from {{ cookiecutter.package_name }}.service import Predictor
 from {{ cookiecutter.package_name }}.serving.answers import as_rows, load_model, record_ids
 from {{ cookiecutter.package_name }}.serving.compiled import COMPILED
-from {{ cookiecutter.package_name }}.train import fit
 
 SERVICE: Any = Predictor  # a bentoml.Service, which BentoML's lazy imports hide from type checkers
 ROOT = Path(__file__).parents[1]
@@ -33,12 +32,6 @@ EXAMPLE_FILE = ROOT / "examples" / "predict.json"
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
     return labelled(read_csv(ROOT / DATA))
-
-
-@pytest.fixture(scope="module")
-def model(rows: pd.DataFrame) -> Any:
-    """A small model trained on the repository's data."""
-    return fit(rows, {"n_estimators": 10, "max_depth": 4, "seed": 0})
 
 
 @pytest.fixture(scope="module")
