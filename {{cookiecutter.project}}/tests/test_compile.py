@@ -100,6 +100,16 @@ def test_a_compiled_model_is_kept_only_within_the_tolerance(
     assert not COMPILED.exists()
 
 
+def test_a_large_table_is_checked_on_a_sample_of_most_rows(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepared = len(read_csv(TRAIN)) + len(read_csv(TEST))
+    monkeypatch.setattr(compiling, "MOST_ROWS", prepared)
+    assert compiling.compile_model(COMPILED)["rows_checked"] == 2 * prepared
+    monkeypatch.setattr(compiling, "MOST_ROWS", prepared - 1)
+    assert compiling.compile_model(COMPILED)["rows_checked"] == 2 * (prepared - 1)
+
+
 def test_a_model_that_does_not_convert_is_left_to_the_trained_one(
     workdir: Path,
     model: Pipeline,
