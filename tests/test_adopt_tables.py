@@ -219,7 +219,8 @@ def after_deployment(clone: Clone, table: Path, version: str, url: str) -> None:
     assert len(scored) == len(prices) - 1
     assert set(scored["model_version"]) == {version}
     kept = [prediction for index, prediction in enumerate(predicted) if index != 5]
-    assert scored["prediction"].tolist() == pytest.approx(kept)
+    # production answered with the compiled model, scoring with the trained one: within the build's tolerance
+    assert scored["prediction"].tolist() == pytest.approx(kept, rel=1e-5, abs=1e-5)
 
 
 def commit_and_push_all(clone: Clone, message: str) -> None:
