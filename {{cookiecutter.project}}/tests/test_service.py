@@ -264,6 +264,11 @@ def test_a_body_over_the_limit_gets_413_declared_or_chunked(client: TestClient) 
     assert small.status_code == 200, small.text  # a chunked body under the limit is handed on whole
 
 
+def test_predict_makes_no_trace_span_and_keeps_no_access_log() -> None:
+    assert SERVICE.config["tracing"]["excluded_urls"] == [service.ROUTE]
+    assert SERVICE.config["logging"]["access"]["enabled"] is False
+
+
 def test_what_the_service_made_at_start_is_never_collected_again(client: TestClient) -> None:
     assert client.get("/readyz").status_code == 200
     assert gc.get_freeze_count() > 0
