@@ -38,9 +38,9 @@ class Batcher:
     async def drain(self) -> None:
         """Answer what waits, call after call, until nothing does."""
         try:
-            while self.waiting:
+            while True:  # until nothing waits but requests their clients gave up
                 self.waiting = [entry for entry in self.waiting if not entry[1].done()]
-                if not self.waiting:  # every request that waited was given up by its client
+                if not self.waiting:
                     break
                 batch = self.next_batch()
                 items = [item for part, _ in batch for item in part]
