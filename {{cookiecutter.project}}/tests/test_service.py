@@ -5,7 +5,7 @@ import hashlib
 import json
 import math
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +267,15 @@ def test_a_body_over_the_limit_gets_413_declared_or_chunked(client: TestClient) 
 def test_predict_makes_no_trace_span_and_keeps_no_access_log() -> None:
     assert SERVICE.config["tracing"]["excluded_urls"] == [service.ROUTE]
     assert SERVICE.config["logging"]["access"]["enabled"] is False
+
+
+def test_answered_requests_leave_no_timer_behind(
+    client: TestClient, pending_timers: Callable[[], int]
+) -> None:
+    before = pending_timers()
+    for _ in range(20):
+        assert predict(client, {"records": EXAMPLE}).status_code == 200
+    assert pending_timers() == before  # BentoML's own timeout left one per request, for 10 s
 
 
 def test_what_the_service_made_at_start_is_never_collected_again(client: TestClient) -> None:

@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.contract import (
     Records,
 )
 from {{ cookiecutter.package_name }}.paths import MODEL
-from {{ cookiecutter.package_name }}.serving import quiet_errors
+from {{ cookiecutter.package_name }}.serving import deadline, quiet_errors
 from {{ cookiecutter.package_name }}.serving.answers import (
     Model,
     answers,
@@ -51,6 +51,7 @@ def served_model() -> Model:
     return trained
 
 
+# The request timeout (traffic) is served by serving/deadline.py, which leaves no timer behind.
 # Per-request access logs cost about a sixth of the throughput; /metrics counts requests instead.
 # BentoML records a trace span for every request, tracing configured or not: for /predict, that
 # garbage cost a third of the throughput under load. To trace /predict, remove it from the list.
@@ -101,3 +102,4 @@ class Predictor:
 guard(Predictor, ROUTE, MAX_BODY_BYTES)
 describe(Predictor, ROUTE)
 quiet_errors.install()
+deadline.install()
