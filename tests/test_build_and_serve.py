@@ -109,11 +109,11 @@ from penguin_species.serving.answers import as_frame
 from penguin_species.serving.compiled import CompiledModel
 trained = pickle.loads(MODEL.read_bytes())
 compiled = compiled_bytes(trained)
-frame = as_frame(json.loads(sys.stdin.read()))
+rows = json.loads(sys.stdin.read())
 print(json.dumps({
     "sha256": hashlib.sha256(compiled).hexdigest(),
-    "compiled": CompiledModel(compiled).predict_proba(frame).tolist(),
-    "trained": trained.predict_proba(frame).tolist(),
+    "compiled": CompiledModel(compiled).predict_proba(rows).tolist(),
+    "trained": trained.predict_proba(as_frame(rows)).tolist(),
 }))
 """
 

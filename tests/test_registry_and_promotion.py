@@ -183,7 +183,7 @@ def broken(workspace: Workspace, first: First) -> Version:
     service = workspace.path / "src" / "penguin_species" / "service.py"
     text = service.read_text()
     failing = text.replace(
-        "        predictions = answers(self.model, as_frame(rows), self.version, ids)",
+        "        predictions = answers(self.model, rows, self.version, ids)",
         '        raise RuntimeError("broken on purpose")',
     )
     assert failing != text

@@ -2,8 +2,8 @@
 
 Everything but the model is the repository's own: the request contract, batching, the answers built, the
 HTTP guard. The model is swapped, before BentoML starts the service, for one that answers the first class (or
-the mean) for every record at once. Serve it from the repository root, with this folder on PYTHONPATH:
-`bentoml serve bench_modelless:ModelLess`.
+the mean) for every record at once, without reading them (no frame, no arrays). Serve it from the repository
+root, with this folder on PYTHONPATH: `bentoml serve bench_modelless:ModelLess`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from mlci.config import load_config
 from mlci.project import Project
 
@@ -22,20 +21,21 @@ service = importlib.import_module(f"{PACKAGE}.service")
 
 
 class Constant:
-    """A fitted model's classes (or none), answering the same for every row without looking at it."""
+    """A fitted model's classes (or none), answering the same for every row without reading it."""
 
     def __init__(self, model: Any) -> None:
         self.classes_ = getattr(model, "classes_", np.array([]))
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.zeros(len(frame))
+    def predict(self, rows: list[Any]) -> np.ndarray:
+        return np.zeros(len(rows))
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        scores = np.zeros((len(frame), len(self.classes_)))
+    def predict_proba(self, rows: list[Any]) -> np.ndarray:
+        scores = np.zeros((len(rows), len(self.classes_)))
         scores[:, 0] = 1.0
         return scores
 
 
-real_load = service.load_model  # the name the service's __init__ calls: the one swapped
-service.load_model = lambda path, expected: Constant(real_load(path, expected))  # type: ignore[attr-defined]
+# The whole model is swapped, with what it does to read the records (a frame for the trained model,
+# arrays for the compiled one): the name the service's __init__ calls.
+service.served_model = lambda: Constant(service.load_model(service.MODEL, ""))  # type: ignore[attr-defined]
 ModelLess = service.Predictor

@@ -7,7 +7,7 @@ import hashlib
 import json
 import pickle
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import onnx
@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }}.contract import ClassPrediction
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_csv, split
 from {{ cookiecutter.package_name }}.paths import MODEL, TEST, TRAIN
 from {{ cookiecutter.package_name }}.schema import DATA, TASK
-from {{ cookiecutter.package_name }}.serving.answers import answers, as_frame
+from {{ cookiecutter.package_name }}.serving.answers import TrainedModel, answers
 from {{ cookiecutter.package_name }}.serving.compiled import (
     COMPILED,
     TOLERANCE,
@@ -51,6 +51,14 @@ def features() -> pd.DataFrame:
     return compiling.checked_rows(read_csv(ROOT / DATA)[FEATURE_NAMES])
 
 
+def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as a request's records: missing values as None."""
+    return [
+        {str(name): (None if pd.isna(value) else value) for name, value in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -61,14 +69,15 @@ def test_the_compiled_model_answers_as_the_trained_one_with_values_missing(
     report = compiling.compile_model(COMPILED)
     assert report["compiled"] is True, report
     assert report["largest_difference"] <= TOLERANCE
-    compiled, rows = load_compiled(COMPILED, sha256(COMPILED)), features()
-    assert rows[FEATURE_NAMES].isna().any().all()  # every feature is missing somewhere
+    compiled, frame = load_compiled(COMPILED, sha256(COMPILED)), features()
+    assert frame[FEATURE_NAMES].isna().any().all()  # every feature is missing somewhere
+    rows = as_records(frame)  # missing values as None, as requests give them
     if TASK == "classification":
         assert list(compiled.classes_) == [str(label) for label in model.classes_]
-        difference = np.abs(compiled.predict_proba(rows) - model.predict_proba(rows))
+        difference = np.abs(compiled.predict_proba(rows) - model.predict_proba(frame))
         assert difference.max() <= TOLERANCE
     else:
-        expected = model.predict(rows)
+        expected = model.predict(frame)
         share = np.abs(compiled.predict(rows) - expected) / np.maximum(1.0, np.abs(expected))
         assert share.max() <= TOLERANCE
 
@@ -134,18 +143,15 @@ def test_nothing_is_compiled_without_the_prepared_tables(workdir: Path) -> None:
 def test_the_service_serves_the_compiled_model_when_told_its_checksum(
     workdir: Path, model: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert isinstance(service.served_model(), Pipeline)  # not told: the trained model
+    assert isinstance(service.served_model(), TrainedModel)  # not told: the trained model
     assert compiling.compile_model(COMPILED)["compiled"] is True
     MODEL.unlink()  # serving the compiled model never reads (never unpickles) the trained one
     monkeypatch.setenv(service.COMPILED_CHECKSUM_VARIABLE, sha256(COMPILED))
     served = service.served_model()
     assert isinstance(served, CompiledModel)
-    records = [
-        {str(name): (None if pd.isna(value) else value) for name, value in row.items()}
-        for row in read_csv(ROOT / DATA)[FEATURE_NAMES].head(200).to_dict("records")
-    ]
-    frame = as_frame(records)
-    given = answers(served, frame, "v1", [str(number) for number in range(len(records))])
+    frame = read_csv(ROOT / DATA)[FEATURE_NAMES].head(200)
+    records = as_records(frame)
+    given = answers(served, records, "v1", [str(number) for number in range(len(records))])
     if TASK == "classification":
         classes = [str(label) for label in model.classes_]
         probabilities = [cast(ClassPrediction, answer)["probabilities"] for answer in given]

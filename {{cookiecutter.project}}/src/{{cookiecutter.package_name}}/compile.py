@@ -16,7 +16,7 @@ import pickle
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from {{ cookiecutter.package_name }}.columns import Categorical
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_csv
 from {{ cookiecutter.package_name }}.paths import MODEL, TEST, TRAIN
 from {{ cookiecutter.package_name }}.schema import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TASK
+from {{ cookiecutter.package_name }}.serving.answers import Rows
 from {{ cookiecutter.package_name }}.serving.compiled import (
     CLASSES_KEY,
     MISSING_CATEGORY,
@@ -86,13 +87,15 @@ def checked_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([frame, blanked], ignore_index=True)
 
 
-def largest_difference(model: Pipeline, compiled: CompiledModel, rows: pd.DataFrame) -> float:
-    """The largest difference between the two models' answers over the rows."""
+def largest_difference(model: Pipeline, compiled: CompiledModel, frame: pd.DataFrame) -> float:
+    """The largest difference between the two models' answers over the frame's rows, each model
+    reading them as it does when served."""
+    rows = cast(Rows, frame.to_dict("records"))  # the frame's columns are the features' names
     if TASK == "classification":
         if [str(label) for label in model.classes_] != list(compiled.classes_):
             return float("inf")
-        return float(np.abs(model.predict_proba(rows) - compiled.predict_proba(rows)).max())
-    expected = model.predict(rows).astype(float)
+        return float(np.abs(model.predict_proba(frame) - compiled.predict_proba(rows)).max())
+    expected = model.predict(frame).astype(float)
     scale = np.maximum(1.0, np.abs(expected))
     return float((np.abs(expected - compiled.predict(rows)) / scale).max())
 

@@ -21,8 +21,8 @@ from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.serving import deadline, quiet_errors
 from {{ cookiecutter.package_name }}.serving.answers import (
     Model,
+    TrainedModel,
     answers,
-    as_frame,
     as_rows,
     load_model,
     record_ids,
@@ -47,8 +47,7 @@ def served_model() -> Model:
     compiled = os.environ.get(COMPILED_CHECKSUM_VARIABLE, "")
     if compiled:
         return load_compiled(COMPILED, compiled)
-    trained: Model = load_model(MODEL, os.environ.get(CHECKSUM_VARIABLE, ""))
-    return trained
+    return TrainedModel(load_model(MODEL, os.environ.get(CHECKSUM_VARIABLE, "")))
 
 
 # The request timeout (traffic) is served by serving/deadline.py, which leaves no timer behind.
@@ -86,7 +85,7 @@ class Predictor:
         """The model's answers to these records, logged when the log is on."""
         rows = as_rows(records)
         ids = record_ids(rows)
-        predictions = answers(self.model, as_frame(rows), self.version, ids)
+        predictions = answers(self.model, rows, self.version, ids)
         if self.log:
             predicted = [answer["prediction"] for answer in predictions]
             self.log.record(self.version, ids, rows, predicted)

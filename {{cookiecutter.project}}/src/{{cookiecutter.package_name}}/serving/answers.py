@@ -16,15 +16,33 @@ from {{ cookiecutter.package_name }}.contract import ClassPrediction, Prediction
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
 from {{ cookiecutter.package_name }}.schema import IDENTIFIER, TASK
 
+Rows = list[dict[str, Any]]  # records' fields by column name, missing values as None
+
 
 class Model(Protocol):
-    """What answers read of a model: the trained pipeline and the compiled one both have it."""
+    """What answers read of a model: `TrainedModel` and the compiled model both have it."""
 
     classes_: Any
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
+    def predict(self, rows: Rows) -> np.ndarray: ...
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray: ...
+    def predict_proba(self, rows: Rows) -> np.ndarray: ...
+
+
+class TrainedModel:
+    """The scikit-learn pipeline, reading rows as the frame training saw."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.classes_ = getattr(pipeline, "classes_", None)
+
+    def predict(self, rows: Rows) -> np.ndarray:
+        predicted: np.ndarray = self.pipeline.predict(as_frame(rows))
+        return predicted
+
+    def predict_proba(self, rows: Rows) -> np.ndarray:
+        scores: np.ndarray = self.pipeline.predict_proba(as_frame(rows))
+        return scores
 
 
 def load_model(path: Path, expected: str) -> Pipeline:
@@ -37,12 +55,12 @@ def load_model(path: Path, expected: str) -> Pipeline:
     return model
 
 
-def as_rows(records: list[Any]) -> list[dict[str, Any]]:
+def as_rows(records: list[Any]) -> Rows:
     """The records' fields by column name, missing values as None: what the model and log read."""
     return [record.model_dump(by_alias=True) for record in records]
 
 
-def record_ids(rows: list[dict[str, Any]]) -> list[str]:
+def record_ids(rows: Rows) -> list[str]:
     """Each row's id, taken out of the row: its identifier column's value, else one made up."""
     made = made_up_ids(len(rows))
     if IDENTIFIER is None:
@@ -57,21 +75,21 @@ def made_up_ids(count: int) -> list[str]:
     return [digits[start : start + 32] for start in range(0, 32 * count, 32)]
 
 
-def as_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def as_frame(rows: Rows) -> pd.DataFrame:
     """Records as the frame training saw: the same columns, missing values as NaN."""
     return pd.DataFrame(rows, columns=FEATURE_NAMES).fillna(np.nan)
 
 
-def answers(model: Model, frame: pd.DataFrame, version: str, ids: list[str]) -> list[Prediction]:
+def answers(model: Model, rows: Rows, version: str, ids: list[str]) -> list[Prediction]:
     """Per row, the predicted number; or the predicted class and the probability of each class."""
     if TASK == "regression":
-        values = model.predict(frame).astype(float).tolist()
+        values = model.predict(rows).astype(float).tolist()
         return [
             ValuePrediction(id=name, prediction=value, model_version=version)
             for name, value in zip(ids, values, strict=True)
         ]
     classes = [str(label) for label in model.classes_]
-    scores = model.predict_proba(frame)
+    scores = model.predict_proba(rows)
     best = np.asarray(classes, dtype=object)[np.argmax(scores, axis=1)].tolist()
     return [
         ClassPrediction(
