@@ -147,12 +147,14 @@ def service(project: Path, levels: str, seconds: float, rounds: int) -> None:
 
 
 SERVING_GOALS = "the goals of serving close to the limit (issue 19)"
+TWO_WORKERS = {"BENTOML_CONFIG_OPTIONS": "services.Predictor.workers=2"}  # as a local stage's `workers = 2`
 
 
 def serving_speed(project: Path, seconds: float, rounds: int) -> None:
     """The stored bento against the same service with a model that costs nothing, and against the model in
     process: one client with 1, 100 and 1000 records per request, then 32 clients with one record, then one
-    client with one record again, after that burst (BentoML's batching remembers the waits a burst had)."""
+    client with one record again, after that burst (BentoML's batching remembered the waits a burst had); last,
+    the bento with one worker against two at 32 clients."""
     stored_build(project)
     bento_server = ["uv", "run", "--no-sync", "mlci", "serve", "--port", "{port}"]
     model_less = ["uv", "run", "--no-sync", "bentoml", "serve", "bench_modelless:ModelLess", "--port", "{port}"]
@@ -172,6 +174,8 @@ def serving_speed(project: Path, seconds: float, rounds: int) -> None:
         batches = [levels(f"{bento}/predict", "1", size)[0] for size in (100, 1000)]
         served_32, free_32 = levels(both, "32")
         after_burst, free_after_burst = levels(both, "1")
+        two = servers.enter_context(local_server(bento_server, "/readyz", project, TWO_WORKERS))
+        one_worker, two_workers = levels(f"{bento}/predict,{two}/predict", "32")
     rates = json.loads(run(*bench, "inprocess", "5", cwd=project))
     print("\nServing speed: the stored bento against the same service with a model that costs nothing")
     print(f"  {'':44} {'req/s':>8} {'rows/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
@@ -183,6 +187,8 @@ def serving_speed(project: Path, seconds: float, rounds: int) -> None:
         ("1 record, 32 clients: model-less (baseline)", free_32),
         ("1 record, 1 client, after 32: the bento", after_burst),
         ("1 record, 1 client, after 32: model-less", free_after_burst),
+        ("1 record, 32 clients: the bento, 1 worker", one_worker),
+        ("1 record, 32 clients: the bento, 2 workers", two_workers),
     ]
     for name, figures in rows:
         print(
@@ -212,6 +218,7 @@ def serving_speed(project: Path, seconds: float, rounds: int) -> None:
     )
     share = thousand["rps"] * 1000 / rates["compiled_batched"]
     print(f"  rows/s at 1000 per request / the compiled model in process: {share:.2f} (what serving leaves of it)")
+    print(f"  2 workers against 1 on this machine's cores, 32 clients: {two_workers['rps'] / one_worker['rps']:.2f}x")
     print(f"  {SERVING_GOALS}, against the trained model in process as the issue measures it:")
     for name, ratio, goal in ratios:
         limit = float(goal.split()[1])

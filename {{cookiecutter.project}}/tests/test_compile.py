@@ -133,6 +133,18 @@ def test_a_model_that_does_not_convert_is_left_to_the_trained_one(
     assert not COMPILED.exists()
 
 
+def test_asking_its_command_line_for_help_writes_nothing(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = sorted(workdir.rglob("*"))
+    monkeypatch.setattr("sys.argv", ["compile", "--help"])
+    with pytest.raises(SystemExit) as exited:
+        compiling.main()
+    assert exited.value.code == 0
+    assert "OUTPUT" in capsys.readouterr().out
+    assert sorted(workdir.rglob("*")) == before
+
+
 def test_nothing_is_compiled_without_the_prepared_tables(workdir: Path) -> None:
     TRAIN.unlink()
     TEST.unlink()

@@ -10,10 +10,10 @@ share of its size) within `TOLERANCE`.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import pickle
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -130,9 +130,12 @@ def compile_model(output: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: python -m {__package__}.compile OUTPUT")
-    print(json.dumps(compile_model(Path(sys.argv[1]))))
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__}.compile",
+        description="Compile the model to ONNX; write it only if it answers as the model does.",
+    )
+    parser.add_argument("output", type=Path, metavar="OUTPUT", help="the compiled model's file")
+    print(json.dumps(compile_model(parser.parse_args().output)))
 
 
 if __name__ == "__main__":
