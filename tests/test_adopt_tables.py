@@ -2,7 +2,7 @@
 and pipeline pass, and adopting it again changes nothing. A regression table then runs the rest of the life cycle:
 register, build, promote through the relative gates, deploy, answer a number, and review with its plots.
 
-Three tables come inside scikit-learn (iris, breast cancer, diabetes); two are made here with awkward features:
+Two tables come inside scikit-learn (breast cancer: numbers only; diabetes); two are made here with awkward features:
 identifiers, a constant, an empty column, names that are not Python names, missing targets, a class of three rows,
 class labels that look like numbers, and a numeric target written as quoted text.
 """
@@ -72,7 +72,6 @@ def awkward_numbers(path: Path) -> None:
 
 
 TABLES = {  # file name: (target, expected task)
-    "iris.csv": ("target", "classification"),
     "breast_cancer.csv": ("target", "classification"),
     "diabetes.csv": ("target", "regression"),
     "survey answers.csv": ("label", "classification"),
@@ -103,10 +102,10 @@ def clone(start: Start) -> Clone:
 
 @pytest.fixture(scope="module")
 def tables(clone: Clone) -> Path:
-    """The five tables, written outside the repository as a user's files would be."""
+    """The four tables, written outside the repository as a user's files would be."""
     folder = clone.path.parent / "tables"
     folder.mkdir()
-    for name in ("iris", "breast_cancer", "diabetes"):
+    for name in ("breast_cancer", "diabetes"):
         code = SKLEARN.format(name=name, path=str(folder / f"{name}.csv"))
         run("uv", "run", "--no-sync", "python", "-c", code, cwd=clone.path, env=clone.env)
     awkward_classes(folder / "survey answers.csv")

@@ -96,9 +96,12 @@ def run_steps(
     return results
 
 
-@pytest.mark.parametrize("session", ["lint", "tests"])
-def test_ci_checks(runner: Runner, session: str) -> None:
-    run_steps(runner, "ci.yml", "checks", SESSION=session)
+def test_ci_checks(runner: Runner) -> None:
+    """The checks job's script, run for its `tests` entry. Its `lint` entry runs the same script with another
+    session: that session runs on the shared repository before any clone is made (conftest's
+    `checked_project`), and is not run a second time here."""
+    assert job(runner, "ci.yml", "checks")["strategy"]["matrix"]["session"] == ["lint", "tests"]
+    run_steps(runner, "ci.yml", "checks", SESSION="tests")
 
 
 @pytest.mark.parametrize("session", ["validate", "uptodate"])

@@ -48,15 +48,15 @@ class CompiledModel:
     def inputs(self, rows: Rows) -> dict[str, np.ndarray]:
         """Each feature as a column: numbers as 32-bit floats, categories as text.
 
-        Read from the rows directly: a pandas frame of one record cost twice the model's own run.
-        A missing value is None, or NaN as pandas gives it.
+        Read from the rows directly: making a pandas frame of one record, and reading it back, cost
+        fifteen times the model's own run. A missing value is None, or NaN as pandas gives it.
         """
         columns = [
-            np.array([[row.get(name)] for row in rows], dtype=np.float32)
+            np.array([row.get(name) for row in rows], dtype=np.float32).reshape(-1, 1)
             for name in NUMERIC_FEATURES
         ]
         for name in CATEGORICAL_FEATURES:
-            values = np.array([[row.get(name)] for row in rows], dtype=object)
+            values = np.array([row.get(name) for row in rows], dtype=object).reshape(-1, 1)
             values[pd.isna(values)] = MISSING_CATEGORY
             columns.append(values)
         return dict(zip(self.input_names, columns, strict=True))
