@@ -105,7 +105,7 @@ COMPILED_AND_TRAINED = """
 import hashlib, json, pickle, sys
 from penguin_species.compile import compiled_bytes
 from penguin_species.paths import MODEL
-from penguin_species.serving.answers import as_frame
+from penguin_species.serving.answers import TrainedModel
 from penguin_species.serving.compiled import CompiledModel
 trained = pickle.loads(MODEL.read_bytes())
 compiled = compiled_bytes(trained)
@@ -113,7 +113,7 @@ rows = json.loads(sys.stdin.read())
 print(json.dumps({
     "sha256": hashlib.sha256(compiled).hexdigest(),
     "compiled": CompiledModel(compiled).predict_proba(rows).tolist(),
-    "trained": trained.predict_proba(as_frame(rows)).tolist(),
+    "trained": TrainedModel(trained).predict_proba(rows).tolist(),
 }))
 """
 

@@ -10,7 +10,7 @@ import pytest
 from {{ cookiecutter.package_name }}.columns import Categorical, Numeric
 from {{ cookiecutter.package_name }}.data import labelled, read_csv
 from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES
-from {{ cookiecutter.package_name }}.serving.answers import TrainedModel, answers
+from {{ cookiecutter.package_name }}.serving.answers import TrainedModel, answers, frame_rows
 from {{ cookiecutter.package_name }}.serving.batch import (
     REQUIRED_COLUMNS,
     answer_columns,
@@ -63,10 +63,7 @@ def test_a_batch_is_answered_as_the_service_answers_each_record(model: Any) -> N
     answered = predictions(model, inputs, "v9")
     assert list(answered.columns) == answer_columns(classes_of(model))
     assert set(answered["model_version"]) == {"v9"}
-    records = [
-        {str(name): None if pd.isna(value) else value for name, value in row.items()}
-        for row in rows.to_dict("records")
-    ]
+    records = frame_rows(rows)
     served = answers(TrainedModel(model), records, "v9", [str(n) for n in range(len(records))])
     expected = [answer["prediction"] for answer in served]
     if classes_of(model):

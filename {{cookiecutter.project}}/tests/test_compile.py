@@ -7,7 +7,7 @@ import hashlib
 import json
 import pickle
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import onnx
@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }}.contract import ClassPrediction
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_csv, split
 from {{ cookiecutter.package_name }}.paths import MODEL, TEST, TRAIN
 from {{ cookiecutter.package_name }}.schema import DATA, TASK
-from {{ cookiecutter.package_name }}.serving.answers import TrainedModel, answers
+from {{ cookiecutter.package_name }}.serving.answers import TrainedModel, answers, frame_rows
 from {{ cookiecutter.package_name }}.serving.compiled import (
     COMPILED,
     TOLERANCE,
@@ -51,14 +51,6 @@ def features() -> pd.DataFrame:
     return compiling.checked_rows(read_csv(ROOT / DATA)[FEATURE_NAMES])
 
 
-def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The frame's rows as a request's records: missing values as None."""
-    return [
-        {str(name): (None if pd.isna(value) else value) for name, value in row.items()}
-        for row in frame.to_dict("records")
-    ]
-
-
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -71,7 +63,7 @@ def test_the_compiled_model_answers_as_the_trained_one_with_values_missing(
     assert report["largest_difference"] <= TOLERANCE
     compiled, frame = load_compiled(COMPILED, sha256(COMPILED)), features()
     assert frame[FEATURE_NAMES].isna().any().all()  # every feature is missing somewhere
-    rows = as_records(frame)  # missing values as None, as requests give them
+    rows = frame_rows(frame)  # missing values as None, as requests give them
     if TASK == "classification":
         assert list(compiled.classes_) == [str(label) for label in model.classes_]
         difference = np.abs(compiled.predict_proba(rows) - model.predict_proba(frame))
@@ -162,7 +154,7 @@ def test_the_service_serves_the_compiled_model_when_told_its_checksum(
     served = service.served_model()
     assert isinstance(served, CompiledModel)
     frame = read_csv(ROOT / DATA)[FEATURE_NAMES].head(200)
-    records = as_records(frame)
+    records = frame_rows(frame)
     given = answers(served, records, "v1", [str(number) for number in range(len(records))])
     if TASK == "classification":
         classes = [str(label) for label in model.classes_]

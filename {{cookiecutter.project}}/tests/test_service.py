@@ -21,7 +21,12 @@ from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_c
 from {{ cookiecutter.package_name }}.paths import MODEL
 from {{ cookiecutter.package_name }}.schema import DATA, EXAMPLE, FEATURES, IDENTIFIER, TARGET, TASK
 from {{ cookiecutter.package_name }}.service import Predictor
-from {{ cookiecutter.package_name }}.serving.answers import as_rows, load_model, record_ids
+from {{ cookiecutter.package_name }}.serving.answers import (
+    as_rows,
+    frame_rows,
+    load_model,
+    record_ids,
+)
 from {{ cookiecutter.package_name }}.serving.compiled import COMPILED
 
 SERVICE: Any = Predictor  # a bentoml.Service, which BentoML's lazy imports hide from type checkers
@@ -52,10 +57,7 @@ def predict(client: TestClient, body: Any) -> Any:
 
 def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of the data as request records: features only, missing values as null."""
-    return [
-        {str(name): (None if pd.isna(value) else value) for name, value in row.items()}
-        for row in frame[FEATURE_NAMES].to_dict("records")
-    ]
+    return frame_rows(frame[FEATURE_NAMES])
 
 
 def check_answer(answer: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ from {{ cookiecutter.package_name }}.columns import Categorical
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_csv
 from {{ cookiecutter.package_name }}.paths import MODEL, TEST, TRAIN
 from {{ cookiecutter.package_name }}.schema import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TASK
-from {{ cookiecutter.package_name }}.serving.answers import Rows
+from {{ cookiecutter.package_name }}.serving.answers import frame_rows
 from {{ cookiecutter.package_name }}.serving.compiled import (
     CLASSES_KEY,
     MISSING_CATEGORY,
@@ -90,7 +90,7 @@ def checked_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def largest_difference(model: Pipeline, compiled: CompiledModel, frame: pd.DataFrame) -> float:
     """The largest difference between the two models' answers over the frame's rows, each model
     reading them as it does when served."""
-    rows = cast(Rows, frame.to_dict("records"))  # the frame's columns are the features' names
+    rows = frame_rows(frame)
     if TASK == "classification":
         if [str(label) for label in model.classes_] != list(compiled.classes_):
             return float("inf")

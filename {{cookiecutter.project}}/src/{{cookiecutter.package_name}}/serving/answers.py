@@ -6,7 +6,7 @@ import hashlib
 import os
 import pickle
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -78,6 +78,12 @@ def made_up_ids(count: int) -> list[str]:
 def as_frame(rows: Rows) -> pd.DataFrame:
     """Records as the frame training saw: the same columns, missing values as NaN."""
     return pd.DataFrame(rows, columns=FEATURE_NAMES).fillna(np.nan)
+
+
+def frame_rows(frame: pd.DataFrame) -> Rows:
+    """A frame's rows as records arrive: each column by name, missing values as None."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return cast(Rows, rows)  # pandas types the keys as any label; a table's columns are names
 
 
 def answers(model: Model, rows: Rows, version: str, ids: list[str]) -> list[Prediction]:

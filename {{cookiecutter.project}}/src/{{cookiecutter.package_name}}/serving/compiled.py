@@ -49,7 +49,7 @@ class CompiledModel:
         """Each feature as a column: numbers as 32-bit floats, categories as text.
 
         Read from the rows directly: making a pandas frame of one record, and reading it back, cost
-        fifteen times the model's own run. A missing value is None, or NaN as pandas gives it.
+        fifteen times the model's own run. A missing value is None.
         """
         columns = [
             np.array([row.get(name) for row in rows], dtype=np.float32).reshape(-1, 1)
