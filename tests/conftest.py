@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from mlci.targets.process import free_port
+from mlci.deploy.targets.process import free_port
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CI_PACKAGE = TEMPLATE / "ci"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 from conftest import generate
-from mlci.drift import VERDICT_FILE
-from mlci.review import REVIEW_MARKER
+from mlci.monitoring.drift import VERDICT_FILE
+from mlci.review.report import REVIEW_MARKER
 
 PINS = {row["sha"]: row for row in csv.DictReader((Path(__file__).parent / "action-pins.tsv").open(), delimiter="\t")}
 USES = re.compile(r"^\s*(?:- )?uses: (?P<action>[^@\s]+)@(?P<sha>[0-9a-f]{40}) # (?P<tag>v\S+)$")

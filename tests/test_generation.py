@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import TEMPLATE, files_in, offline_answers, run
 from fsspec.registry import known_implementations
-from mlci.config import load_config
+from mlci.core.config import load_config
 from packaging.requirements import Requirement
 from pytest_cookies.plugin import Cookies
 

@@ -14,11 +14,11 @@ import pytest
 import yaml
 from conftest import generate
 from mlci.cli import main
-from mlci.config import load_config
-from mlci.image import IMAGE_UID, SERVING_PORT
-from mlci.kind import render_with
-from mlci.project import READY_ROUTE, Project
-from mlci.targets.kubernetes import Release, release_manifest
+from mlci.core.config import load_config
+from mlci.build.image import IMAGE_UID, SERVING_PORT
+from mlci.deploy.kind_proof import render_with
+from mlci.core.project import READY_ROUTE, Project
+from mlci.deploy.targets.kubernetes import Release, release_manifest
 
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")  # the oldest and newest the manifests are validated against
 STAGES = ("staging", "production")

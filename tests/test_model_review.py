@@ -18,7 +18,7 @@ import pytest
 import yaml
 from conftest import Clone, clone_with_origin, commit_and_push, edited, run, set_params
 from markdown_it import MarkdownIt
-from mlci.tracked import locked_md5s
+from mlci.core.tracked import locked_md5s
 
 pytestmark = pytest.mark.slow
 
@@ -262,7 +262,7 @@ def test_a_replaced_model_in_dvc_is_refused_before_anything_loads_it(clone: Clon
             entry.chmod(0o644)
             entry.write_bytes(b"not the model")
         script = (
-            "import sys; from pathlib import Path; from mlci.tracked import fetch_at\n"
+            "import sys; from pathlib import Path; from mlci.core.tracked import fetch_at\n"
             "fetch_at(Path('.'), Path('models/model.pkl'), sys.argv[1], Path(sys.argv[2]))"
         )
         head = run("git", "rev-parse", "HEAD", cwd=clone.path).stdout.strip()

@@ -29,7 +29,7 @@ from conftest import (
     stop_stages,
 )
 from measures import accuracy, f1_macro
-from mlci.targets.process import free_port
+from mlci.deploy.targets.process import free_port
 from served import post_records, request, serving
 
 pytestmark = pytest.mark.slow

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import RELEASE_IDENTITY, commit, edited, generate, register_and_build, run, set_params
-from mlci.targets.process import free_port
+from mlci.deploy.targets.process import free_port
 from proxy import VanishingProxy
 from served import post_records
 

@@ -35,8 +35,8 @@ from conftest import (
     set_params,
     stop_stages,
 )
-from mlci.registry import Registry
-from mlci.targets.process import children
+from mlci.core.registry import Registry
+from mlci.deploy.targets.process import children
 from served import request
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from mlci.targets.process import free_port
+from mlci.deploy.targets.process import free_port
 from served import request, serving
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlci.cli import main
-from mlci.profiling import AdoptError, dataset_name, nice_bounds, profile
-from mlci.rendering import literal, readme_section, schema_module, suite_module
+from mlci.data.profiling import AdoptError, dataset_name, nice_bounds, profile
+from mlci.data.rendering import literal, readme_section, schema_module, suite_module
 from test_toolkit_config import VALID
 
 RNG = np.random.default_rng(0)

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from mlci import scoring
-from mlci.builds import Predictor
+from mlci.scoring import local as scoring
+from mlci.build.loaded import Predictor
 from mlci.cli import main
-from mlci.config import Config
-from mlci.drift import NothingToJudgeError
-from mlci.project import Project
-from mlci.shadow import agreeing, replay
+from mlci.core.config import Config
+from mlci.monitoring.drift import NothingToJudgeError
+from mlci.core.project import Project
+from mlci.monitoring.shadow import agreeing, replay
 from test_toolkit_config import VALID
 
 

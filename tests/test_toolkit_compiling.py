@@ -10,9 +10,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from mlci.compiling import TRAINED, compile_into, compiled_path
-from mlci.config import load_config
-from mlci.project import Project
+from mlci.build.compiling import TRAINED, compile_into, compiled_path
+from mlci.core.config import load_config
+from mlci.core.project import Project
 
 KEPT = """
 import json, sys

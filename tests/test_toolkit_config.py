@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mlci.config import ConfigError, load_config
+from mlci.core.config import ConfigError, load_config
 
 VALID = """
 [store]

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import commit, run
-from mlci.config import load_config
-from mlci.deployment import deploy_stage, promote_stage, rollback_stage, stop_stage
-from mlci.errors import BuildError, MlciError, RefusedError
-from mlci.image import check_reference
-from mlci.project import Project
-from mlci.registry import Registry
-from mlci.status import stages_table
-from mlci.store import Store, StoreError
-from mlci.targets.kubernetes import Release, read_release, release_manifest
+from mlci.core.config import load_config
+from mlci.deploy.stages import deploy_stage, promote_stage, rollback_stage, stop_stage
+from mlci.core.errors import BuildError, MlciError, RefusedError
+from mlci.build.image import check_reference
+from mlci.core.project import Project
+from mlci.core.registry import Registry
+from mlci.deploy.status import stages_table
+from mlci.core.store import Store, StoreError
+from mlci.deploy.targets.kubernetes import Release, read_release, release_manifest
 
 CONFIG = """\
 [metrics]

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from conftest import run
 from mlci.cli import main
-from mlci.config import Kpi
-from mlci.kpi import kpi_checks
+from mlci.core.config import Kpi
+from mlci.monitoring.kpi import kpi_checks
 from test_toolkit_config import VALID
 
 TOY_SCHEMA = """

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from conftest import commit, run
-from mlci.config import load_config
-from mlci.errors import RefusedError
-from mlci.project import Project
-from mlci.promote import promote, rollback
-from mlci.registry import Registry, sync, try_sync
-from mlci.store import Store, StoreError
+from mlci.core.config import load_config
+from mlci.core.errors import RefusedError
+from mlci.core.project import Project
+from mlci.promotion.promote import promote, rollback
+from mlci.core.registry import Registry, sync, try_sync
+from mlci.core.store import Store, StoreError
 
 CONFIG = """\
 [metrics]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from conftest import run
-from mlci.errors import RefusedError
-from mlci.locks import held
-from mlci.registry import Registry, RegistryError, next_version
+from mlci.core.errors import RefusedError
+from mlci.core.locks import held
+from mlci.core.registry import Registry, RegistryError, next_version
 
 GIT = ["git", "-c", "user.name=Test User", "-c", "user.email=test@example.com"]
 
@@ -95,7 +95,7 @@ def test_a_bump_raises_its_part_and_resets_the_ones_below(latest: str | None, bu
 def test_a_held_lock_refuses_a_second_holder_at_once(tmp_path: Path) -> None:
     lock = tmp_path / "state" / "staging.lock"
     with held(lock, "another deploy of staging is running"):
-        script = f"from pathlib import Path\nfrom mlci.locks import held\nwith held(Path({str(lock)!r}), 'busy'): pass"
+        script = f"from pathlib import Path\nfrom mlci.core.locks import held\nwith held(Path({str(lock)!r}), 'busy'): pass"
         other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
         with (
             pytest.raises(RefusedError, match="another deploy of staging is running; nothing was changed"),

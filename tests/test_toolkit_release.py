@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mlci.targets.kubernetes import Release, ReleaseFileError, namespace_of, read_release, release_manifest
+from mlci.deploy.targets.kubernetes import Release, ReleaseFileError, namespace_of, read_release, release_manifest
 
 IMAGE = "ghcr.io/t/house@sha256:" + "ab" * 32
 RELEASE = Release("v1.2.3", IMAGE, "cd" * 32)

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mlci.config import Config, ConfigError, Drift, load_config
-from mlci.drift import NothingToJudgeError, Window, large_enough
-from mlci.errors import RefusedError
-from mlci.gates import Check, gate_verdict
-from mlci.project import (
+from mlci.core.config import Config, ConfigError, Drift, load_config
+from mlci.monitoring.drift import NothingToJudgeError, Window, large_enough
+from mlci.core.errors import RefusedError
+from mlci.promotion.gates import Check, gate_verdict
+from mlci.core.project import (
     COMPILED_SHA256_VARIABLE,
     LOG_FLUSH_VARIABLE,
     LOG_SAMPLE_VARIABLE,
@@ -27,11 +27,11 @@ from mlci.project import (
     log_environment,
     server_environment,
 )
-from mlci.promote import check_order
-from mlci.psi import drifted, psi_categorical, psi_numeric
-from mlci.registry import Assignment, Registry, Version
-from mlci.runner import CommandError, attempt, run
-from mlci.targets.local import Running, Step, decide, state_dir
+from mlci.promotion.promote import check_order
+from mlci.monitoring.psi import drifted, psi_categorical, psi_numeric
+from mlci.core.registry import Assignment, Registry, Version
+from mlci.core.runner import CommandError, attempt, run
+from mlci.deploy.targets.local import Running, Step, decide, state_dir
 
 STAGES = ["staging", "canary", "production"]
 

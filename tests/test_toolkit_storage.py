@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from mlci.config import Config, ConfigError, load_config
-from mlci.storage import ENDPOINT_VARIABLE, Location, StorageError, UnreachableError, diagnose, use_endpoint
-from mlci.targets import pod_log_environment
+from mlci.core.config import Config, ConfigError, load_config
+from mlci.core.storage import ENDPOINT_VARIABLE, Location, StorageError, UnreachableError, diagnose, use_endpoint
+from mlci.deploy.targets import pod_log_environment
 
 CONFIG = """
 [store]

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from mlci.errors import BuildError
-from mlci.serve import check_installed_model
-from mlci.store import Store, StoreError, sha256
+from mlci.core.errors import BuildError
+from mlci.build.installed import check_installed_model
+from mlci.core.store import Store, StoreError, sha256
 
 
 @pytest.fixture

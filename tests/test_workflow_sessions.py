@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import Clone, clone_with_origin, edited, run, serve_stages_on_free_ports, stop_stages
-from mlci.review import REVIEW_MARKER
+from mlci.review.report import REVIEW_MARKER
 from served import post_records, request
 
 pytestmark = pytest.mark.slow

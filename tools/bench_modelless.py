@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mlci.config import load_config
-from mlci.project import Project
+from mlci.core.config import load_config
+from mlci.core.project import Project
 
 PACKAGE = Project.read(Path("."), load_config(Path("mlci.toml"))).package
 service = importlib.import_module(f"{PACKAGE}.service")

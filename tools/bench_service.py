@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mlci.config import load_config
-from mlci.project import Project
+from mlci.core.config import load_config
+from mlci.core.project import Project
 
 EXAMPLE = Path("examples/predict.json")  # the repository's own example request: one record
 

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from mlci.config import load_config
-from mlci.project import Project
-from mlci.suites import Suite, discover
+from mlci.core.config import load_config
+from mlci.core.project import Project
+from mlci.data.suites import Suite, discover
 
 Measure = dict[str, float]
 Result = TypeVar("Result")
@@ -82,7 +82,7 @@ def measured(work: Callable[[], Result]) -> tuple[Measure, Result]:
 def main() -> None:
     rows = int(sys.argv[1])
     start = time.perf_counter()
-    from mlci import expectations  # imports Great Expectations
+    from mlci.data import expectations  # imports Great Expectations
 
     import_seconds = time.perf_counter() - start
     (suite,) = discover(Path("validation"))

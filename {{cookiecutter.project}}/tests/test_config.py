@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mlci.config import load_config
+from mlci.core.config import load_config
 
 from {{ cookiecutter.package_name }} import paths
 

@@ -219,8 +219,8 @@ def test_health_endpoints_answer(client: TestClient, path: str) -> None:
 
 def test_the_package_keeps_the_toolkits_contract() -> None:
     from mlci import project  # the toolkit's side of the contract
-    from mlci.compiling import compiled_path
-    from mlci.config import load_config
+    from mlci.build.compiling import compiled_path
+    from mlci.core.config import load_config
 
     assert service.VERSION_VARIABLE == project.MODEL_VERSION_VARIABLE
     assert service.CHECKSUM_VARIABLE == project.MODEL_SHA256_VARIABLE

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mlci.suites import discover
+from mlci.data.suites import discover
 
 from {{ cookiecutter.package_name }}.columns import Numeric
 from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA

@@ -1,0 +1,107 @@
+"""Serve a stored build: fetched from the artifact store, checked against its checksum, never the working tree."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from mlci.build.bento import build_version
+from mlci.build.compiling import compiled_path
+from mlci.core.config import Config
+from mlci.core.errors import BuildError
+from mlci.core.project import Project, server_environment
+from mlci.core.runner import CommandError, executable, run
+from mlci.core.store import Store, sha256
+
+
+def cache_home() -> Path:
+    """mlci's own cache, apart from the user's BentoML store."""
+    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "mlci"
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A verified build imported into a BentoML home of its own, ready for `bentoml serve`."""
+
+    tag: str
+    version: str
+    bento_sha256: str
+    home: Path
+    model_sha256: str
+    compiled_sha256: str = ""  # the compiled model's checksum, when the build has one
+
+    def env(self, port: int) -> dict[str, str]:
+        """The environment `bentoml serve` of this build on `port` needs."""
+        told = server_environment(self.version, self.model_sha256, self.compiled_sha256)
+        return {**os.environ, "BENTOML_HOME": str(server_home(self.home, port)), **told}
+
+    def command(self, port: int, host: str = "127.0.0.1") -> list[str]:
+        return [executable("bentoml"), "serve", self.tag, "--port", str(port), "--host", host]
+
+
+def server_home(build_home: Path, port: int) -> Path:
+    """A BentoML home for the server on `port`, whose bentos are those of the build's home.
+
+    BentoML keeps a server's `/metrics` files in `$BENTOML_HOME/prometheus_multiproc_dir` and empties that
+    folder when a server starts: two servers of one home (staging and production of one build) would wipe
+    and mix each other's metrics.
+    """
+    home = cache_home() / "servers" / str(port)
+    home.mkdir(parents=True, exist_ok=True)
+    link = home / "bentos"
+    link.unlink(missing_ok=True)
+    link.symlink_to(build_home / "bentos", target_is_directory=True)
+    return home
+
+
+def install(store: Store, name: str, version: str, model: Path) -> Installed:
+    """Fetch and check a stored bento, and import it once into a BentoML home named by its checksum.
+
+    A home per checksum is never changed once made, so a build can be imported while another one serves. The
+    model inside it is checked against the build's record on every install: an imported copy can be altered.
+    """
+    with tempfile.TemporaryDirectory(prefix="mlci-serve-") as scratch:
+        local, record = store.fetch(name, version, Path(scratch))
+        home = cache_home() / "bentos" / record["bento_sha256"]
+        if not home.is_dir():
+            staging = home.with_name(f"{home.name}.{os.getpid()}.partial")
+            env = {**os.environ, "BENTOML_HOME": str(staging)}
+            try:
+                run("bentoml", "import", str(local), env=env)
+            except CommandError:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            try:
+                staging.rename(home)
+            except OSError:  # another mlci imported the same bytes first
+                shutil.rmtree(staging, ignore_errors=True)
+    source = home / "bentos" / name / version / "src"
+    compiled = record.get("compiled_sha256", "")
+    check_installed_model(source / model, record["model_sha256"], home)
+    if compiled:
+        check_installed_model(source / compiled_path(model), compiled, home)
+    return Installed(
+        f"{name}:{version}", record["version"], record["bento_sha256"], home, record["model_sha256"], compiled
+    )
+
+
+def check_installed_model(path: Path, expected: str, home: Path) -> None:
+    """Refuse an imported build whose model is not the one built."""
+    actual = sha256(path) if path.is_file() else "no file"
+    if actual != expected:
+        raise BuildError(
+            f"{path}: the imported build holds a model other than the one built (sha256 {actual}, built {expected}); "
+            f"nothing was started. Remove {home} and run this again: the build is imported afresh from the store"
+        )
+
+
+def serve_stored(config: Config, project: Project, named: str | None, port: int, host: str) -> NoReturn:
+    """Install a stored build (default: HEAD's version), then become `bentoml serve` of it."""
+    version = build_version(project.root, config.registry.model, named)
+    installed = install(Store(config.store.url), project.name, version, project.model)
+    print(f"serving {installed.tag} (bento sha256 {installed.bento_sha256[:12]}) on {host}:{port}", flush=True)
+    os.execve(executable("bentoml"), installed.command(port, host), installed.env(port))

@@ -1,0 +1,139 @@
+"""A proof on a throwaway kind cluster: a stored version's image, built from its bento, runs through a stage's
+overlay as the cluster's controller would apply it, and answers the smoke test through a port-forward.
+
+It needs docker with a running engine, kind and kubectl, as GitHub's hosted runners have; the generated
+`cluster.yml` runs it there. Where they are missing it refuses before doing anything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mlci.core.config import Config
+from mlci.core.errors import MlciError, RefusedError
+from mlci.build.image import DOCKERFILE, prepare
+from mlci.core.project import Project
+from mlci.core.runner import attempt, run
+from mlci.deploy.smoke import answer_problems, ready, smoke_for
+from mlci.core.store import Store
+from mlci.deploy.targets.kubernetes import Release, namespace_of, release_manifest
+from mlci.deploy.targets.process import free_port
+
+CLUSTER = "mlci-proof"
+ROLLOUT_TIMEOUT_S = 300
+FORWARD_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What the proof ran: the version, its local image, the stage's namespace, and the smoke test's URL."""
+
+    version: str
+    image: str
+    namespace: str
+    url: str
+
+
+def missing_tools() -> list[str]:
+    """The tools this proof needs that this machine lacks, each with why."""
+    missing = [f"{tool} (not on PATH)" for tool in ("docker", "kind", "kubectl") if shutil.which(tool) is None]
+    if shutil.which("docker") and attempt("docker", "info").returncode != 0:
+        missing.append("a running container engine (`docker info` fails)")
+    return missing
+
+
+def render_with(project: Project, overlay: Path, release: Release, workdir: Path) -> str:
+    """A stage's overlay rendered as its controller would apply it, running `release` on one replica at least.
+
+    The overlay is taken as it is in the working tree, as a base of a temporary kustomization that patches in
+    the release: the overlay itself is never changed."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "release.yaml").write_text(release_manifest(project.name, release, {}))
+    (workdir / "replicas.yaml").write_text(
+        yaml.safe_dump(
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": project.name}, "spec": {"replicas": 1}}
+        )
+    )
+    base = Path(os.path.relpath(overlay, workdir))
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [base.as_posix()],
+        "patches": [{"path": "release.yaml"}, {"path": "replicas.yaml"}],
+    }
+    (workdir / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    return run("kubectl", "kustomize", str(workdir))
+
+
+def prove(config: Config, project: Project, version: str, stage: str) -> Proof:
+    """Build the image, start a kind cluster, apply the stage's overlay with it, wait for the rollout, and
+    smoke-test it through a port-forward; the cluster is deleted whatever happens."""
+    config.check_stage(stage)
+    missing = missing_tools()
+    if missing:
+        raise MlciError(
+            f"this proof needs {', '.join(missing)}: it runs on GitHub's hosted runners (cluster.yml). "
+            "Here, `mlci image VERSION` checks the build context and `mlci smoke URL` a running server"
+        )
+    overlay = project.root / config.deploy[stage].overlay_for(stage)
+    store = Store(config.store.url)
+    context = prepare(store, project, version, project.root / "build" / "image" / version)
+    record = store.record(project.name, version)
+    assert record is not None  # prepare fetched it
+    image = f"mlci.local/{project.name}:{version}"
+    run("docker", "build", "--file", str(context / DOCKERFILE), "--tag", image, str(context))
+    namespace = namespace_of(overlay)
+    attempt("kind", "delete", "cluster", "--name", CLUSTER)  # a cluster a killed proof left behind
+    run("kind", "create", "cluster", "--name", CLUSTER, "--wait", "180s")
+    try:
+        run("kind", "load", "docker-image", image, "--name", CLUSTER)
+        with tempfile.TemporaryDirectory(prefix="mlci-kind-") as scratch:
+            manifests = Path(scratch) / "rendered.yaml"
+            release = Release(version, image, record["model_sha256"], record.get("compiled_sha256", ""))
+            manifests.write_text(render_with(project, overlay, release, project.root / "build" / "kind"))
+            run("kubectl", "create", "namespace", namespace)
+            run("kubectl", "apply", "--filename", str(manifests))
+        run(
+            "kubectl",
+            "rollout",
+            "status",
+            f"deployment/{project.name}",
+            "--namespace",
+            namespace,
+            f"--timeout={ROLLOUT_TIMEOUT_S}s",
+        )
+        url = smoke_through_port_forward(project, namespace, version)
+    finally:
+        attempt("kind", "delete", "cluster", "--name", CLUSTER)
+    return Proof(version, image, namespace, url)
+
+
+def smoke_through_port_forward(project: Project, namespace: str, version: str) -> str:
+    """Forward a local port to the stage's Service and send the smoke test; the URL it used."""
+    port = free_port()
+    command = ["kubectl", "port-forward", "--namespace", namespace, f"service/{project.name}", f"{port}:80"]
+    url = f"http://127.0.0.1:{port}"
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as forward:
+        try:
+            deadline = time.monotonic() + FORWARD_TIMEOUT_S
+            while not ready(url):
+                if forward.poll() is not None or time.monotonic() > deadline:
+                    said = forward.stderr.read() if forward.stderr and forward.poll() is not None else ""
+                    raise RefusedError(
+                        f"the Service did not answer through a port-forward in {FORWARD_TIMEOUT_S} s {said}"
+                    )
+                time.sleep(1)
+            problems = answer_problems(url, version, smoke_for(project))
+        finally:
+            forward.terminate()
+    if problems:
+        raise RefusedError(f"{version} on the cluster failed its smoke test: " + "; ".join(problems))
+    return url

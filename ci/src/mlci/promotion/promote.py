@@ -1,0 +1,88 @@
+"""Move a registered version to a stage: stage order, then gates, then the stored build; rollback re-assigns."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlci.core.config import Config
+from mlci.core.errors import RefusedError
+from mlci.promotion.gates import Check, committed_checks, committed_metrics, regression_checks, require, table
+from mlci.core.project import Project
+from mlci.core.registry import Assignment, Registry, assign, exclusive, sync
+from mlci.core.store import Store
+from mlci.deploy.targets.base import Deployment
+from mlci.deploy.targets.kubernetes import require_image
+
+
+def check_build(config: Config, project: Project, version: str, stage: str) -> None:
+    """Fetch the stored build and check its checksum: every stage deploys exactly these bytes. A kubernetes stage
+    also needs the build's image."""
+    with tempfile.TemporaryDirectory(prefix="mlci-promote-") as scratch:
+        _, record = Store(config.store.url).fetch(project.name, version, Path(scratch))
+    if config.deploy[stage].target == "kubernetes":
+        require_image(record, stage)
+
+
+def check_order(config: Config, registry: Registry, version: str, stage: str) -> None:
+    """A version reaches a stage only while it holds the stage before it."""
+    if registry.holder(stage) == version:
+        raise RefusedError(f"stage order: {version} already holds {stage}; nothing to do")
+    position = config.registry.stages.index(stage)
+    if position == 0:
+        return
+    before = config.registry.stages[position - 1]
+    holder = registry.holder(before)
+    if holder != version:
+        raise RefusedError(
+            f"stage order: a version reaches {stage} only from {before}, and {before} holds "
+            f"{holder or 'no version'}, not {version}: promote it with `mlci promote {version} --to {before}` first"
+        )
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A stage assigned to a version, the gates it passed, and its deployment when the stage is declared in git."""
+
+    assignment: Assignment
+    checks: list[Check]
+    deployment: Deployment | None = None
+
+
+def promote(config: Config, project: Project, version_name: str, stage: str) -> Promotion:
+    """Assign `stage` to a version once every rule passes; a refusal by the gates reports their figures."""
+    config.check_stage(stage)
+    with exclusive(project.root):
+        sync(project.root)
+        registry = Registry.read(project.root, config.registry.model)
+        version = registry.version(version_name)
+        check_order(config, registry, version.name, stage)
+        metrics = committed_metrics(project, version)
+        checks = committed_checks(metrics, config.gates, config.metrics)
+        require(metrics, checks, f"{version.name}'s metrics")
+        champion = registry.holder(stage)
+        if champion:
+            checks += regression_checks(project, config.gates, config.metrics, version, registry.version(champion))
+        failed = [check.rule for check in checks if not check.passed]
+        if failed:
+            raise RefusedError(
+                f"gates: {version.name} fails {'; '.join(failed)}; no tag was created", report=table(checks)
+            )
+        check_build(config, project, version.name, stage)
+        return Promotion(assign(project.root, config.registry.model, version.name, stage), checks)
+
+
+def rollback(config: Config, project: Project, stage: str) -> Assignment:
+    """Assign a stage, with a new tag, to the version that held it before the current one."""
+    config.check_stage(stage)
+    with exclusive(project.root):
+        sync(project.root)
+        registry = Registry.read(project.root, config.registry.model)
+        previous = registry.previous(stage)
+        if previous is None:
+            current = registry.holder(stage)
+            held = f"only {current} has held it" if current else "no version has held it"
+            raise RefusedError(f"{stage} has no earlier version to roll back to: {held}")
+        check_build(config, project, previous, stage)
+        return assign(project.root, config.registry.model, previous, stage)
