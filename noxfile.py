@@ -20,6 +20,9 @@ USER_ENV = {
     "UV_PROJECT_ENVIRONMENT": None,
 }
 
+# The two packages of this repository: the serving runtime, and the toolkit, which depends on it.
+PACKAGES = ("./serving[compile]", "./ci")
+
 # Compile at install: where PYTHONDONTWRITEBYTECODE is set, as on many CI images, Great Expectations
 # would otherwise take over 10 s to import in every test process.
 COMPILED = {"UV_COMPILE_BYTECODE": "1"}
@@ -28,16 +31,18 @@ COMPILED = {"UV_COMPILE_BYTECODE": "1"}
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the tests of the hooks, the toolkit and generated repositories."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "test"), "./ci", env=COMPILED)
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"), *PACKAGES, env=COMPILED)
     session.run("pytest", *session.posargs, env=USER_ENV)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """Run the pre-commit hooks on every file, then the type checker."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"), "./ci", env=COMPILED)
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"), *PACKAGES, env=COMPILED)
     session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
     session.run("mypy")
+    with session.chdir("serving"):  # the runtime is type-checked as the package it is, by its own settings
+        session.run("mypy")
 
 
 @nox.session(default=False)
@@ -58,7 +63,7 @@ def bench(session: nox.Session) -> None:
 @nox.session(default=False)
 def mutants(session: nox.Session) -> None:
     """Mutation testing of the toolkit's decision rules against the fast tests: the score and every survivor."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "mutants"), "./ci", env=COMPILED)
+    session.install(*nox.project.dependency_groups(PYPROJECT, "mutants"), *PACKAGES, env=COMPILED)
     session.run("python", "tools/mutants.py", *session.posargs, env=USER_ENV)
 
 

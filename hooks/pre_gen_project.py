@@ -136,18 +136,24 @@ def check_storage(value: str) -> str | None:
 
 
 def check_mlci_source(value: str) -> str | None:
-    """A git URL pip and uv can install from, or the path of a checkout's ci/ folder."""
+    """A git URL pip and uv can install from, or the path of a checkout's ci/ folder; the serving runtime is the
+    same checkout's serving/ folder."""
     problem = check_location_text(value) or check_credentials(value.removeprefix("git+"))
     if problem:
         return problem
     if value.startswith("git+"):
-        if not re.match(r"git\+(https|ssh|file)://\S+$", value):
-            return "is not a git URL. Use e.g. 'git+https://github.com/OWNER/mlci@v0.1.0#subdirectory=ci'."
+        if not re.match(r"git\+(https|ssh|file)://\S+#subdirectory=ci$", value):
+            return (
+                "is not a git URL of the toolkit's ci/ folder. Use e.g. "
+                "'git+https://github.com/OWNER/mlci@v0.1.0#subdirectory=ci' (its runtime is serving/ beside it)."
+            )
         return None
     if not os.path.isabs(value):
         return "is neither a git+ URL nor an absolute path. Give the absolute path of the template's ci/ folder."
     if not Path(value, "pyproject.toml").is_file():
         return "has no pyproject.toml. Give the path of the template's ci/ folder, where mlci's pyproject.toml is."
+    if not Path(value.rstrip("/")).parent.joinpath("serving", "pyproject.toml").is_file():
+        return "has no serving/ folder beside it. Give the ci/ folder of a checkout of the template, which holds both."
     return None
 
 

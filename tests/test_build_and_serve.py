@@ -165,7 +165,8 @@ def test_an_altered_imported_copy_is_refused_on_the_next_serve(built: tuple[Path
     trained model and the compiled one."""
     project, version = built
     script = (
-        "import sys; from pathlib import Path; from mlci.build.installed import install; from mlci.core.store import Store\n"
+        "import sys; from pathlib import Path; from mlci.build.installed import install\n"
+        "from mlci.core.store import Store\n"
         "print(install(Store(sys.argv[1]), 'penguin-species', sys.argv[2], Path('models/model.pkl')).home)"
     )
     store = str(stored(project, version, ".json").parents[1])

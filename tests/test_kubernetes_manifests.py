@@ -13,12 +13,13 @@ import kubernetes_validate
 import pytest
 import yaml
 from conftest import generate
+from mlci.build.image import IMAGE_UID, SERVING_PORT
 from mlci.cli import main
 from mlci.core.config import load_config
-from mlci.build.image import IMAGE_UID, SERVING_PORT
+from mlci.core.project import Project
 from mlci.deploy.kind_proof import render_with
-from mlci.core.project import READY_ROUTE, Project
 from mlci.deploy.targets.kubernetes import Release, release_manifest
+from mlci_serving.names import READY_ROUTE
 
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")  # the oldest and newest the manifests are validated against
 STAGES = ("staging", "production")

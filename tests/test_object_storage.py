@@ -91,7 +91,7 @@ def storage_environment(root: Path) -> dict[str, str]:
         **inherited,
         **RELEASE_IDENTITY,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # pragma: allowlist secret (moto's test credentials)
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_CONFIG_FILE": str(empty),
         "AWS_SHARED_CREDENTIALS_FILE": str(empty),

@@ -138,7 +138,7 @@ def test_the_records_id_is_complete_and_named_like_one_when_any_is(tmp_path: Pat
 
 def test_the_records_id_column_is_stated_in_the_schema_and_the_readme(tmp_path: Path) -> None:
     found = profile(table(tmp_path, awkward()), "label", None, 0.25)
-    schema = schema_module(found, "pkg", "data/table.csv")
+    schema = schema_module(found, "data/table.csv")
     assert '    Text(\n        "customer id",\n        nullable=False,\n        role="id",\n    ),' in schema
     assert 'IDENTIFIER = next((column.name for column in COLUMNS if column.role == "id"), None)' in schema
     assert "and `customer id` names each record: a request may carry it" in readme_section(found, "pkg", "d.csv")
@@ -146,7 +146,7 @@ def test_the_records_id_column_is_stated_in_the_schema_and_the_readme(tmp_path: 
 
 def test_rendered_modules_are_python_with_every_column(tmp_path: Path) -> None:
     found = profile(table(tmp_path, awkward()), "label", None, 0.25)
-    schema = schema_module(found, "pkg", "data/table.csv")
+    schema = schema_module(found, "data/table.csv")
     tree = ast.parse(schema)
     names = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
     assert {column.name for column in found.columns} <= names

@@ -1,8 +1,8 @@
 """`mlci score` and `mlci shadow` around a build's answers: chunks, side files, whole files, agreement.
 
-A toy stands in for a build's `serving.batch` here (a number `x` between 0 and 10 is required; the answer is
-`big` above 5): these tests are of the toolkit's reading, writing and comparing. The generated package's own
-module, in a real build, is run by the slow tests.
+A toy stands in for a build's table scorer (`mlci_serving.batch.TableScorer`) here (a number `x` between 0 and 10
+is required; the answer is `big` above 5): these tests are of the toolkit's reading, writing and comparing. The
+runtime's own scorer is tested in `serving/tests`, and run in a real build by the slow tests.
 """
 
 from __future__ import annotations
@@ -14,19 +14,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from mlci.scoring import local as scoring
-from mlci.build.loaded import Predictor
+from mlci.build.loaded import LoadedBuild
 from mlci.cli import main
 from mlci.core.config import Config
-from mlci.monitoring.drift import NothingToJudgeError
 from mlci.core.project import Project
+from mlci.core.repository import Repository
+from mlci.monitoring.drift import NothingToJudgeError
 from mlci.monitoring.shadow import agreeing, replay
+from mlci.scoring import local as scoring
 from test_toolkit_config import VALID
 
 
-def toy_batch(classes: list[str]) -> types.ModuleType:
-    batch = types.ModuleType("toy_batch")
-    batch.REQUIRED_COLUMNS = ["x"]  # type: ignore[attr-defined]
+def toy_scorer(classes: list[str]) -> types.SimpleNamespace:
 
     def answer_columns(classes: list[str]) -> list[str]:
         return ["prediction", *(f"probability_{label}" for label in classes), "model_version"]
@@ -50,11 +49,13 @@ def toy_batch(classes: list[str]) -> types.ModuleType:
             }
         )
 
-    batch.answer_columns = answer_columns  # type: ignore[attr-defined]
-    batch.classes_of = lambda model: classes  # type: ignore[attr-defined]
-    batch.judged = judged  # type: ignore[attr-defined]
-    batch.predictions = predictions  # type: ignore[attr-defined]
-    return batch
+    return types.SimpleNamespace(
+        required_columns=["x"],
+        answer_columns=answer_columns,
+        classes_of=lambda model: classes,
+        judged=judged,
+        predictions=predictions,
+    )
 
 
 CLASSES = ["big", "small"]
@@ -66,9 +67,9 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "toy"\n')
     (tmp_path / "dvc.yaml").write_text("artifacts:\n  model:\n    path: models/model.pkl\n")
     monkeypatch.chdir(tmp_path)
-    predictor = Predictor("v1.0.0", object(), toy_batch(CLASSES))
-    monkeypatch.setattr(scoring, "version_for", lambda config, project, version, stage: version or "v1.0.0")
-    monkeypatch.setattr(scoring, "stored_predictor", lambda config, project, version: predictor)
+    build = LoadedBuild("v1.0.0", object(), toy_scorer(CLASSES))
+    monkeypatch.setattr(scoring, "version_for", lambda repository, version, stage: version or "v1.0.0")
+    monkeypatch.setattr(scoring, "stored_build", lambda repository, version: build)
     return tmp_path
 
 
@@ -127,12 +128,12 @@ def test_an_interrupted_run_leaves_the_previous_output_as_it_was(
     (repository / "scored.csv").write_text("the previous scores\n")
     chunked = 0
 
-    def failing(chunk: pd.DataFrame, first_row: int, predictor: Predictor) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def failing(chunk: pd.DataFrame, first_row: int, build: LoadedBuild) -> tuple[pd.DataFrame, pd.DataFrame]:
         nonlocal chunked
         chunked += 1
         if chunked == 2:
             raise KeyboardInterrupt
-        return original(chunk, first_row, predictor)
+        return original(chunk, first_row, build)
 
     original = scoring.score_chunk
     monkeypatch.setattr(scoring, "score_chunk", failing)
@@ -214,12 +215,12 @@ def test_a_replay_compares_the_same_requests_and_counts_refusals(
             "kpi": {"outcomes": "outcomes.csv", "min_outcomes": 3},
         }
     )
-    project = Project(repository, "toy", "toy", Path("m"), [], {})
-    found = replay(config, project, entries, "production", "v1", Predictor("v2", object(), toy_batch(CLASSES)))
+    house = Repository(config, Project(repository, "toy", "toy", Path("m"), [], {}))
+    found = replay(house, entries, "production", "v1", LoadedBuild("v2", object(), toy_scorer(CLASSES)))
     assert (found.requests, found.refused) == (5, 1)  # x = 42 breaks the challenger's contract
     assert (found.agreed, found.agreement) == (3, 0.75)  # b differs; the unlogged-id request agrees
     assert found.outcomes == 3  # a, b and c: d was refused, the last has no id, z was v0's
     assert found.served_metrics == {"accuracy": pytest.approx(1 / 3)}
     assert found.challenger_metrics == {"accuracy": pytest.approx(2 / 3)}
     with pytest.raises(NothingToJudgeError, match="no request answered by v3"):
-        replay(config, project, entries, "production", "v3", Predictor("v2", object(), toy_batch(CLASSES)))
+        replay(house, entries, "production", "v3", LoadedBuild("v2", object(), toy_scorer(CLASSES)))

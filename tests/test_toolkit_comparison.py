@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from mlci.review.comparison import feature_changes, metric_rows, param_changes, verdict
 from mlci.core.config import Config
 from mlci.core.document import Table, to_markdown
-from mlci.monitoring.psi import psi_numeric
+from mlci.monitoring.psi import feature_changes, psi_numeric
+from mlci.review.comparison import metric_rows, param_changes, verdict
 
 RNG = np.random.default_rng(0)
 CONFIG = Config.model_validate(

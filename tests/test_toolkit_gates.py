@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from mlci.core.config import Gates
-from mlci.promotion.gates import GateError, baseline_check, champion_checks, committed_checks, gain, limit_check, require
+from mlci.core.settings import Gates
+from mlci.promotion.gates import (
+    GateError,
+    baseline_check,
+    champion_checks,
+    committed_checks,
+    gain,
+    limit_check,
+    require,
+)
 
 DIRECTIONS = {"f1": "higher", "rmse": "lower"}
 

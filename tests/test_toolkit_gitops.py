@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import commit, run
-from mlci.core.config import load_config
-from mlci.deploy.stages import deploy_stage, promote_stage, rollback_stage, stop_stage
-from mlci.core.errors import BuildError, MlciError, RefusedError
 from mlci.build.image import check_reference
-from mlci.core.project import Project
+from mlci.core.config import load_config
+from mlci.core.errors import BuildError, MlciError, RefusedError
 from mlci.core.registry import Registry
-from mlci.deploy.status import stages_table
+from mlci.core.repository import Repository
 from mlci.core.store import Store, StoreError
+from mlci.deploy.stages import deploy_stage, promote_stage, rollback_stage, stop_stage
+from mlci.deploy.status import stages_table
 from mlci.deploy.targets.kubernetes import Release, read_release, release_manifest
 
 CONFIG = """\
@@ -67,7 +67,7 @@ def version(root: Path, name: str, f1: float, image: bool = True) -> None:
 
 
 @pytest.fixture
-def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Project, Path]:
+def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Repository, Path]:
     root, origin = tmp_path / "house", tmp_path / "origin.git"
     (root / "reports").mkdir(parents=True)
     (root / "pyproject.toml").write_text('[project]\nname = "house"\n')
@@ -88,7 +88,7 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, P
     commit(root, "A house with two kubernetes stages")
     run("git", "push", "--quiet", "origin", "main", cwd=root)
     version(root, "v0.0.1", f1=0.8)
-    return root, Project.read(root, load_config(root / "mlci.toml")), origin
+    return root, Repository.of(load_config(root / "mlci.toml"), root), origin
 
 
 def declared(root: Path, stage: str, revision: str = "HEAD") -> Release | None:
@@ -108,24 +108,23 @@ def head(root: Path) -> str:
 
 
 def test_promotions_and_a_rollback_declare_each_version_by_digest_in_git_and_on_origin(
-    repository: tuple[Path, Project, Path],
+    repository: tuple[Path, Repository, Path],
 ) -> None:
-    root, project, origin = repository
-    config = load_config(root / "mlci.toml")
-    promotion = promote_stage(config, project, "v0.0.1", "staging")
+    root, house, origin = repository
+    promotion = promote_stage(house, "v0.0.1", "staging")
     assert promotion.deployment is not None
     assert promotion.deployment.changed
     assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
     assert "model#staging#1" in run("git", "tag", cwd=origin).stdout.split()
     assert declared(root, "production") is None
-    promote_stage(config, project, "v0.0.1", "production")
+    promote_stage(house, "v0.0.1", "production")
     version(root, "v0.0.2", f1=0.9)
-    promote_stage(config, project, "v0.0.2", "staging")
-    promoted = promote_stage(config, project, "v0.0.2", "production")
+    promote_stage(house, "v0.0.2", "staging")
+    promoted = promote_stage(house, "v0.0.2", "production")
     assert promoted.deployment is not None
     assert promoted.deployment.replaced == "v0.0.1"
     assert on_origin(root, "production") == Release("v0.0.2", digest_of("v0.0.2"), "model-v0.0.2")
-    assignment, deployment = rollback_stage(config, project, "production")
+    assignment, deployment = rollback_stage(house, "production")
     assert (assignment.version, deployment.replaced) == ("v0.0.1", "v0.0.2")
     assert (deployment.stage, deployment.serving.version) == ("production", "v0.0.1")
     subject = run("git", "log", "-1", "--format=%s", cwd=root).stdout.strip()
@@ -142,27 +141,25 @@ def test_promotions_and_a_rollback_declare_each_version_by_digest_in_git_and_on_
     ]
     changed = run("git", "show", "--name-only", "--format=", "HEAD", cwd=root).stdout.split()
     assert changed == [f"{OVERLAYS['production']}/release.yaml"]
-    table = stages_table(config, project, Registry.read(root, "model"))
+    table = stages_table(house, house.registry())
     assert "k8s/prod" in table
     assert "no kubectl context" in table
     assert table.count("in sync") == 2
 
 
-def test_a_deploy_of_what_git_declares_already_commits_nothing(repository: tuple[Path, Project, Path]) -> None:
-    root, project, _ = repository
-    config = load_config(root / "mlci.toml")
-    promote_stage(config, project, "v0.0.1", "staging")
+def test_a_deploy_of_what_git_declares_already_commits_nothing(repository: tuple[Path, Repository, Path]) -> None:
+    root, house, _ = repository
+    promote_stage(house, "v0.0.1", "staging")
     before = head(root)
-    assert not deploy_stage(config, project, "staging").changed
+    assert not deploy_stage(house, "staging").changed
     assert head(root) == before
 
 
 @pytest.mark.parametrize("failure", ["gate", "no image"])
 def test_a_refused_promotion_changes_no_file_and_creates_no_tag(
-    repository: tuple[Path, Project, Path], failure: str
+    repository: tuple[Path, Repository, Path], failure: str
 ) -> None:
-    root, project, _ = repository
-    config = load_config(root / "mlci.toml")
+    root, house, _ = repository
     if failure == "gate":
         version(root, "v0.0.2", f1=0.44)  # beats the dummy model by 0.04, under the 0.05 margin
         expected = "gates: v0.0.2 fails"
@@ -171,25 +168,24 @@ def test_a_refused_promotion_changes_no_file_and_creates_no_tag(
         expected = "staging: house v0.0.2 has no image in the store, so no cluster could run it"
     before = head(root)
     with pytest.raises(RefusedError, match=expected):
-        promote_stage(config, project, "v0.0.2", "staging")
+        promote_stage(house, "v0.0.2", "staging")
     assert head(root) == before
     assert not run("git", "status", "--porcelain", cwd=root).stdout
     assert Registry.read(root, "model").holder("staging") is None
 
 
 def test_a_deploy_refuses_a_branch_out_of_step_with_origin_or_a_detached_head(
-    repository: tuple[Path, Project, Path],
+    repository: tuple[Path, Repository, Path],
 ) -> None:
-    root, project, _ = repository
-    config = load_config(root / "mlci.toml")
-    promote_stage(config, project, "v0.0.1", "staging")
-    stop_stage(config, project, "staging")  # a change to deploy again
+    root, house, _ = repository
+    promote_stage(house, "v0.0.1", "staging")
+    stop_stage(house, "staging")  # a change to deploy again
     (root / "notes.txt").write_text("mine, not pushed")
     run("git", "add", "notes.txt", cwd=root)
     commit(root, "A commit of my own")
     before = head(root)
     with pytest.raises(RefusedError) as refused:
-        deploy_stage(config, project, "staging")
+        deploy_stage(house, "staging")
     assert str(refused.value) == (
         "main here differs from origin's: pull (and push your own commits) first, so that the deploy's commit is "
         "the only one it pushes. Nothing was changed"
@@ -198,24 +194,23 @@ def test_a_deploy_refuses_a_branch_out_of_step_with_origin_or_a_detached_head(
     run("git", "reset", "--quiet", "--hard", "origin/main", cwd=root)
     run("git", "checkout", "--quiet", "--detach", cwd=root)
     with pytest.raises(RefusedError) as detached:
-        deploy_stage(config, project, "staging")
+        deploy_stage(house, "staging")
     assert str(detached.value) == (
         "HEAD is detached: a kubernetes stage's desired state is committed to a branch, the one its controller "
         "watches. Check out that branch (e.g. `git switch main`) and run this again"
     )
 
 
-def test_a_push_origin_refuses_is_undone_here(repository: tuple[Path, Project, Path]) -> None:
-    root, project, origin = repository
-    config = load_config(root / "mlci.toml")
-    promote_stage(config, project, "v0.0.1", "staging")
-    stop_stage(config, project, "staging")
+def test_a_push_origin_refuses_is_undone_here(repository: tuple[Path, Repository, Path]) -> None:
+    root, house, origin = repository
+    promote_stage(house, "v0.0.1", "staging")
+    stop_stage(house, "staging")
     hook = origin / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\nwhile read old new ref; do case $ref in refs/heads/*) exit 1;; esac; done\n")
     hook.chmod(0o755)
     before = head(root)
     with pytest.raises(RefusedError) as refused:
-        deploy_stage(config, project, "staging")
+        deploy_stage(house, "staging")
     message = str(refused.value)
     assert message.startswith(
         "origin refused the commit of deploy/kubernetes/overlays/staging/release.yaml, so it was undone here and "
@@ -227,23 +222,21 @@ def test_a_push_origin_refuses_is_undone_here(repository: tuple[Path, Project, P
     assert declared(root, "staging") is None
 
 
-def test_an_edited_release_file_is_refused_not_overwritten(repository: tuple[Path, Project, Path]) -> None:
-    root, project, _ = repository
-    config = load_config(root / "mlci.toml")
+def test_an_edited_release_file_is_refused_not_overwritten(repository: tuple[Path, Repository, Path]) -> None:
+    root, house, _ = repository
     release = root / OVERLAYS["staging"] / "release.yaml"
     release.write_text(release.read_text() + "# mine\n")
     with pytest.raises(RefusedError, match=r"release\.yaml has uncommitted changes; mlci writes it"):
-        promote_stage(config, project, "v0.0.1", "staging")
+        promote_stage(house, "v0.0.1", "staging")
     assert release.read_text().endswith("# mine\n")
     assert Registry.read(root, "model").holder("staging") is None  # refused before the tag
 
 
-def test_stop_declares_no_replica_and_no_autoscaler(repository: tuple[Path, Project, Path]) -> None:
-    root, project, _ = repository
-    config = load_config(root / "mlci.toml")
-    assert stop_stage(config, project, "staging") is None  # nothing declared: nothing to stop, no commit
-    promote_stage(config, project, "v0.0.1", "staging")
-    stopped = stop_stage(config, project, "staging")
+def test_stop_declares_no_replica_and_no_autoscaler(repository: tuple[Path, Repository, Path]) -> None:
+    root, house, _ = repository
+    assert stop_stage(house, "staging") is None  # nothing declared: nothing to stop, no commit
+    promote_stage(house, "v0.0.1", "staging")
+    stopped = stop_stage(house, "staging")
     assert stopped is not None
     assert stopped.version == "v0.0.1"
     documents = list(yaml.safe_load_all((root / OVERLAYS["staging"] / "release.yaml").read_text()))
@@ -273,58 +266,56 @@ def test_an_image_is_recorded_once_per_build(tmp_path: Path) -> None:
 
 
 def test_a_release_file_mlci_cannot_read_is_shown_as_such_and_written_afresh_by_a_deploy(
-    repository: tuple[Path, Project, Path],
+    repository: tuple[Path, Repository, Path],
 ) -> None:
-    root, project, _ = repository
-    config = load_config(root / "mlci.toml")
+    root, house, _ = repository
     release = root / OVERLAYS["staging"] / "release.yaml"
     release.write_text("kind: Deployment\nmetadata: [broken\n")
     commit(root, "A release file edited by hand")
     run("git", "push", "--quiet", "origin", "main", cwd=root)
-    table = stages_table(config, project, Registry.read(root, "model"))
+    table = stages_table(house, house.registry())
     assert "not the release file mlci writes" in table
     assert re.search(r"^staging\s+-\s+\? \(", table, re.MULTILINE), table  # declared: unknown
-    promote_stage(config, project, "v0.0.1", "staging")
+    promote_stage(house, "v0.0.1", "staging")
     assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
 
 
-def test_an_image_in_the_store_that_is_not_by_digest_is_refused(repository: tuple[Path, Project, Path]) -> None:
-    root, project, _ = repository
+def test_an_image_in_the_store_that_is_not_by_digest_is_refused(repository: tuple[Path, Repository, Path]) -> None:
+    root, house, _ = repository
     record = root.parent / "store" / "house" / "v0.0.1.json"
     record.write_text(record.read_text().replace(digest_of("v0.0.1"), "ghcr.io/team/house:latest"))
     before = head(root)
     with pytest.raises(RefusedError, match=r"names the image 'ghcr\.io/team/house:latest', not an image by digest"):
-        promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "staging")
+        promote_stage(house, "v0.0.1", "staging")
     assert head(root) == before
     assert Registry.read(root, "model").holder("staging") is None
 
 
-def test_a_deploy_commit_skips_the_repositorys_own_hooks(repository: tuple[Path, Project, Path]) -> None:
+def test_a_deploy_commit_skips_the_repositorys_own_hooks(repository: tuple[Path, Repository, Path]) -> None:
     """A pre-commit hook may need an environment a deploy job lacks: the commit of mlci's own file skips it."""
-    root, project, _ = repository
+    root, house, _ = repository
     hook = root / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho 'hooks need the dev environment' >&2\nexit 1\n")
     hook.chmod(0o755)
-    promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "staging")
+    promote_stage(house, "v0.0.1", "staging")
     assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
 
 
-def test_without_an_origin_the_deploy_is_committed_here(repository: tuple[Path, Project, Path]) -> None:
-    root, project, _ = repository
+def test_without_an_origin_the_deploy_is_committed_here(repository: tuple[Path, Repository, Path]) -> None:
+    root, house, _ = repository
     run("git", "remote", "remove", "origin", cwd=root)
     before = head(root)
-    deployment = promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "staging").deployment
+    deployment = promote_stage(house, "v0.0.1", "staging").deployment
     assert deployment is not None
     assert deployment.changed
     assert run("git", "rev-parse", "HEAD~1", cwd=root).stdout.strip() == before
     assert declared(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
 
 
-def test_status_names_the_declared_digest_and_the_overlay(repository: tuple[Path, Project, Path]) -> None:
-    root, project, _ = repository
-    config = load_config(root / "mlci.toml")
-    promote_stage(config, project, "v0.0.1", "staging")
-    current = stages_table(config, project, Registry.read(root, "model"))
+def test_status_names_the_declared_digest_and_the_overlay(repository: tuple[Path, Repository, Path]) -> None:
+    _, house, _ = repository
+    promote_stage(house, "v0.0.1", "staging")
+    current = stages_table(house, house.registry())
     digest = digest_of("v0.0.1").rpartition("@")[2]
     expected = (
         f"v0.0.1 (declared {digest[:19]}…; cluster: not asked (no kubectl context))  "
@@ -341,7 +332,7 @@ def test_status_names_the_declared_digest_and_the_overlay(repository: tuple[Path
     ],
 )
 def test_the_inference_log_settings_reach_the_cluster_only_as_a_url(
-    repository: tuple[Path, Project, Path], log: str, data: dict[str, str]
+    repository: tuple[Path, Repository, Path], log: str, data: dict[str, str]
 ) -> None:
     root, _, _ = repository
     config_file = root / "mlci.toml"
@@ -349,7 +340,7 @@ def test_the_inference_log_settings_reach_the_cluster_only_as_a_url(
     commit(root, "Log the requests")
     run("git", "push", "--quiet", "origin", "main", cwd=root)
     config = load_config(config_file)
-    promote_stage(config, Project.read(root, config), "v0.0.1", "staging")
+    promote_stage(Repository.of(config, root), "v0.0.1", "staging")
     documents = list(yaml.safe_load_all((root / OVERLAYS["staging"] / "release.yaml").read_text()))
     (config_map,) = [document for document in documents if document["kind"] == "ConfigMap"]
     expected = (
@@ -365,10 +356,10 @@ def test_the_inference_log_settings_reach_the_cluster_only_as_a_url(
     assert config_map["data"] == expected
 
 
-def test_a_promotion_to_a_stage_mlci_toml_lacks_is_refused_by_name(repository: tuple[Path, Project, Path]) -> None:
-    root, project, _ = repository
+def test_a_promotion_to_a_stage_mlci_toml_lacks_is_refused_by_name(repository: tuple[Path, Repository, Path]) -> None:
+    _, house, _ = repository
     with pytest.raises(MlciError, match=r"no stage 'qa': the stages are staging, production"):
-        promote_stage(load_config(root / "mlci.toml"), project, "v0.0.1", "qa")
+        promote_stage(house, "v0.0.1", "qa")
 
 
 @pytest.mark.parametrize("image", ["ghcr.io/team/house:latest", digest_of("v0.0.1") + "\n"])

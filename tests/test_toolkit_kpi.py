@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from conftest import run
 from mlci.cli import main
-from mlci.core.config import Kpi
+from mlci.core.settings import Kpi
 from mlci.monitoring.kpi import kpi_checks
 from test_toolkit_config import VALID
 

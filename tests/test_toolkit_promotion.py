@@ -10,10 +10,10 @@ import pytest
 from conftest import commit, run
 from mlci.core.config import load_config
 from mlci.core.errors import RefusedError
-from mlci.core.project import Project
-from mlci.promotion.promote import promote, rollback
 from mlci.core.registry import Registry, sync, try_sync
+from mlci.core.repository import Repository
 from mlci.core.store import Store, StoreError
+from mlci.promotion.promote import promote, rollback
 
 CONFIG = """\
 [metrics]
@@ -48,7 +48,7 @@ def version(root: Path, name: str, f1: float, baseline: float = 0.4, built: bool
 
 
 @pytest.fixture
-def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Project]:
+def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Repository]:
     root = tmp_path / "house"
     (root / "reports").mkdir(parents=True)
     (root / "pyproject.toml").write_text('[project]\nname = "house"\n')
@@ -60,24 +60,23 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, P
     for variable, value in {**IDENTITY, "GIT_COMMITTER_NAME": "Test User", "GIT_COMMITTER_EMAIL": "t@e.com"}.items():
         monkeypatch.setenv(variable, value)
     version(root, "v0.0.1", f1=0.8)
-    return root, Project.read(root, load_config(root / "mlci.toml"))
+    return root, Repository.of(load_config(root / "mlci.toml"), root)
 
 
 def holder(root: Path, stage: str) -> str | None:
     return Registry.read(root, "model").holder(stage)
 
 
-def test_a_version_through_every_gate_is_assigned_with_a_tag(repository: tuple[Path, Project]) -> None:
-    root, project = repository
-    config = load_config(root / "mlci.toml")
-    promotion = promote(config, project, "v0.0.1", "staging")
+def test_a_version_through_every_gate_is_assigned_with_a_tag(repository: tuple[Path, Repository]) -> None:
+    root, house = repository
+    promotion = promote(house, "v0.0.1", "staging")
     assert promotion.assignment.tag == "model#staging#1"
     assert [(check.rule, check.passed) for check in promotion.checks] == [
         ("f1 beats baseline by >= 0.05", True),
         ("f1 >= 0.5", True),
     ]
     assert holder(root, "staging") == "v0.0.1"
-    promote(config, project, "0.0.1", "production")  # named without its v
+    promote(house, "0.0.1", "production")  # named without its v
     assert holder(root, "production") == "v0.0.1"
 
 
@@ -89,88 +88,85 @@ def test_a_version_through_every_gate_is_assigned_with_a_tag(repository: tuple[P
     ],
 )
 def test_a_failed_gate_refuses_with_the_table_and_tags_nothing(
-    repository: tuple[Path, Project], f1: float, baseline: float, failed: str
+    repository: tuple[Path, Repository], f1: float, baseline: float, failed: str
 ) -> None:
-    root, project = repository
+    root, house = repository
     version(root, "v0.0.2", f1=f1, baseline=baseline)
     with pytest.raises(RefusedError, match=f"gates: v0.0.2 fails {failed}; no tag was created") as refused:
-        promote(load_config(root / "mlci.toml"), project, "v0.0.2", "staging")
+        promote(house, "v0.0.2", "staging")
     assert "FAIL" in refused.value.report
     assert holder(root, "staging") is None
 
 
-def test_a_version_without_a_build_or_with_an_altered_one_is_refused(repository: tuple[Path, Project]) -> None:
-    root, project = repository
-    config = load_config(root / "mlci.toml")
+def test_a_version_without_a_build_or_with_an_altered_one_is_refused(repository: tuple[Path, Repository]) -> None:
+    root, house = repository
     version(root, "v0.0.2", f1=0.81, built=False)
     with pytest.raises(StoreError, match=r"no build of house v0\.0\.2"):
-        promote(config, project, "v0.0.2", "staging")
+        promote(house, "v0.0.2", "staging")
     (root.parent / "store" / "house" / "v0.0.1.bento").write_bytes(b"altered")
     with pytest.raises(StoreError, match="does not match its checksum"):
-        promote(config, project, "v0.0.1", "staging")
+        promote(house, "v0.0.1", "staging")
     assert holder(root, "staging") is None
 
 
-def test_rollback_assigns_the_previous_holder_again_and_needs_one(repository: tuple[Path, Project]) -> None:
-    root, project = repository
-    config = load_config(root / "mlci.toml")
+def test_rollback_assigns_the_previous_holder_again_and_needs_one(repository: tuple[Path, Repository]) -> None:
+    root, house = repository
     with pytest.raises(RefusedError, match="staging has no earlier version to roll back to: no version has held it"):
-        rollback(config, project, "staging")
-    promote(config, project, "v0.0.1", "staging")
+        rollback(house, "staging")
+    promote(house, "v0.0.1", "staging")
     with pytest.raises(RefusedError, match=r"only v0\.0\.1 has held it"):
-        rollback(config, project, "staging")
+        rollback(house, "staging")
     version(root, "v0.0.2", f1=0.9)
-    promote(config, project, "v0.0.2", "staging")
-    assignment = rollback(config, project, "staging")
+    promote(house, "v0.0.2", "staging")
+    assignment = rollback(house, "staging")
     assert (assignment.version, assignment.tag) == ("v0.0.1", "model#staging#3")
     assert holder(root, "staging") == "v0.0.1"
 
 
 @pytest.fixture
-def shared(repository: tuple[Path, Project]) -> tuple[Path, Project, Path]:
+def shared(repository: tuple[Path, Repository]) -> tuple[Path, Repository, Path]:
     """The repository with a bare `origin` that holds its branch and tags, as a team shares them."""
-    root, project = repository
+    root, house = repository
     origin = root.parent / "origin.git"
     run("git", "init", "--quiet", "--bare", str(origin), cwd=root.parent)
     run("git", "remote", "add", "origin", str(origin), cwd=root)
     run("git", "push", "--quiet", "origin", "HEAD", "--tags", cwd=root)
-    return root, project, origin
+    return root, house, origin
 
 
 def remote_tags(origin: Path) -> set[str]:
     return set(run("git", "tag", cwd=origin).stdout.split())
 
 
-def test_a_promotion_is_pushed_to_origin_and_sees_what_origin_holds(shared: tuple[Path, Project, Path]) -> None:
-    root, project, origin = shared
+def test_a_promotion_is_pushed_to_origin_and_sees_what_origin_holds(shared: tuple[Path, Repository, Path]) -> None:
+    root, house, origin = shared
     version(root, "v0.0.2", f1=0.9)
     run("git", "push", "--quiet", "origin", "HEAD", "model@v0.0.2", cwd=root)
     run("git", "tag", "--delete", "model@v0.0.2", cwd=root)  # registered elsewhere: only origin has it now
-    promotion = promote(load_config(root / "mlci.toml"), project, "v0.0.2", "staging")
+    promotion = promote(house, "v0.0.2", "staging")
     assert promotion.assignment.tag in remote_tags(origin)
     assert holder(root, "staging") == "v0.0.2"
 
 
-def test_a_tag_origin_refuses_is_removed_here_too(shared: tuple[Path, Project, Path]) -> None:
-    root, project, origin = shared
+def test_a_tag_origin_refuses_is_removed_here_too(shared: tuple[Path, Repository, Path]) -> None:
+    root, house, origin = shared
     hook = origin / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'tags are frozen today' >&2\nexit 1\n")
     hook.chmod(0o755)
     with pytest.raises(RefusedError, match="origin refused the tag model#staging#1, so it was removed here") as refused:
-        promote(load_config(root / "mlci.toml"), project, "v0.0.1", "staging")
+        promote(house, "v0.0.1", "staging")
     assert "tags are frozen today" in str(refused.value)
     assert holder(root, "staging") is None
     assert not any("#" in tag for tag in remote_tags(origin))
 
 
 def test_an_assignment_never_pushed_is_dropped_before_anything_decides_on_it(
-    shared: tuple[Path, Project, Path],
+    shared: tuple[Path, Repository, Path],
 ) -> None:
     """A promotion stopped between its tag and its push leaves an assignment only this clone has: the next deploy
     (any writer, and status) drops it rather than honour what nobody else sees."""
-    root, project, origin = shared
-    config = load_config(root / "mlci.toml")
-    promote(config, project, "v0.0.1", "staging")  # pushed: origin has it
+    root, house, origin = shared
+    promote(house, "v0.0.1", "staging")  # pushed: origin has it
     version(root, "v0.0.2", f1=0.9)
     run("git", "push", "--quiet", "origin", "HEAD", "model@v0.0.2", cwd=root)
     stray = "model#staging#2"
@@ -190,7 +186,7 @@ def test_an_assignment_never_pushed_is_dropped_before_anything_decides_on_it(
     assert sync(root) == []  # nothing else to drop: what origin has stays
 
 
-def test_without_origin_the_local_registry_is_the_registry(repository: tuple[Path, Project]) -> None:
+def test_without_origin_the_local_registry_is_the_registry(repository: tuple[Path, Repository]) -> None:
     root, _ = repository
     run("git", "tag", "-a", "model#staging#1", "-m", "Assigning", cwd=root)
     assert sync(root) == []

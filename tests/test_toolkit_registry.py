@@ -95,7 +95,9 @@ def test_a_bump_raises_its_part_and_resets_the_ones_below(latest: str | None, bu
 def test_a_held_lock_refuses_a_second_holder_at_once(tmp_path: Path) -> None:
     lock = tmp_path / "state" / "staging.lock"
     with held(lock, "another deploy of staging is running"):
-        script = f"from pathlib import Path\nfrom mlci.core.locks import held\nwith held(Path({str(lock)!r}), 'busy'): pass"
+        script = (
+            f"from pathlib import Path\nfrom mlci.core.locks import held\nwith held(Path({str(lock)!r}), 'busy'): pass"
+        )
         other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
         with (
             pytest.raises(RefusedError, match="another deploy of staging is running; nothing was changed"),

@@ -10,11 +10,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mlci.core.config import Config, ConfigError, Drift, load_config
-from mlci.monitoring.drift import NothingToJudgeError, Window, large_enough
+from mlci.core.config import Config, ConfigError, load_config
 from mlci.core.errors import RefusedError
+from mlci.core.project import Project, ProjectError, log_environment, server_environment
+from mlci.core.registry import Assignment, Registry, Version
+from mlci.core.runner import CommandError, attempt, run
+from mlci.core.settings import Drift
+from mlci.deploy.targets.local import Running, Step, decide, state_dir
+from mlci.monitoring.drift import NothingToJudgeError, Window, large_enough
+from mlci.monitoring.psi import drifted, psi_categorical, psi_numeric
 from mlci.promotion.gates import Check, gate_verdict
-from mlci.core.project import (
+from mlci.promotion.promote import check_order
+from mlci_serving.names import (
     COMPILED_SHA256_VARIABLE,
     LOG_FLUSH_VARIABLE,
     LOG_SAMPLE_VARIABLE,
@@ -22,16 +29,7 @@ from mlci.core.project import (
     LOG_URL_VARIABLE,
     MODEL_SHA256_VARIABLE,
     MODEL_VERSION_VARIABLE,
-    Project,
-    ProjectError,
-    log_environment,
-    server_environment,
 )
-from mlci.promotion.promote import check_order
-from mlci.monitoring.psi import drifted, psi_categorical, psi_numeric
-from mlci.core.registry import Assignment, Registry, Version
-from mlci.core.runner import CommandError, attempt, run
-from mlci.deploy.targets.local import Running, Step, decide, state_dir
 
 STAGES = ["staging", "canary", "production"]
 

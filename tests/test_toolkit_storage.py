@@ -40,7 +40,14 @@ def test_an_endpoint_is_a_service_address(tmp_path: Path, endpoint: str) -> None
 
 @pytest.mark.parametrize(
     "endpoint",
-    ["127.0.0.1:9000", "ftp://host", "http://key:secret@host", "http://host/bucket", "http://", "http://host:port"],
+    [
+        "127.0.0.1:9000",
+        "ftp://host",
+        "http://key:secret@host",  # pragma: allowlist secret (a made-up credential the config must refuse)
+        "http://host/bucket",
+        "http://",
+        "http://host:port",
+    ],
 )
 def test_an_endpoint_with_a_path_credentials_or_no_scheme_is_refused(tmp_path: Path, endpoint: str) -> None:
     with pytest.raises(ConfigError) as raised:

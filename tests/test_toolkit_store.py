@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from mlci.core.errors import BuildError
 from mlci.build.installed import check_installed_model
+from mlci.core.errors import BuildError
 from mlci.core.store import Store, StoreError, sha256
 
 

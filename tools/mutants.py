@@ -17,16 +17,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE = ROOT / "build" / "mutants"
 DECISION_MODULES = [  # where the toolkit decides: gates, stage order, registry, store, drift, review, deploys
-    "gates.py",
-    "psi.py",
-    "promote.py",
-    "registry.py",
-    "store.py",
-    "drift.py",
-    "comparison.py",
-    "targets/local.py",
-    "targets/kubernetes.py",
-    "gitops.py",
+    "promotion/gates.py",
+    "monitoring/psi.py",
+    "promotion/promote.py",
+    "core/registry.py",
+    "core/store.py",
+    "monitoring/drift.py",
+    "review/comparison.py",
+    "deploy/targets/local.py",
+    "deploy/targets/kubernetes.py",
+    "deploy/gitops.py",
 ]
 GOAL = 0.8  # the share of judged mutants the fast tests must kill
 SETTINGS = """\

@@ -1,9 +1,5 @@
-"""What the test modules share: a small model trained on the repository's own data, and a count
-of the timers event loops still hold."""
+"""What the test modules share: a small model trained on the repository's own data."""
 
-import asyncio
-import gc
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,18 +18,3 @@ def model() -> Pipeline:
     params = {"n_estimators": 10, "max_depth": 4, "seed": 0}
     fitted: Pipeline = fit(labelled(read_csv(ROOT / DATA)), params)
     return fitted
-
-
-def count_pending_timers() -> int:
-    """Timers scheduled in any event loop and neither run nor cancelled."""
-    return sum(
-        1
-        for found in gc.get_objects()
-        if isinstance(found, asyncio.TimerHandle) and not found.cancelled()
-    )
-
-
-@pytest.fixture
-def pending_timers() -> Callable[[], int]:
-    """How many timers event loops hold, when called."""
-    return count_pending_timers

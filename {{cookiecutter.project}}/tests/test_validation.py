@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from mlci.data.suites import discover
+from mlci_serving import Numeric
 
-from {{ cookiecutter.package_name }}.columns import Numeric
 from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA
 
 (SUITE,) = (

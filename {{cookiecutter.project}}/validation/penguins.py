@@ -8,10 +8,10 @@ rules only this data obeys (a plausible mean, a relation between columns) go in 
 from __future__ import annotations
 
 from great_expectations.expectations import Expectation
+from mlci.data.checks import from_schema, health
 
 from {{ cookiecutter.package_name }}.data import read_csv as read
-from {{ cookiecutter.package_name }}.data_checks import from_schema, health
-from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA
+from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, TARGET
 
 __all__ = ["DATA", "expectations", "read"]
 
@@ -29,7 +29,7 @@ MISSING_AT_MOST: dict[str, float] = {
 
 def expectations() -> list[Expectation]:
     """Every expectation of this suite."""
-    return [*from_schema(COLUMNS), *health(ROWS, MISSING_AT_MOST), *specific()]
+    return [*from_schema(COLUMNS), *health(ROWS, MISSING_AT_MOST, TARGET), *specific()]
 
 
 def specific() -> list[Expectation]:

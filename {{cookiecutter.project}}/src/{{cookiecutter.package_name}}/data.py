@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from mlci_serving import Categorical, Text
 from sklearn.model_selection import train_test_split
 
-from {{ cookiecutter.package_name }}.columns import Categorical, Text
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.paths import TEST, TRAIN
 from {{ cookiecutter.package_name }}.schema import (

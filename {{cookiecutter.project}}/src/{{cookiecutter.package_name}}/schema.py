@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.columns import Categorical, Column, Numeric, Task
+from mlci_serving import Categorical, Column, Numeric, Task
 
 DATA = Path("data/penguins.csv")  # the raw table, tracked by DVC
 TASK: Task = "classification"

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from mlci_serving.names import compiled_path
 
-from mlci.build.compiling import TRAINED, compile_into, compiled_path
-from mlci.core.config import Config
+from mlci.build.compiling import TRAINED, compile_into
+from mlci.build.runtime import DISTRIBUTION, PACKAGE, copy_runtime
 from mlci.core.errors import BuildError
 from mlci.core.git import git, is_clean
 from mlci.core.project import Project
-from mlci.core.registry import SEMVER, Registry
+from mlci.core.registry import SEMVER
+from mlci.core.repository import Repository
 from mlci.core.runner import CommandError, run
 from mlci.core.store import VERSION, Store, sha256
 from mlci.core.tracked import locked_md5s, md5
@@ -32,21 +34,22 @@ class Built:
     serves: str  # which model the build serves, and why: said when it is made
 
 
-def build_stored(config: Config, project: Project, named: str | None, store_url: str | None = None) -> Built:
+def build_stored(repository: Repository, named: str | None, store_url: str | None = None) -> Built:
     """Build the version named (default: HEAD's) into the store (default: mlci.toml's), once."""
-    store = Store(store_url or config.store.url)
-    version = build_version(project.root, config.registry.model, named)
-    record, made, serves = build(project, store, version)
+    store = Store(store_url) if store_url else repository.store
+    version = build_version(repository, named)
+    record, made, serves = build(repository, store, version)
     return Built(version, store.url, record, made, serves)
 
 
-def build_version(root: Path, model: str, named: str | None) -> str:
+def build_version(repository: Repository, named: str | None) -> str:
     """The version to build: one registered at HEAD, any other name, or by default HEAD's own name.
 
     HEAD's name is its registered version, else `git-<commit>` when the tree is clean. Names of the form
     `vX.Y.Z` are the registry's: such a build must be made from the commit that version registers.
     """
-    registry = Registry.read(root, model)
+    root, model = repository.root, repository.config.registry.model
+    registry = repository.registry()
     head = git(root, "rev-parse", "HEAD")
     if named is None:
         if not is_clean(root):
@@ -83,8 +86,9 @@ def check_model(project: Project) -> str:
     return sha256(model)
 
 
-def build(project: Project, store: Store, version: str) -> tuple[dict[str, str], bool, str]:
+def build(repository: Repository, store: Store, version: str) -> tuple[dict[str, str], bool, str]:
     """The store's record of this version's build, whether this call made it, and which model it serves."""
+    project = repository.project
     if not VERSION.fullmatch(version):
         raise BuildError(f"version {version!r}: use letters, digits, '.', '_' and '-', starting with a letter or digit")
     model_sha256 = check_model(project)
@@ -98,13 +102,14 @@ def build(project: Project, store: Store, version: str) -> tuple[dict[str, str],
         return existing, False, served(existing)
     with tempfile.TemporaryDirectory(prefix="mlci-build-") as scratch:
         context = Path(scratch) / "context"
-        compiled = compile_into(project, context / compiled_path(project.model))
-        bento = make_bento(project, version, context, bool(compiled.sha256))
+        compiled = compile_into(repository, context / compiled_path(project.model))
+        bento, runtime = make_bento(project, version, context, bool(compiled.sha256))
         record = {
             "name": project.name,
             "version": version,
             "model_sha256": model_sha256,
             "compiled_sha256": compiled.sha256,
+            "runtime": f"{DISTRIBUTION} {runtime}",
         }
         store.put(bento, project.name, version, record)
     stored = store.record(project.name, version)
@@ -117,17 +122,28 @@ def served(record: dict[str, str]) -> str:
     return "serves the compiled (ONNX) model" if record.get("compiled_sha256") else TRAINED
 
 
-def make_bento(project: Project, version: str, context: Path, compiled: bool) -> Path:
-    """Build and export the bento from a clean context: the package, the model (and the compiled one, when
-    there is one already in the context), the locked requirements."""
+def make_bento(project: Project, version: str, context: Path, compiled: bool) -> tuple[Path, str]:
+    """Build and export the bento from a clean context: the package, the serving runtime, the model (and the
+    compiled one, when there is one already in the context), the locked requirements. The bento, and the
+    runtime's version."""
     scratch = context.parent
     shutil.copytree(project.root / "src" / project.package, context / project.package)
+    runtime = copy_runtime(context)
     (context / project.model).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(project.root / project.model, context / project.model)
     models = [project.model, *([compiled_path(project.model)] if compiled else [])]
     try:
+        # the runtime is carried as its files, above: its requirement (a path or a git URL) is not the bento's
         requirements = run(
-            "uv", "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--quiet", cwd=project.root
+            "uv",
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            f"--no-emit-package={DISTRIBUTION}",
+            "--no-hashes",
+            "--quiet",
+            cwd=project.root,
         )
     except CommandError as error:
         raise BuildError(f"uv export failed (is uv.lock committed?): {error.output}") from None
@@ -136,7 +152,7 @@ def make_bento(project: Project, version: str, context: Path, compiled: bool) ->
         yaml.safe_dump(
             {
                 "service": project.service_path,
-                "include": [f"{project.package}/**", *(model.as_posix() for model in models)],
+                "include": [f"{project.package}/**", f"{PACKAGE}/**", *(model.as_posix() for model in models)],
                 "exclude": ["__pycache__/"],
                 "labels": {"model_version": version},
                 # uv.lock's exact pins already: BentoML's own locking would resolve them again against the
@@ -149,4 +165,4 @@ def make_bento(project: Project, version: str, context: Path, compiled: bool) ->
     exported = scratch / f"{project.name}-{version}.bento"
     run("bentoml", "build", ".", "--name", project.name, "--version", version, "--output", "tag", cwd=context, env=env)
     run("bentoml", "export", f"{project.name}:{version}", str(exported), cwd=context, env=env)
-    return exported
+    return exported, runtime

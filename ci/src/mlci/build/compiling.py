@@ -1,9 +1,10 @@
-"""A build's compiled model: the repository's package compiles its own model, and says whether it kept it.
+"""A build's compiled model: the serving runtime compiles the repository's model, and says whether it kept it.
 
-The package knows its model, so `python -m <package>.compile OUTPUT` (in the repository's environment) does
-the work: it writes OUTPUT only when the compiled model answers as the trained one does, and prints what it
-did as one JSON line. Anything else (no such module, a crash, other output) leaves the build serving the
-trained model, and the summary says why.
+`python -m mlci_serving.compile` runs in the repository's environment (it imports the package's schema and
+unpickles the model): it writes the output only when the compiled model answers the prepared tables (`[drift]
+reference` and `[gates] holdout`, the train and test sets) as the trained one does, and prints what it did as
+one JSON line. Anything else (a crash, other output) leaves the build serving the trained model, and the
+summary says why.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlci.core.project import Project
+from mlci.core.repository import Repository
 from mlci.core.runner import CommandError, run
 from mlci.core.store import sha256
 
 TRAINED = "serves the trained (scikit-learn) model"
+COMPILE_MODULE = "mlci_serving.compile"
 
 
 @dataclass(frozen=True)
@@ -27,17 +29,13 @@ class Compiled:
     summary: str
 
 
-def compiled_path(model: Path) -> Path:
-    """Where a build keeps the compiled model: beside the trained one (the service reads it there)."""
-    return model.with_suffix(".onnx")
-
-
-def compile_into(project: Project, output: Path) -> Compiled:
-    """Have the package compile the model into `output`; what the build will serve, and why."""
-    if not (project.root / "src" / project.package / "compile.py").is_file():
-        return Compiled("", f"{TRAINED}: src/{project.package} has no compile module (`nox -s template-update`)")
+def compile_into(repository: Repository, output: Path) -> Compiled:
+    """Have the runtime compile the model into `output`; what the build will serve, and why."""
+    project, config = repository.project, repository.config
+    checks = [argument for table in (config.drift.reference, config.gates.holdout) for argument in ("--check", table)]
+    command = [str(output), "--schema", f"{project.package}.schema", "--model", str(project.model), *checks]
     try:
-        said = run("python", "-m", f"{project.package}.compile", str(output), cwd=project.root)
+        said = run("python", "-m", COMPILE_MODULE, *command, cwd=project.root)
         report = json.loads(said.strip().splitlines()[-1])
         kept = bool(report["compiled"])
     except (CommandError, ValueError, IndexError, KeyError, TypeError) as error:

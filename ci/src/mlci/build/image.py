@@ -9,19 +9,21 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from mlci.core.errors import BuildError
+from mlci.core.errors import BuildError, RefusedError
 from mlci.core.project import Project
+from mlci.core.repository import Repository
 from mlci.core.runner import run
 from mlci.core.store import Store
-from mlci.deploy.targets.kubernetes import IMAGE_BY_DIGEST
 
 DOCKERFILE = "env/docker/Dockerfile"
 ENTRYPOINT = "env/docker/entrypoint.sh"
 SERVING_PORT = 3000  # BentoML's port in its images: the manifests' container port and probes
 IMAGE_UID = 1034  # the user BentoML's Dockerfile creates (BENTO_USER_UID): the manifests run as it
+IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9]+(?:[._:/-][a-z0-9]+)*@sha256:[0-9a-f]{64}$")
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
 ENGINES = ("docker", "podman")
 
@@ -128,10 +130,11 @@ def check_reference(image: str) -> str:
 
 
 def make_image(
-    store: Store, project: Project, version: str, folder: Path, push: str | None = None, record: str | None = None
+    repository: Repository, version: str, folder: Path, push: str | None = None, record: str | None = None
 ) -> Image:
     """Prepare the build context of a stored version; with `push`, build and push it once; with `record`, note
     an image built elsewhere. A version keeps the first image recorded for it."""
+    store, project = repository.store, repository.project
     stored = store.record(project.name, version) or {}
     if push is not None:
         check_repository(push)
@@ -146,3 +149,21 @@ def make_image(
     image = check_reference(build_and_push(context, push, version))
     store.annotate(project.name, version, {"image": image})
     return Image(version, context, image, made=True)
+
+
+def require_image(record: dict[str, Any], stage: str) -> str:
+    """The image a build's record names, which a kubernetes stage needs before it may hold the version."""
+    image = record.get("image")
+    name, version = record.get("name"), record.get("version")
+    if image and not IMAGE_BY_DIGEST.fullmatch(str(image)):
+        raise RefusedError(
+            f"{stage}: the store's record of {name} {version} names the image {image!r}, not an image by digest: "
+            "the record was altered; nothing was changed"
+        )
+    if not image:
+        raise RefusedError(
+            f"{stage}: {name} {version} has no image in the store, so no cluster could run it; nothing was changed. "
+            f"Build and push it with `nox -s image -- {version} --push REPOSITORY` (the release workflow does), "
+            f"or record one built elsewhere with `mlci image {version} --record IMAGE@sha256:DIGEST`"
+        )
+    return str(image)

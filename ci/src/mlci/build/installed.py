@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from mlci_serving.names import compiled_path
+
 from mlci.build.bento import build_version
-from mlci.build.compiling import compiled_path
-from mlci.core.config import Config
 from mlci.core.errors import BuildError
-from mlci.core.project import Project, server_environment
+from mlci.core.project import server_environment
+from mlci.core.repository import Repository
 from mlci.core.runner import CommandError, executable, run
 from mlci.core.store import Store, sha256
 
@@ -99,9 +100,9 @@ def check_installed_model(path: Path, expected: str, home: Path) -> None:
         )
 
 
-def serve_stored(config: Config, project: Project, named: str | None, port: int, host: str) -> NoReturn:
+def serve_stored(repository: Repository, named: str | None, port: int, host: str) -> NoReturn:
     """Install a stored build (default: HEAD's version), then become `bentoml serve` of it."""
-    version = build_version(project.root, config.registry.model, named)
-    installed = install(Store(config.store.url), project.name, version, project.model)
+    version = build_version(repository, named)
+    installed = install(repository.store, repository.project.name, version, repository.project.model)
     print(f"serving {installed.tag} (bento sha256 {installed.bento_sha256[:12]}) on {host}:{port}", flush=True)
     os.execve(executable("bentoml"), installed.command(port, host), installed.env(port))

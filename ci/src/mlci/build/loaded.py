@@ -2,8 +2,8 @@
 does, without a server.
 
 The stored bento is fetched and checked against its checksum, imported once into mlci's cache (as `mlci serve`
-does), and its model checked against the build's record; then the package is imported from the bento's source,
-ahead of the working tree's, and the model loaded by the build's own `load_model`.
+does), and its model checked against the build's record; then the serving runtime and the package's schema are
+imported from the bento's source, ahead of this environment's, and the model loaded by the build's own runtime.
 """
 
 from __future__ import annotations
@@ -15,33 +15,27 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlci.core.config import Config
-from mlci.core.errors import BuildError, MlciError
-from mlci.core.project import Project
-from mlci.core.registry import Registry
 from mlci.build.installed import install
-from mlci.core.store import Store
-
-BATCH_MODULE = "serving.batch"
-ANSWERS_MODULE = "serving.answers"
+from mlci.build.runtime import PACKAGE
+from mlci.core.errors import BuildError, MlciError
+from mlci.core.repository import Repository
 
 
 @dataclass(frozen=True)
-class Predictor:
-    """A model with the code that answers with it: the service's contract and answers, as functions."""
+class LoadedBuild:
+    """A model with the code that answers with it: the build's table scorer (`mlci_serving.batch.TableScorer`)."""
 
     version: str
     model: Any
-    batch: ModuleType  # the package's serving.batch: judged, predictions, ...
+    scorer: Any  # the build's own TableScorer: judged, predictions, required_columns, ...
 
 
-def version_for(config: Config, project: Project, version: str | None, stage: str | None) -> str:
+def version_for(repository: Repository, version: str | None, stage: str | None) -> str:
     """The version named, or the one a stage holds (default: the last stage)."""
     if version:
         return version
-    stage = stage or config.registry.stages[-1]
-    config.check_stage(stage)
-    holder = Registry.read(project.root, config.registry.model).holder(stage)
+    stage = repository.stage(stage)
+    holder = repository.registry().holder(stage)
     if holder is None:
         raise MlciError(f"{stage} holds no version yet: promote one (`mlci promote VERSION --to {stage}`) or name one")
     return holder
@@ -53,41 +47,48 @@ def forget(package: str) -> None:
         del sys.modules[name]
 
 
-def import_from(source: Path | None, package: str, module: str) -> ModuleType:
-    """`package.module` as found under `source` (a bento's `src`), or where the environment installs it."""
-    forget(package)
+def import_from(source: Path | None, *modules: str) -> list[ModuleType]:
+    """The modules as found under `source` (a bento's `src`), or where the environment installs them."""
+    for package in {module.partition(".")[0] for module in modules}:
+        forget(package)
     if source is not None:
         sys.path.insert(0, str(source))
     try:
-        return importlib.import_module(f"{package}.{module}")
+        return [importlib.import_module(module) for module in modules]
     finally:
         if source is not None:
             sys.path.remove(str(source))
 
 
-def stored_predictor(config: Config, project: Project, version: str) -> Predictor:
-    """A stored build, checked, as a predictor: its package and its model."""
-    installed = install(Store(config.store.url), project.name, version, project.model)
+def stored_build(repository: Repository, version: str) -> LoadedBuild:
+    """A stored build, checked, loaded: its runtime, its package's schema and its model."""
+    project = repository.project
+    installed = install(repository.store, project.name, version, project.model)
     source = installed.home / "bentos" / project.name / installed.version / "src"
-    return load_predictor(source, project, installed.version, installed.model_sha256)
-
-
-def working_tree_predictor(project: Project, model_file: Path, version: str) -> Predictor:
-    """The working tree's package, as the environment installs it, with a model file (the review's challenger)."""
-    return load_predictor(None, project, version, "", model_file)
-
-
-def load_predictor(
-    source: Path | None, project: Project, version: str, model_sha256: str, model_file: Path | None = None
-) -> Predictor:
-    where = f"the build of {version}" if source else "the working tree"
-    try:
-        answers = import_from(source, project.package, ANSWERS_MODULE)
-        batch = importlib.import_module(f"{project.package}.{BATCH_MODULE}")
-    except ModuleNotFoundError as error:
+    if not (source / PACKAGE).is_dir():
         raise BuildError(
-            f"{where} has no {project.package}.{BATCH_MODULE} ({error}): it was made before batch scoring and "
-            "shadow runs; take the template's update, then register and build a new version"
-        ) from None
+            f"the build of {installed.version} carries no serving runtime ({PACKAGE}): it was made before the "
+            "runtime became a package of its own; take the template update, then register and build a new version"
+        )
+    return load_build(source, repository, installed.version, installed.model_sha256)
+
+
+def working_tree_build(repository: Repository, model_file: Path, version: str) -> LoadedBuild:
+    """The working tree's package and this environment's runtime, with a model file (the review's challenger)."""
+    return load_build(None, repository, version, "", model_file)
+
+
+def load_build(
+    source: Path | None, repository: Repository, version: str, model_sha256: str, model_file: Path | None = None
+) -> LoadedBuild:
+    project = repository.project
+    answers, batch, schema_view, schema = import_from(
+        source, f"{PACKAGE}.answers", f"{PACKAGE}.batch", f"{PACKAGE}.schema", f"{project.package}.schema"
+    )
+    try:
+        scorer = batch.TableScorer(schema_view.Schema.of(schema))
+    except ValueError as error:
+        where = f"the build of {version}" if source else "the working tree"
+        raise BuildError(f"{where}: {error}") from None
     model = answers.load_model(model_file or (source or project.root) / project.model, model_sha256)
-    return Predictor(version, model, batch)
+    return LoadedBuild(version, model, scorer)

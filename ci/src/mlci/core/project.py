@@ -1,29 +1,22 @@
 """The contract between the toolkit and a generated repository: everything a repository must provide, in one place.
 
 A repository offers the toolkit:
-- `pyproject.toml`: the project's name and its package (`[tool.uv.build-backend] module-name`, else the name);
+- `pyproject.toml`: the project's name and its package (`[tool.uv.build-backend] module-name`, else the name),
+  and `mlci-serving`, the serving runtime, among its dependencies;
 - `dvc.yaml`: the model artifact `[registry] model` names, the metrics files, and the plots with their settings;
-- in the package, the names `[contract]` of `mlci.toml` gives: the BentoML service class (`service:Predictor`,
-  served from the bento and smoke-tested at `/predict` and `/readyz`), the scoring function the champion
-  gate calls (`evaluate:score`, `score(model_file, data_file) -> {metric: value}`) and the one that measures
-  logged answers against outcomes (`evaluate:outcome_metrics`, `(actual, predicted) -> {metric: value}`);
-- in the package, `schema.TARGET` (its `.name`, the outcomes' target column) and `schema.IDENTIFIER` (the
-  column naming each record, or None: then outcomes name records by `id`, the id each answer carries);
-- in a build, `serving.answers.load_model(path, sha256)` and `serving.batch`: `REQUIRED_COLUMNS`,
-  `answer_columns(classes)`, `classes_of(model)`, `judged(table) -> (model inputs, {position: reason})` and
-  `predictions(model, inputs, version)`, with which `mlci score` and `mlci shadow` answer as the service does;
+- in the package, `schema` (`TASK`, `TARGET`, `COLUMNS`, `EXAMPLE`, read by the runtime's `Schema.of`;
+  `IDENTIFIER`, the column naming each record or None: then outcomes name records by `id`, the id each answer
+  carries), and the names `[contract]` of `mlci.toml` gives: the BentoML service (`service:Predictor`, made by
+  the runtime's `model_service`, served from the bento and smoke-tested at `/predict` and `/readyz`), the scoring
+  function the champion gate calls (`evaluate:score`, `score(model_file, data_file) -> {metric: value}`) and the
+  one that measures logged answers against outcomes (`evaluate:outcome_metrics`, `(actual, predicted) -> {...}`);
 - `[contract] example`: a request the service must answer with 200, each answer naming the served version;
   a request with no records it must refuse with 400.
 
-The toolkit offers the service, through the environment of the server it starts:
-- `MODEL_VERSION`: the version served, which every answer and log record carries;
-- `MODEL_SHA256`: the built model's checksum, which the service compares with the model before loading it;
-- `MODEL_ONNX_SHA256`: the compiled model's checksum, when the build has one: the service then loads that model
-  (after the same comparison) in place of the trained one;
-- `INFERENCE_LOG_*` ([monitoring] of `mlci.toml`): where and how much to log. A log record is one JSON line
-  with `LOG_RECORD_FIELDS` (`id` from this version on); `mlci drift`, `kpi` and `shadow` read them back.
-The bento carries no toolkit, so the generated package spells these names itself; its tests compare them with
-the ones here.
+The toolkit offers the service the variables of `mlci_serving.names`, through the environment of the server it
+starts: `MODEL_VERSION`, `MODEL_SHA256`, `MODEL_ONNX_SHA256` (the compiled model, when the build has one) and
+`INFERENCE_LOG_*` ([monitoring] of `mlci.toml`); it reads log records back by `LOG_RECORD_FIELDS`. A bento
+carries the runtime's own files, so the service and the toolkit spell these names once, in the runtime.
 """
 
 from __future__ import annotations
@@ -36,21 +29,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from mlci_serving.names import (
+    COMPILED_SHA256_VARIABLE,
+    LOG_FLUSH_VARIABLE,
+    LOG_SAMPLE_VARIABLE,
+    LOG_SEGMENT_VARIABLE,
+    LOG_URL_VARIABLE,
+    MODEL_SHA256_VARIABLE,
+    MODEL_VERSION_VARIABLE,
+)
 
-from mlci.core.config import Config, Monitoring
+from mlci.core.config import Config
 from mlci.core.errors import MlciError
+from mlci.core.settings import Monitoring
 
-MODEL_VERSION_VARIABLE = "MODEL_VERSION"
-MODEL_SHA256_VARIABLE = "MODEL_SHA256"  # the built model's checksum: the service refuses other bytes at start
-COMPILED_SHA256_VARIABLE = "MODEL_ONNX_SHA256"  # the compiled model's, when the build has one: the one served
-LOG_URL_VARIABLE = "INFERENCE_LOG_URL"
-LOG_SAMPLE_VARIABLE = "INFERENCE_LOG_SAMPLE"
-LOG_SEGMENT_VARIABLE = "INFERENCE_LOG_SEGMENT_BYTES"
-LOG_FLUSH_VARIABLE = "INFERENCE_LOG_FLUSH_SECONDS"
-LOG_RECORD_FIELDS = ("timestamp", "model_version", "id", "inputs", "prediction")
 OUTCOME_ID_COLUMN = "id"  # what outcomes name a record by when the schema has no identifier column
-PREDICT_ROUTE = "/predict"
-READY_ROUTE = "/readyz"
 EMPTY_REQUEST = b'{"records": []}'  # a request the contract refuses: a batch must hold a record
 
 Scorer = Callable[[Path, Path], dict[str, float]]

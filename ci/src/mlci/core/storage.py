@@ -16,8 +16,9 @@ from pathlib import Path
 
 import fsspec
 
-from mlci.core.config import Config, Storage
+from mlci.core.config import Config
 from mlci.core.errors import MlciError
+from mlci.core.settings import Storage
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
 # The settings that name each location, for messages that say what to correct.

@@ -22,12 +22,11 @@ import tomlkit
 import yaml
 from ruamel.yaml import YAML
 
-from mlci.data import rendering
-from mlci.core.config import Config
-from mlci.data.profiling import AdoptError, TableProfile, Task, profile
-from mlci.core.project import Project
+from mlci.core.repository import Repository
 from mlci.core.runner import CommandError, run
 from mlci.core.store import sha256
+from mlci.data import rendering
+from mlci.data.profiling import AdoptError, TableProfile, Task, profile
 
 METRICS: dict[str, dict[str, str]] = {
     "classification": {"accuracy": "higher", "f1_macro": "higher", "roc_auc_ovr": "higher"},
@@ -154,15 +153,15 @@ def run_dvc(root: Path, *args: str) -> None:
         raise AdoptError(f"dvc {' '.join(args)} failed, nothing was changed:\n{error.output}") from None
 
 
-def adopt(config: Config, project: Project, source: Path, target: str, task: Task | None) -> Adopted:
+def adopt(repository: Repository, source: Path, target: str, task: Task | None) -> Adopted:
     """Make the table at `source` the repository's data, predicting `target`."""
-    root = project.root
+    root, config, project = repository.root, repository.config, repository.project
     table = profile(source, target, task, test_size(root))
     data = f"data/{table.name}.csv"
     old_data = config.retrain.data
     schema = f"src/{project.package}/schema.py"
     texts = {
-        schema: rendering.schema_module(table, project.package, data),
+        schema: rendering.schema_module(table, data),
         f"{config.validation.suites}/{table.name}.py": rendering.suite_module(table, project.package),
         project.example.as_posix(): rendering.example_request(table),
         "README.md": edited_readme(

@@ -18,8 +18,8 @@ from great_expectations.data_context.data_context.abstract_data_context import A
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.datasource.fluent.pandas_datasource import PandasDatasource
 
+from mlci.data.results import Failure, Outcome
 from mlci.data.suites import Suite
-from mlci.data.validation import Failure, Outcome
 
 # Arguments of an expectation that do not belong to the rule it states.
 NOT_THE_RULE = {

@@ -12,9 +12,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlci.core.config import Retrain
 from mlci.core.errors import MlciError
 from mlci.core.runner import CommandError, run
+from mlci.core.settings import Retrain
 from mlci.core.storage import SOURCE_SETTING, Location, filesystem, reaching, require_bucket
 from mlci.core.store import sha256
 

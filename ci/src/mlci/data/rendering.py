@@ -51,7 +51,7 @@ def column_code(column: ColumnProfile, indent: int) -> list[str]:
     return [*lines, line(f"){',' if indent > 0 else ''}", indent) + comment]
 
 
-def schema_module(table: TableProfile, package: str, data_path: str) -> str:
+def schema_module(table: TableProfile, data_path: str) -> str:
     """`schema.py`: the data file, the task, the target, every column, and the example record."""
     target = next(column for column in table.columns if column.role == "target")
     others = [column for column in table.columns if column.role != "target"]
@@ -72,7 +72,7 @@ def schema_module(table: TableProfile, package: str, data_path: str) -> str:
         "",
         "from pathlib import Path",
         "",
-        f"from {package}.columns import {', '.join(kinds)}",
+        f"from mlci_serving import {', '.join(kinds)}",
         "",
         f"DATA = Path({literal(data_path)})  # the raw table, tracked by DVC",
         f"TASK: Task = {literal(table.task)}",
@@ -120,10 +120,10 @@ def suite_module(table: TableProfile, package: str) -> str:
         "from __future__ import annotations",
         "",
         "from great_expectations.expectations import Expectation",
+        "from mlci.data.checks import from_schema, health",
         "",
         f"from {package}.data import read_csv as read",
-        f"from {package}.data_checks import from_schema, health",
-        f"from {package}.schema import COLUMNS, DATA",
+        f"from {package}.schema import COLUMNS, DATA, TARGET",
         "",
         '__all__ = ["DATA", "expectations", "read"]',
         "",
@@ -136,7 +136,7 @@ def suite_module(table: TableProfile, package: str) -> str:
         "",
         "def expectations() -> list[Expectation]:",
         '    """Every expectation of this suite."""',
-        "    return [*from_schema(COLUMNS), *health(ROWS, MISSING_AT_MOST), *specific()]",
+        "    return [*from_schema(COLUMNS), *health(ROWS, MISSING_AT_MOST, TARGET), *specific()]",
         "",
         "",
         "def specific() -> list[Expectation]:",

@@ -5,36 +5,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from mlci.core.config import Validation
+from mlci.core.settings import Validation
+from mlci.data.results import Outcome
 from mlci.data.suites import SuiteError, discover, select
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One expectation that did not hold: which, on what column, the rule, and what was found instead."""
-
-    expectation: str
-    column: str | None
-    rule: str
-    found: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One data file checked against one suite; `error` is set when the file could not even be read."""
-
-    suite: str
-    data: str
-    evaluated: int = 0
-    failures: list[Failure] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def success(self) -> bool:
-        return self.error is None and not self.failures
 
 
 def summary(outcomes: list[Outcome]) -> str:

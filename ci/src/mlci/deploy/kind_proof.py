@@ -17,13 +17,12 @@ from pathlib import Path
 
 import yaml
 
-from mlci.core.config import Config
-from mlci.core.errors import MlciError, RefusedError
 from mlci.build.image import DOCKERFILE, prepare
+from mlci.core.errors import MlciError, RefusedError
 from mlci.core.project import Project
+from mlci.core.repository import Repository
 from mlci.core.runner import attempt, run
 from mlci.deploy.smoke import answer_problems, ready, smoke_for
-from mlci.core.store import Store
 from mlci.deploy.targets.kubernetes import Release, namespace_of, release_manifest
 from mlci.deploy.targets.process import free_port
 
@@ -73,9 +72,10 @@ def render_with(project: Project, overlay: Path, release: Release, workdir: Path
     return run("kubectl", "kustomize", str(workdir))
 
 
-def prove(config: Config, project: Project, version: str, stage: str) -> Proof:
+def prove(repository: Repository, version: str, stage: str) -> Proof:
     """Build the image, start a kind cluster, apply the stage's overlay with it, wait for the rollout, and
     smoke-test it through a port-forward; the cluster is deleted whatever happens."""
+    config, project, store = repository.config, repository.project, repository.store
     config.check_stage(stage)
     missing = missing_tools()
     if missing:
@@ -84,7 +84,6 @@ def prove(config: Config, project: Project, version: str, stage: str) -> Proof:
             "Here, `mlci image VERSION` checks the build context and `mlci smoke URL` a running server"
         )
     overlay = project.root / config.deploy[stage].overlay_for(stage)
-    store = Store(config.store.url)
     context = prepare(store, project, version, project.root / "build" / "image" / version)
     record = store.record(project.name, version)
     assert record is not None  # prepare fetched it

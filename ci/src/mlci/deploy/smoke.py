@@ -7,7 +7,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from mlci.core.project import EMPTY_REQUEST, PREDICT_ROUTE, READY_ROUTE, Project
+from mlci_serving.names import PREDICT_ROUTE, READY_ROUTE
+
+from mlci.core.project import EMPTY_REQUEST, Project
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlci.core.config import Config
-from mlci.promotion.gates import GateError, committed_metrics
 from mlci.core.project import Project
 from mlci.core.registry import Registry, try_sync
+from mlci.core.repository import Repository
 from mlci.core.tables import figure, render
 from mlci.deploy.targets import target_for
+from mlci.promotion.gates import GateError, committed_metrics
 
 
 def versions_table(project: Project, registry: Registry) -> str:
@@ -29,12 +29,12 @@ def versions_table(project: Project, registry: Registry) -> str:
     return render(rows)
 
 
-def stages_table(config: Config, project: Project, registry: Registry) -> str:
+def stages_table(repository: Repository, registry: Registry) -> str:
     """One row per stage: the version git assigns, the version running (or declared), and where."""
     rows = [["stage", "assigned", "running", "where", "state"]]
-    for stage in config.registry.stages:
+    for stage in repository.config.registry.stages:
         assigned = registry.holder(stage) or "-"
-        target = target_for(config, project, stage)
+        target = target_for(repository, stage)
         current = target.current()
         serving = f"{current.version} ({current.detail})" if current else "-"
         if assigned == "-":
@@ -57,15 +57,14 @@ class Status:
     warning: str | None
 
 
-def status(config: Config, project: Project) -> Status:
+def status(repository: Repository) -> Status:
     """The registry as origin has it (the local one, with a warning, when origin cannot be reached)."""
+    project, model = repository.project, repository.config.registry.model
     warning = try_sync(project.root)
-    registry = Registry.read(project.root, config.registry.model)
+    registry = repository.registry()
     if not registry.versions:
         versions = "no version registered yet: `mlci register` registers the model of the current commit"
     else:
         versions = versions_table(project, registry)
-    text = (
-        f"{project.name}: {config.registry.model} registry\n\n{versions}\n\n{stages_table(config, project, registry)}"
-    )
+    text = f"{project.name}: {model} registry\n\n{versions}\n\n{stages_table(repository, registry)}"
     return Status(text, warning)

@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from mlci_serving.names import LOG_RECORD_FIELDS
 
-from mlci.review.comparison import FeatureChange, feature_changes
-from mlci.core.config import Config, Drift
 from mlci.core.document import Block, Heading, Paragraph, Table, to_html, to_markdown
 from mlci.core.errors import MlciError
-from mlci.core.project import LOG_RECORD_FIELDS, Project
 from mlci.core.registry import Registry
+from mlci.core.repository import Repository
+from mlci.core.settings import Drift
 from mlci.core.storage import LOG_SETTING, Location, filesystem, reaching, require_bucket
 from mlci.core.tracked import fetch_at
+from mlci.monitoring.psi import FeatureChange, feature_changes
 
 
 class NothingToJudgeError(MlciError):
@@ -61,9 +62,9 @@ def read_log(url: str, since: datetime | None = None) -> list[Window]:
     return windows(read_entries(url, since))
 
 
-def stage_log(config: Config, project: Project, stage: str) -> str:
+def stage_log(repository: Repository, stage: str) -> str:
     """Where a stage's servers log, or an error saying how to turn logging on."""
-    log = config.monitoring.url_for(stage, project.root)
+    log = repository.config.monitoring.url_for(stage, repository.root)
     if log is None:
         raise MlciError("no inference log: set [monitoring] log in mlci.toml so that deployed stages log requests")
     return log
@@ -238,12 +239,12 @@ def write_verdict(folder: Path, verdict: str, detail: str, file: str = VERDICT_F
     (folder / file).write_text(json.dumps({"verdict": verdict, "detail": detail}, indent=2) + "\n")
 
 
-def check(config: Config, project: Project, query: DriftQuery) -> DriftReport:
+def check(repository: Repository, query: DriftQuery) -> DriftReport:
     """Judge the logged inputs of each version against its training data, and write the report and the verdict
     (also when there is nothing to judge)."""
     (query.output / VERDICT_FILE).unlink(missing_ok=True)  # a verdict is never left from an earlier check
     try:
-        checked = judge_log(config, project, query)
+        checked = judge_log(repository, query)
     except NothingToJudgeError as error:
         write_verdict(query.output, "nothing to judge", str(error))
         raise
@@ -252,17 +253,17 @@ def check(config: Config, project: Project, query: DriftQuery) -> DriftReport:
     return checked
 
 
-def judge_log(config: Config, project: Project, query: DriftQuery) -> DriftReport:
+def judge_log(repository: Repository, query: DriftQuery) -> DriftReport:
     """Judge the logged inputs of each version against its training data, and write the report."""
-    stage = query.stage or config.registry.stages[-1]
-    config.check_stage(stage)
+    config, project = repository.config, repository.project
+    stage = repository.stage(query.stage)
     log = query.log or config.monitoring.url_for(stage, project.root)
     if log is None:
         raise MlciError(
             "no inference log to judge: pass --log URL, or set [monitoring] log in mlci.toml "
             "so that deployed stages log their requests"
         )
-    registry = Registry.read(project.root, config.registry.model)
+    registry = repository.registry()
     pending = None if query.log else config.monitoring.flush_seconds
     windows, too_few = large_enough(read_log(log, query.since), config.drift, pending)
     with tempfile.TemporaryDirectory(prefix="mlci-drift-") as scratch:

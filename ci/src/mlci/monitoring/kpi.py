@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlci.core.config import Config, Kpi
+from mlci.core.config import Config
 from mlci.core.document import Block, Heading, Paragraph, Table, to_html, to_markdown
-from mlci.monitoring.drift import NothingToJudgeError, read_entries, stage_log, write_verdict
 from mlci.core.errors import MlciError
-from mlci.promotion.gates import Check, committed_metrics, limit_check, regression_check
-from mlci.monitoring.outcomes import joined, read_outcomes
-from mlci.core.project import Project
-from mlci.core.registry import Registry
+from mlci.core.repository import Repository
+from mlci.core.settings import Kpi
 from mlci.core.tables import figure
+from mlci.monitoring.drift import NothingToJudgeError, read_entries, stage_log, write_verdict
+from mlci.monitoring.outcomes import joined, read_outcomes
+from mlci.promotion.gates import Check, committed_metrics, limit_check, regression_check
 
 VERDICT_FILE = "kpi.json"  # "met", "missed" or "nothing to judge", and why
 
@@ -94,13 +94,12 @@ def require_measurable(settings: Kpi, measured: dict[str, float]) -> None:
         )
 
 
-def measure_versions(
-    config: Config, project: Project, entries: pd.DataFrame, outcomes: pd.DataFrame
-) -> list[VersionKpis]:
+def measure_versions(repository: Repository, entries: pd.DataFrame, outcomes: pd.DataFrame) -> list[VersionKpis]:
     """Each logged version's answers with outcomes, measured and judged."""
+    config, project = repository.config, repository.project
     settings, measure = config.kpi, project.outcome_scorer()
     answered = joined(entries, outcomes)
-    registry = Registry.read(project.root, config.registry.model)
+    registry = repository.registry()
     found = []
     for version, logged in entries.groupby("version", sort=True):
         rows = answered[answered["version"] == version]
@@ -151,11 +150,12 @@ def outcomes_url(config: Config) -> str:
     return config.kpi.outcomes
 
 
-def check(config: Config, project: Project, query: KpiQuery) -> KpiReport:
+def check(repository: Repository, query: KpiQuery) -> KpiReport:
     """Measure each version a stage served against its outcomes; write the report and the verdict."""
+    config = repository.config
     (query.output / VERDICT_FILE).unlink(missing_ok=True)
     try:
-        checked = measure(config, project, query)
+        checked = measure(repository, query)
         if not checked.judged:
             counts = "; ".join(f"{v.version}: {v.with_outcomes} answers with outcomes" for v in checked.versions)
             raise NothingToJudgeError(
@@ -169,12 +169,12 @@ def check(config: Config, project: Project, query: KpiQuery) -> KpiReport:
     return checked
 
 
-def measure(config: Config, project: Project, query: KpiQuery) -> KpiReport:
-    stage = query.stage or config.registry.stages[-1]
-    config.check_stage(stage)
+def measure(repository: Repository, query: KpiQuery) -> KpiReport:
+    config, project = repository.config, repository.project
+    stage = repository.stage(query.stage)
     url = outcomes_url(config)
-    entries = read_entries(stage_log(config, project, stage), query.since)
+    entries = read_entries(stage_log(repository, stage), query.since)
     outcomes = read_outcomes(url, *project.outcome_columns())
-    versions = measure_versions(config, project, entries, outcomes)
+    versions = measure_versions(repository, entries, outcomes)
     markdown, page = report(versions, config.kpi, query.output, project.name)
     return KpiReport(versions, markdown, page)

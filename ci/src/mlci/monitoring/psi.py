@@ -1,4 +1,5 @@
-"""The one drift rule: the population stability index (PSI) of a column, and when a column counts as drifted.
+"""The one drift rule: the population stability index (PSI) of a column, when a column counts as drifted, and
+each column's change between two tables judged by it.
 
 The review (base against head) and `mlci drift` (training data against logged requests) both judge by it.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,3 +46,60 @@ def psi_categorical(base: pd.Series, head: pd.Series) -> float:
 def stability(expected: np.ndarray, actual: np.ndarray) -> float:
     expected, actual = np.clip(expected, PSI_FLOOR, None), np.clip(actual, PSI_FLOOR, None)
     return round(float(np.sum((actual - expected) * np.log(actual / expected))), 4)
+
+
+@dataclass(frozen=True)
+class FeatureChange:
+    """How one column moved from base to head: a summary of each side and the population stability index."""
+
+    name: str
+    kind: str
+    base: str
+    head: str
+    missing: str
+    psi: float
+    new_categories: list[str]
+    only_in: str = ""  # "base" or "head" for a column the other side lacks
+
+    def drifted(self, threshold: float) -> bool:
+        """Whether head moved away from base past the threshold, by the one drift rule."""
+        return drifted(self.psi, self.new_categories, threshold)
+
+
+def feature_changes(base: pd.DataFrame, head: pd.DataFrame) -> list[FeatureChange]:
+    """Every column of either frame: numeric ones by mean and spread, others by their top value."""
+    changes = []
+    for name in [*head.columns, *(column for column in base.columns if column not in head.columns)]:
+        if name not in base.columns or name not in head.columns:
+            side = "head" if name in head.columns else "base"
+            changes.append(FeatureChange(name, "-", "-", "-", "-", math.nan, [], only_in=side))
+            continue
+        old, new = base[name], head[name]
+        missing = f"{old.isna().mean():.1%} → {new.isna().mean():.1%}"
+        if pd.api.types.is_numeric_dtype(old) and pd.api.types.is_numeric_dtype(new):
+            summary = "mean {:.4g}, sd {:.4g}"
+            changes.append(
+                FeatureChange(
+                    name,
+                    "numeric",
+                    summary.format(old.mean(), old.std()),
+                    summary.format(new.mean(), new.std()),
+                    missing,
+                    psi_numeric(old, new),
+                    [],
+                )
+            )
+        else:
+            added = sorted(set(new.dropna().astype(str)) - set(old.dropna().astype(str)))
+            changes.append(
+                FeatureChange(name, "category", top(old), top(new), missing, psi_categorical(old, new), added)
+            )
+    return changes
+
+
+def top(column: pd.Series) -> str:
+    """The most frequent value and its share, and how many distinct values there are."""
+    counts = column.value_counts(normalize=True)
+    if counts.empty:
+        return "no values"
+    return f"{counts.index[0]} {counts.iloc[0]:.0%} of {len(counts)}"

@@ -15,15 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlci.build.loaded import Predictor, stored_predictor
+from mlci.build.loaded import LoadedBuild, stored_build
 from mlci.core.config import Config
 from mlci.core.document import Block, Heading, Paragraph, Table, to_html, to_markdown
-from mlci.monitoring.drift import NothingToJudgeError, read_entries, stage_log
 from mlci.core.errors import MlciError
-from mlci.monitoring.outcomes import joined, read_outcomes
-from mlci.core.project import Project
-from mlci.core.registry import Registry
+from mlci.core.repository import Repository
 from mlci.core.tables import figure
+from mlci.monitoring.drift import NothingToJudgeError, read_entries, stage_log
+from mlci.monitoring.outcomes import joined, read_outcomes
 
 
 @dataclass(frozen=True)
@@ -64,22 +63,22 @@ def agreeing(served: pd.Series, challenger: pd.Series, numeric: bool, tolerance:
     return same
 
 
-def replay(
-    config: Config, project: Project, entries: pd.DataFrame, stage: str, served: str, predictor: Predictor
-) -> Replay:
+def replay(repository: Repository, entries: pd.DataFrame, stage: str, served: str, challenger: LoadedBuild) -> Replay:
     """Answer the requests `served` logged with the challenger, and compare."""
     window = entries[entries["version"] == served].reset_index(drop=True)
     if window.empty:
         raise NothingToJudgeError(f"{stage}'s log holds no request answered by {served}, the version it holds")
-    batch = predictor.batch
-    requests = pd.DataFrame(list(window["inputs"])).reindex(columns=batch.REQUIRED_COLUMNS)
-    inputs, reasons = batch.judged(requests)
+    config, project, scorer = repository.config, repository.project, challenger.scorer
+    requests = pd.DataFrame(list(window["inputs"])).reindex(columns=scorer.required_columns)
+    inputs, reasons = scorer.judged(requests)
     kept = [position for position in range(len(requests)) if position not in reasons]
     compared = window.iloc[kept].reset_index(drop=True)
     answers = (
-        batch.predictions(predictor.model, inputs, predictor.version)["prediction"] if kept else pd.Series(dtype=object)
+        scorer.predictions(challenger.model, inputs, challenger.version)["prediction"]
+        if kept
+        else pd.Series(dtype=object)
     )
-    numeric = not batch.classes_of(predictor.model)
+    numeric = not scorer.classes_of(challenger.model)
     agreed = int(agreeing(compared["prediction"], answers, numeric, config.shadow.tolerance).sum())
     served_metrics, challenger_metrics, with_outcomes = {}, {}, 0
     if config.kpi.outcomes:
@@ -94,7 +93,7 @@ def replay(
     return Replay(
         stage,
         served,
-        predictor.version,
+        challenger.version,
         len(window),
         len(reasons),
         agreed,
@@ -133,20 +132,20 @@ def blocks(found: Replay, config: Config) -> list[Block]:
     return shown
 
 
-def served_version(config: Config, project: Project, stage: str) -> str:
-    holder = Registry.read(project.root, config.registry.model).holder(stage)
+def served_version(repository: Repository, stage: str) -> str:
+    holder = repository.registry().holder(stage)
     if holder is None:
         raise MlciError(f"{stage} holds no version: there is no live traffic to replay")
     return holder
 
 
-def shadow(config: Config, project: Project, query: ShadowQuery) -> tuple[Replay, Path, Path]:
+def shadow(repository: Repository, query: ShadowQuery) -> tuple[Replay, Path, Path]:
     """Replay a stage's logged requests through a challenger's build; write shadow.md and shadow.html."""
-    stage = query.stage or config.registry.stages[-1]
-    config.check_stage(stage)
-    entries = read_entries(stage_log(config, project, stage), query.since)
-    served = served_version(config, project, stage)
-    found = replay(config, project, entries, stage, served, stored_predictor(config, project, query.challenger))
+    config = repository.config
+    stage = repository.stage(query.stage)
+    entries = read_entries(stage_log(repository, stage), query.since)
+    served = served_version(repository, stage)
+    found = replay(repository, entries, stage, served, stored_build(repository, query.challenger))
     title = f"Shadow run of {found.challenger} on {stage}'s traffic"
     document = [Heading(title), *blocks(found, config)]
     query.output.mkdir(parents=True, exist_ok=True)

@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlci.core.config import Gates
 from mlci.core.errors import MlciError
 from mlci.core.git import git
 from mlci.core.project import Project
 from mlci.core.registry import Version
 from mlci.core.runner import CommandError
+from mlci.core.settings import Gates
 from mlci.core.tables import figure, render
 from mlci.core.tracked import fetch_at
 

@@ -6,22 +6,20 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlci.build.image import require_image
 from mlci.core.config import Config
 from mlci.core.errors import RefusedError
-from mlci.promotion.gates import Check, committed_checks, committed_metrics, regression_checks, require, table
-from mlci.core.project import Project
 from mlci.core.registry import Assignment, Registry, assign, exclusive, sync
-from mlci.core.store import Store
-from mlci.deploy.targets.base import Deployment
-from mlci.deploy.targets.kubernetes import require_image
+from mlci.core.repository import Repository
+from mlci.promotion.gates import Check, committed_checks, committed_metrics, regression_checks, require, table
 
 
-def check_build(config: Config, project: Project, version: str, stage: str) -> None:
+def check_build(repository: Repository, version: str, stage: str) -> None:
     """Fetch the stored build and check its checksum: every stage deploys exactly these bytes. A kubernetes stage
     also needs the build's image."""
     with tempfile.TemporaryDirectory(prefix="mlci-promote-") as scratch:
-        _, record = Store(config.store.url).fetch(project.name, version, Path(scratch))
-    if config.deploy[stage].target == "kubernetes":
+        _, record = repository.store.fetch(repository.project.name, version, Path(scratch))
+    if repository.config.deploy[stage].target == "kubernetes":
         require_image(record, stage)
 
 
@@ -43,19 +41,19 @@ def check_order(config: Config, registry: Registry, version: str, stage: str) ->
 
 @dataclass(frozen=True)
 class Promotion:
-    """A stage assigned to a version, the gates it passed, and its deployment when the stage is declared in git."""
+    """A stage assigned to a version, and the gates it passed."""
 
     assignment: Assignment
     checks: list[Check]
-    deployment: Deployment | None = None
 
 
-def promote(config: Config, project: Project, version_name: str, stage: str) -> Promotion:
+def promote(repository: Repository, version_name: str, stage: str) -> Promotion:
     """Assign `stage` to a version once every rule passes; a refusal by the gates reports their figures."""
+    config, project = repository.config, repository.project
     config.check_stage(stage)
     with exclusive(project.root):
         sync(project.root)
-        registry = Registry.read(project.root, config.registry.model)
+        registry = repository.registry()
         version = registry.version(version_name)
         check_order(config, registry, version.name, stage)
         metrics = committed_metrics(project, version)
@@ -69,20 +67,21 @@ def promote(config: Config, project: Project, version_name: str, stage: str) -> 
             raise RefusedError(
                 f"gates: {version.name} fails {'; '.join(failed)}; no tag was created", report=table(checks)
             )
-        check_build(config, project, version.name, stage)
+        check_build(repository, version.name, stage)
         return Promotion(assign(project.root, config.registry.model, version.name, stage), checks)
 
 
-def rollback(config: Config, project: Project, stage: str) -> Assignment:
+def rollback(repository: Repository, stage: str) -> Assignment:
     """Assign a stage, with a new tag, to the version that held it before the current one."""
+    config, project = repository.config, repository.project
     config.check_stage(stage)
     with exclusive(project.root):
         sync(project.root)
-        registry = Registry.read(project.root, config.registry.model)
+        registry = repository.registry()
         previous = registry.previous(stage)
         if previous is None:
             current = registry.holder(stage)
             held = f"only {current} has held it" if current else "no version has held it"
             raise RefusedError(f"{stage} has no earlier version to roll back to: {held}")
-        check_build(config, project, previous, stage)
+        check_build(repository, previous, stage)
         return assign(project.root, config.registry.model, previous, stage)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from mlci.core.config import Config
 from mlci.promotion.gates import TOLERANCE, champion_checks, committed_checks, gain, gate_verdict
-from mlci.monitoring.psi import drifted, psi_categorical, psi_numeric
 
 
 @dataclass(frozen=True)
@@ -81,60 +77,3 @@ def param_changes(base: dict[str, Any] | None, head: dict[str, Any] | None) -> l
 
 def show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-@dataclass(frozen=True)
-class FeatureChange:
-    """How one column moved from base to head: a summary of each side and the population stability index."""
-
-    name: str
-    kind: str
-    base: str
-    head: str
-    missing: str
-    psi: float
-    new_categories: list[str]
-    only_in: str = ""  # "base" or "head" for a column the other side lacks
-
-    def drifted(self, threshold: float) -> bool:
-        """Whether head moved away from base past the threshold, by the one drift rule."""
-        return drifted(self.psi, self.new_categories, threshold)
-
-
-def feature_changes(base: pd.DataFrame, head: pd.DataFrame) -> list[FeatureChange]:
-    """Every column of either frame: numeric ones by mean and spread, others by their top value."""
-    changes = []
-    for name in [*head.columns, *(column for column in base.columns if column not in head.columns)]:
-        if name not in base.columns or name not in head.columns:
-            side = "head" if name in head.columns else "base"
-            changes.append(FeatureChange(name, "-", "-", "-", "-", math.nan, [], only_in=side))
-            continue
-        old, new = base[name], head[name]
-        missing = f"{old.isna().mean():.1%} → {new.isna().mean():.1%}"
-        if pd.api.types.is_numeric_dtype(old) and pd.api.types.is_numeric_dtype(new):
-            summary = "mean {:.4g}, sd {:.4g}"
-            changes.append(
-                FeatureChange(
-                    name,
-                    "numeric",
-                    summary.format(old.mean(), old.std()),
-                    summary.format(new.mean(), new.std()),
-                    missing,
-                    psi_numeric(old, new),
-                    [],
-                )
-            )
-        else:
-            added = sorted(set(new.dropna().astype(str)) - set(old.dropna().astype(str)))
-            changes.append(
-                FeatureChange(name, "category", top(old), top(new), missing, psi_categorical(old, new), added)
-            )
-    return changes
-
-
-def top(column: pd.Series) -> str:
-    """The most frequent value and its share, and how many distinct values there are."""
-    counts = column.value_counts(normalize=True)
-    if counts.empty:
-        return "no values"
-    return f"{counts.index[0]} {counts.iloc[0]:.0%} of {len(counts)}"

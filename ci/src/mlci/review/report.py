@@ -14,18 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlci.review import charts
-from mlci.review.comparison import MetricRow, feature_changes, metric_rows, param_changes, verdict
 from mlci.core.config import Config
 from mlci.core.document import Block, Chart, Heading, Items, Paragraph, Table, to_html, to_markdown
 from mlci.core.errors import MlciError
 from mlci.core.git import git
-from mlci.core.project import Project
-from mlci.core.registry import Registry, try_sync
-from mlci.review.revisions import Layout, Revision, read_revision
+from mlci.core.registry import try_sync
+from mlci.core.repository import Repository
 from mlci.core.runner import CommandError
-from mlci.data.suites import discover
 from mlci.core.tables import figure
+from mlci.data.suites import discover
+from mlci.monitoring.psi import feature_changes
+from mlci.review import charts
+from mlci.review.comparison import MetricRow, metric_rows, param_changes, verdict
+from mlci.review.revisions import Layout, Revision, read_revision
 
 # Ends the review's Markdown, unseen on GitHub: the workflow edits the comment holding it, and no other.
 REVIEW_MARKER = "<!-- mlci:model-review -->"
@@ -41,7 +42,8 @@ class Written:
     warning: str | None = None
 
 
-def layout(config: Config, project: Project) -> Layout:
+def layout(repository: Repository) -> Layout:
+    config, project = repository.config, repository.project
     suites = discover(project.root / config.validation.suites)
     return Layout(
         project.root, project.metrics, Path("params.yaml"), Path(config.validation.report), project.plots, suites
@@ -182,10 +184,10 @@ def confusion_tables(plot: charts.PlotSpec, sides: dict[str, pd.DataFrame]) -> l
     return blocks
 
 
-def champion_revision(config: Config, project: Project, layout: Layout) -> tuple[str | None, Revision | None]:
+def champion_revision(repository: Repository, layout: Layout) -> tuple[str | None, Revision | None]:
     """The version the last stage holds, read at its commit; none when no version holds it."""
-    registry = Registry.read(project.root, config.registry.model)
-    name = registry.holder(config.registry.stages[-1])
+    registry = repository.registry()
+    name = registry.holder(repository.stage(None))
     if name is None:
         return None, None
     return name, read_revision(layout, f"champion {name}", registry.version(name).commit)
@@ -194,13 +196,14 @@ def champion_revision(config: Config, project: Project, layout: Layout) -> tuple
 REPLAY_DAYS = 7  # the review replays the last week of the champion's logged requests
 
 
-def live_blocks(config: Config, project: Project, champion: str | None) -> list[Block]:
+def live_blocks(repository: Repository, champion: str | None) -> list[Block]:
     """Head replayed on the requests the champion answered in the last week, when the last stage logged any."""
-    from mlci.build.loaded import working_tree_predictor
+    from mlci.build.loaded import working_tree_build
     from mlci.monitoring.drift import NothingToJudgeError, read_entries
     from mlci.monitoring.shadow import blocks, replay
 
-    stage = config.registry.stages[-1]
+    config, project = repository.config, repository.project
+    stage = repository.stage(None)
     log = config.monitoring.url_for(stage, project.root)
     if log is None or champion is None:
         return [Paragraph(f"No live traffic to replay: {stage} {'logs nothing' if champion else 'holds no version'}.")]
@@ -210,7 +213,7 @@ def live_blocks(config: Config, project: Project, champion: str | None) -> list[
         if not model.is_file():
             raise MlciError(f"head has no {project.model}: run `nox -s repro`")
         entries = read_entries(log, since)
-        found = replay(config, project, entries, stage, champion, working_tree_predictor(project, model, "head"))
+        found = replay(repository, entries, stage, champion, working_tree_build(repository, model, "head"))
     except NothingToJudgeError as error:
         return [Paragraph(f"No live traffic to replay in the last {REPLAY_DAYS} days: {error}")]
     except MlciError as error:
@@ -218,16 +221,17 @@ def live_blocks(config: Config, project: Project, champion: str | None) -> list[
     return blocks(found, config)
 
 
-def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
+def review(repository: Repository, ref: str, folder: Path) -> Written:
     """Compare head (the working tree) with `ref` and the champion, and write the report into `folder`."""
+    config, project = repository.config, repository.project
     synced = try_sync(project.root)
-    where = layout(config, project)
+    where = layout(repository)
     commit = resolve(project.root, ref)
     base = read_revision(where, f"base {ref}", commit) if commit else Revision(f"base {ref}", None)
     if commit is None:
         base.missing.append(unknown_ref(project.root, ref))
     head = read_revision(where, "head", None)
-    champion_name, champion = champion_revision(config, project, where)
+    champion_name, champion = champion_revision(repository, where)
     rows = metric_rows(
         base.metrics, head.metrics, champion.metrics if champion else None, config, champion_name or "the champion"
     )
@@ -247,7 +251,7 @@ def review(config: Config, project: Project, ref: str, folder: Path) -> Written:
         Heading("Plots", 3),
         *plot_blocks(base, head, where, folder),
         Heading(f"Live traffic: head against {champion_name or 'the champion'}", 3),
-        *live_blocks(config, project, champion_name),
+        *live_blocks(repository, champion_name),
     ]
     missing = [*base.missing, *head.missing, *(champion.missing if champion else [])]
     if champion is None:

@@ -18,8 +18,8 @@ import yaml
 
 from mlci.core.git import git
 from mlci.core.runner import CommandError
-from mlci.data.suites import Suite
 from mlci.core.tracked import fetch_at
+from mlci.data.suites import Suite
 
 
 @dataclass

@@ -20,10 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from mlci.build.loaded import Predictor, stored_predictor, version_for
-from mlci.core.config import Config
+from mlci.build.loaded import LoadedBuild, stored_build, version_for
 from mlci.core.errors import MlciError
-from mlci.core.project import Project
+from mlci.core.repository import Repository
 from mlci.core.storage import filesystem, reaching
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -165,15 +164,15 @@ def publish(writers: list[TableWriter]) -> None:
         os.replace(f"{path}.partial", path)
 
 
-def check_columns(chunk: pd.DataFrame, predictor: Predictor, url: str) -> list[str]:
+def check_columns(chunk: pd.DataFrame, build: LoadedBuild, url: str) -> list[str]:
     """The columns the scores add, once the table has what the contract needs and none of them."""
-    missing = [name for name in predictor.batch.REQUIRED_COLUMNS if name not in chunk.columns]
+    missing = [name for name in build.scorer.required_columns if name not in chunk.columns]
     if missing:
         raise ScoreError(
-            f"{url}: no column {', '.join(map(repr, missing))}, which {predictor.version} needs "
+            f"{url}: no column {', '.join(map(repr, missing))}, which {build.version} needs "
             f"(the table has: {', '.join(map(repr, chunk.columns))})"
         )
-    added: list[str] = predictor.batch.answer_columns(predictor.batch.classes_of(predictor.model))
+    added: list[str] = build.scorer.answer_columns(build.scorer.classes_of(build.model))
     clashing = [name for name in added if name in chunk.columns]
     if clashing:
         raise ScoreError(
@@ -190,14 +189,13 @@ def own_name(name: str, taken: pd.Index) -> str:
     return name
 
 
-def score_chunk(chunk: pd.DataFrame, first_row: int, predictor: Predictor) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_chunk(chunk: pd.DataFrame, first_row: int, build: LoadedBuild) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chunk's answered rows with their answers, and its refused rows with their numbers and reasons."""
-    batch = predictor.batch
-    inputs, reasons = batch.judged(chunk)
+    inputs, reasons = build.scorer.judged(chunk)
     kept = [position for position in range(len(chunk)) if position not in reasons]
     answered = chunk.iloc[kept].reset_index(drop=True)
     if kept:
-        answers = batch.predictions(predictor.model, inputs, predictor.version)
+        answers = build.scorer.predictions(build.model, inputs, build.version)
         answered = pd.concat([answered, answers], axis=1)
     refused = chunk.iloc[list(reasons)].reset_index(drop=True)
     refused.insert(0, own_name(ROW_COLUMN, chunk.columns), [first_row + position for position in reasons])
@@ -205,7 +203,7 @@ def score_chunk(chunk: pd.DataFrame, first_row: int, predictor: Predictor) -> tu
     return answered, refused
 
 
-def score(config: Config, project: Project, request: ScoreRequest) -> Scored:
+def score(repository: Repository, request: ScoreRequest) -> Scored:
     """Score a table with a stored build, writing the answers and the refused rows."""
     if request.chunk_rows < 1:
         raise ScoreError(f"--chunk-rows {request.chunk_rows}: give a number of rows of 1 or more")
@@ -213,8 +211,8 @@ def score(config: Config, project: Project, request: ScoreRequest) -> Scored:
     table_format(request.table)
     if request.table in (request.output, side):
         raise ScoreError(f"{request.output}: the output would overwrite the table scored; name another file")
-    version = version_for(config, project, request.version, request.stage)
-    predictor = stored_predictor(config, project, version)
+    version = version_for(repository, request.version, request.stage)
+    build = stored_build(repository, version)
     started, rows, refused = time.monotonic(), 0, 0
     with tempfile.TemporaryDirectory(prefix="mlci-score-") as scratch:
         output = TableWriter(request.output, Path(scratch) / f"scored.{kind}", kind)
@@ -222,8 +220,8 @@ def score(config: Config, project: Project, request: ScoreRequest) -> Scored:
         added: list[str] = []
         seen = False
         for chunk in chunks(request.table, request.chunk_rows):
-            added, seen = added or check_columns(chunk, predictor, request.table), True
-            answered, refused_rows = score_chunk(chunk, rows + 1, predictor)
+            added, seen = added or check_columns(chunk, build, request.table), True
+            answered, refused_rows = score_chunk(chunk, rows + 1, build)
             output.write(answered.reindex(columns=[*chunk.columns, *added]))  # a chunk all refused has no answers
             refusals.write(refused_rows)
             rows, refused = rows + len(chunk), refused + len(refused_rows)

@@ -5,19 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlci.core.config import Config
-from mlci.core.project import Project, log_environment
+from mlci.core.project import log_environment
+from mlci.core.repository import Repository
 from mlci.core.storage import ENDPOINT_VARIABLE
-from mlci.core.store import Store
 from mlci.deploy.targets.base import Target
 from mlci.deploy.targets.kubernetes import KubernetesTarget
 from mlci.deploy.targets.local import LocalTarget
 from mlci.deploy.targets.process import Runtime
 
 
-def target_for(config: Config, project: Project, stage: str) -> Target:
+def target_for(repository: Repository, stage: str) -> Target:
     """The target `[deploy.<stage>] target` selects, set up for the stage."""
+    config, project, store = repository.config, repository.project, repository.store
     settings = config.deploy[stage]
-    store = Store(config.store.url)
     if settings.target == "kubernetes":
         log = pod_log_environment(config, stage, project.root)
         return KubernetesTarget(project, stage, settings.overlay_for(stage), store, log)

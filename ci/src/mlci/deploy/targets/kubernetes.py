@@ -10,25 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from mlci_serving.names import COMPILED_SHA256_VARIABLE, MODEL_SHA256_VARIABLE, MODEL_VERSION_VARIABLE
 
+from mlci.build.image import require_image
 from mlci.core.errors import MlciError, RefusedError
-from mlci.deploy.gitops import commit_file, writable
-from mlci.core.project import (
-    COMPILED_SHA256_VARIABLE,
-    MODEL_SHA256_VARIABLE,
-    MODEL_VERSION_VARIABLE,
-    Project,
-    server_environment,
-)
+from mlci.core.project import Project, server_environment
 from mlci.core.registry import exclusive
 from mlci.core.store import Store
+from mlci.deploy.gitops import commit_file, writable
 from mlci.deploy.targets.base import Deployment, Serving
 from mlci.deploy.targets.cluster import observed
 
@@ -36,7 +31,6 @@ RELEASE_FILE = "release.yaml"
 VERSION_LABEL = "app.kubernetes.io/version"
 CONTAINER = "server"
 NOT_RELEASED = "none"  # the version label of a stage that runs nothing
-IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9]+(?:[._:/-][a-z0-9]+)*@sha256:[0-9a-f]{64}$")
 HEADER = """\
 # The release this stage runs, written by mlci: `mlci deploy`, `mlci promote` and `mlci rollback` change it and
 # commit it alone; a controller (Argo CD, Flux) applies the overlay. Do not edit: git's history of this file is
@@ -125,24 +119,6 @@ def read_release(path: Path) -> Release | None:
             "afresh, or restore it from git"
         ) from None
     raise ReleaseFileError(f"{path}: declares no Deployment; `mlci deploy` writes it afresh, or restore it from git")
-
-
-def require_image(record: dict[str, Any], stage: str) -> str:
-    """The image a build's record names, which a kubernetes stage needs before it may hold the version."""
-    image = record.get("image")
-    name, version = record.get("name"), record.get("version")
-    if image and not IMAGE_BY_DIGEST.fullmatch(str(image)):
-        raise RefusedError(
-            f"{stage}: the store's record of {name} {version} names the image {image!r}, not an image by digest: "
-            "the record was altered; nothing was changed"
-        )
-    if not image:
-        raise RefusedError(
-            f"{stage}: {name} {version} has no image in the store, so no cluster could run it; nothing was changed. "
-            f"Build and push it with `nox -s image -- {version} --push REPOSITORY` (the release workflow does), "
-            f"or record one built elsewhere with `mlci image {version} --record IMAGE@sha256:DIGEST`"
-        )
-    return str(image)
 
 
 def namespace_of(overlay: Path) -> str:

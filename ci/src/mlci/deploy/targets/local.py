@@ -22,12 +22,14 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 
+from mlci_serving.names import READY_ROUTE
+
+from mlci.build.installed import Installed, install
 from mlci.core.errors import RefusedError
 from mlci.core.locks import held
-from mlci.core.project import READY_ROUTE, Project
-from mlci.build.installed import Installed, install
-from mlci.deploy.smoke import Smoke, answer_problems, ready, smoke_for
+from mlci.core.project import Project
 from mlci.core.store import Store
+from mlci.deploy.smoke import Smoke, answer_problems, ready, smoke_for
 from mlci.deploy.targets.base import Deployment, Serving
 from mlci.deploy.targets.process import Runtime, free_port, port_in_use, reachable, serves, start, stop
 

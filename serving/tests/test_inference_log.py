@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }}.schema import EXAMPLE
-from {{ cookiecutter.package_name }}.serving import inference_log
-from {{ cookiecutter.package_name }}.serving.inference_log import InferenceLog, Settings, SettingsError
+from mlci_serving import inference_log
+from mlci_serving.inference_log import InferenceLog, Settings, SettingsError
+from mlci_serving.names import LOG_RECORD_FIELDS
+
+EXAMPLE = {"a number": 39.1, "a category": "Torgersen", "a column": 1.0}
 
 
 def counted(name: str, **labels: str) -> float:
@@ -22,18 +24,12 @@ def counted(name: str, **labels: str) -> float:
 
 
 def logged(folder: Path) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for file in sorted(folder.glob("*.jsonl"))
-        for line in file.read_text().splitlines()
-    ]
+    return [json.loads(line) for file in sorted(folder.glob("*.jsonl")) for line in file.read_text().splitlines()]
 
 
 def test_records_are_written_as_json_lines_with_version_time_and_prediction(tmp_path: Path) -> None:
     log = InferenceLog(Settings(url=str(tmp_path / "log")))
-    log.record(
-        "v1.2.3", ["r1", "r2"], [EXAMPLE, {**EXAMPLE, "a column": None}], ["class a", "class b"]
-    )
+    log.record("v1.2.3", ["r1", "r2"], [EXAMPLE, {**EXAMPLE, "a column": None}], ["class a", "class b"])
     log.close()
     first, second = logged(tmp_path / "log")
     assert first["model_version"] == "v1.2.3"
@@ -66,9 +62,7 @@ def test_a_file_is_written_once_it_reaches_its_age(tmp_path: Path) -> None:
 
 
 def test_a_share_of_records_is_sampled(tmp_path: Path) -> None:
-    random.seed(
-        7
-    )  # the draws are the sampler's own; seeded, the test gives the same count every run
+    random.seed(7)  # the draws are the sampler's own; seeded, the test gives the same count every run
     log = InferenceLog(Settings(url=str(tmp_path), sample=0.25))
     log.record("v1", ["r"] * 4000, [EXAMPLE] * 4000, ["class a"] * 4000)
     log.close()
@@ -101,9 +95,7 @@ def test_a_full_buffer_drops_records_and_counts_them(
     assert "7 records dropped, the buffer is full" in caplog.text
 
 
-def test_an_unwritable_sink_is_counted_and_warned_about(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_an_unwritable_sink_is_counted_and_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     before = counted("inference_log_failed_writes_total")
@@ -117,9 +109,7 @@ def test_an_unwritable_sink_is_counted_and_warned_about(
 
 def test_settings_come_from_the_environment() -> None:
     assert Settings.from_environment({}) is None
-    settings = Settings.from_environment(
-        {"INFERENCE_LOG_URL": "s3://bucket/log", "INFERENCE_LOG_SAMPLE": "0.1"}
-    )
+    settings = Settings.from_environment({"INFERENCE_LOG_URL": "s3://bucket/log", "INFERENCE_LOG_SAMPLE": "0.1"})
     assert settings == Settings(url="s3://bucket/log", sample=0.1)
 
 
@@ -136,19 +126,6 @@ def test_a_bad_setting_is_named(name: str, value: str, message: str) -> None:
         Settings.from_environment({"INFERENCE_LOG_URL": "log", name: value})
 
 
-def test_the_names_are_those_the_toolkit_sets_and_reads() -> None:
-    from mlci import project  # the toolkit's side of the contract
-
-    assert (
-        inference_log.URL_VARIABLE,
-        inference_log.SAMPLE_VARIABLE,
-        inference_log.SEGMENT_VARIABLE,
-        inference_log.FLUSH_VARIABLE,
-    ) == (
-        project.LOG_URL_VARIABLE,
-        project.LOG_SAMPLE_VARIABLE,
-        project.LOG_SEGMENT_VARIABLE,
-        project.LOG_FLUSH_VARIABLE,
-    )
+def test_a_line_holds_the_fields_the_toolkit_reads_back() -> None:
     line = json.loads(inference_log.serialize((0.0, "v1", "r", EXAMPLE, "class a")))
-    assert tuple(line) == project.LOG_RECORD_FIELDS
+    assert tuple(line) == LOG_RECORD_FIELDS

@@ -1,25 +1,25 @@
 """The Great Expectations rules every validation suite shares: the schema's, and a table's health.
 
-A suite in `validation/` calls them with its own bounds; only the suites import this module (and
-Great Expectations), never the pipeline or the service.
+A suite in a repository's `validation/` folder calls them with its own schema and bounds; `mlci validate` runs
+the suites, so only that command imports this module (and Great Expectations).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import great_expectations.expectations as gxe
 from great_expectations.expectations import Expectation
-
-from {{ cookiecutter.package_name }}.columns import Categorical, Column, Numeric
-from {{ cookiecutter.package_name }}.schema import TARGET
+from mlci_serving.columns import Categorical, Column, Numeric
 
 NUMBER_TYPES = ["int64", "float64", "Int64", "Float64"]
 
 
-def from_schema(columns: tuple[Column, ...]) -> list[Expectation]:
+def from_schema(columns: Iterable[Column]) -> list[Expectation]:
     """The rules the schema states: the columns, their types, ranges, categories and nullability."""
-    names = [column.name for column in columns]
+    columns = list(columns)
     rules: list[Expectation] = [
-        gxe.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True)
+        gxe.ExpectTableColumnsToMatchSet(column_set=[column.name for column in columns], exact_match=True)
     ]
     for column in columns:
         if isinstance(column, Numeric):
@@ -30,15 +30,14 @@ def from_schema(columns: tuple[Column, ...]) -> list[Expectation]:
                 ),
             ]
         elif isinstance(column, Categorical):
-            allowed = list(column.categories)
-            rules.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=allowed))
+            rules.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.categories)))
         if not column.nullable:
             rules.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))
     return rules
 
 
-def health(rows: tuple[int, int], missing_at_most: dict[str, float]) -> list[Expectation]:
-    """A table's size, each column's share of missing values, and every class present."""
+def health(rows: tuple[int, int], missing_at_most: Mapping[str, float], target: Column) -> list[Expectation]:
+    """A table's size, each column's share of missing values, and every class of the target present."""
     rules: list[Expectation] = [
         gxe.ExpectTableRowCountToBeBetween(min_value=rows[0], max_value=rows[1]),
         *(
@@ -47,10 +46,6 @@ def health(rows: tuple[int, int], missing_at_most: dict[str, float]) -> list[Exp
             if share < 1
         ),
     ]
-    if isinstance(TARGET, Categorical):  # the model cannot learn a class the data lacks
-        rules.append(
-            gxe.ExpectColumnDistinctValuesToContainSet(
-                column=TARGET.name, value_set=list(TARGET.categories)
-            )
-        )
+    if isinstance(target, Categorical):  # the model cannot learn a class the data lacks
+        rules.append(gxe.ExpectColumnDistinctValuesToContainSet(column=target.name, value_set=list(target.categories)))
     return rules

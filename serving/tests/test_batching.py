@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from {{ cookiecutter.package_name }}.serving.batching import Batcher
+from mlci_serving.batching import Batcher
 
 DEADLINE = 10.0  # seconds any wait here may take before the test fails saying what it waited for
 
@@ -59,9 +59,7 @@ def test_requests_that_arrive_while_the_model_answers_are_answered_together_next
 
 def test_a_call_takes_the_oldest_lists_that_fit_the_limit_and_a_longer_list_alone() -> None:
     model = Model(hold_first=True)
-    answers = asyncio.run(
-        hold_then_send(model, Batcher(model, limit=4), [[2, 3], [4, 5], [6], [7, 8, 9, 10, 11]])
-    )
+    answers = asyncio.run(hold_then_send(model, Batcher(model, limit=4), [[2, 3], [4, 5], [6], [7, 8, 9, 10, 11]]))
     assert answers == [[2], [4, 6], [8, 10], [12], [14, 16, 18, 20, 22]]
     assert model.calls == [[1], [2, 3, 4, 5], [6], [7, 8, 9, 10, 11]]
 
@@ -77,11 +75,7 @@ def test_a_failing_call_fails_its_own_requests_only() -> None:
         after = asyncio.ensure_future(batcher([7]))
         await asyncio.sleep(0)
         model.release.set()
-        return tuple(
-            await asyncio.wait_for(
-                asyncio.gather(first, broken, after, return_exceptions=True), DEADLINE
-            )
-        )
+        return tuple(await asyncio.wait_for(asyncio.gather(first, broken, after, return_exceptions=True), DEADLINE))
 
     first, broken, after = asyncio.run(scenario())
     assert first == [2]

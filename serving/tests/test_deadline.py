@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from {{ cookiecutter.package_name }}.serving.deadline import Deadline
+from mlci_serving.deadline import Deadline
 
 REQUEST: Scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
 
@@ -51,9 +51,7 @@ def test_an_answer_in_time_passes_unchanged() -> None:
 def test_an_answer_not_started_in_time_gets_504_naming_the_timeout() -> None:
     sent = asyncio.run(call(answering(0.5), timeout=0.05))
     assert sent[0]["status"] == 504
-    assert json.loads(sent[1]["body"]) == {
-        "error": "Not able to process the request in 0.05 seconds"
-    }
+    assert json.loads(sent[1]["body"]) == {"error": "Not able to process the request in 0.05 seconds"}
 
 
 def test_an_answer_started_in_time_may_take_longer_to_finish() -> None:

@@ -2,7 +2,7 @@
 
 One record costs ONNX Runtime a fraction of a millisecond where the scikit-learn pipeline spends
 several, and loading an ONNX file runs no code where unpickling a model can. `mlci build` compiles
-the model (`{{ cookiecutter.package_name }}.compile`) and keeps the file only when it answers as the
+the model (`python -m mlci_serving.compile`) and keeps the file only when it answers as the
 scikit-learn model does, to within `TOLERANCE`, on the prepared data.
 """
 
@@ -16,13 +16,11 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.paths import MODEL
-from {{ cookiecutter.package_name }}.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TASK
-from {{ cookiecutter.package_name }}.serving.answers import Rows
+from mlci_serving.answers import Rows
+from mlci_serving.schema import Schema
 
-COMPILED = MODEL.with_suffix(".onnx")
 # A missing category, as the compiled model's imputers read it: ONNX text holds no NaN, and ONNX
-# Runtime cuts text at a NUL. `compile` refuses a schema with this very category.
+# Runtime cuts text at a NUL. The compile step refuses a schema with this very category.
 MISSING_CATEGORY = "\u2400 missing"
 TOLERANCE = 1e-5  # the largest difference from the trained model: a probability, or a value's share
 CLASSES_KEY = "classes"  # the metadata entry listing the classes, in the probabilities' order
@@ -31,18 +29,18 @@ CLASSES_KEY = "classes"  # the metadata entry listing the classes, in the probab
 class CompiledModel:
     """The ONNX model behind the trained model's `classes_`, `predict` and `predict_proba`."""
 
-    def __init__(self, model: bytes) -> None:
+    def __init__(self, model: bytes, schema: Schema) -> None:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # concurrent requests use the other cores
         options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            model, options, providers=["CPUExecutionProvider"]
-        )
+        self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self.task = schema.task
+        self.numeric, self.categorical = schema.numeric_features, schema.categorical_features
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.classes_ = np.asarray(json.loads(metadata.get(CLASSES_KEY, "[]")), dtype=object)
         # One input per feature, in this order; ONNX names them after the columns, as Python names.
         self.input_names = [each.name for each in self.session.get_inputs()]
-        if len(self.input_names) != len(NUMERIC_FEATURES) + len(CATEGORICAL_FEATURES):
+        if len(self.input_names) != len(self.numeric) + len(self.categorical):
             raise ValueError(f"inputs {self.input_names}, not one per feature of the schema")
 
     def inputs(self, rows: Rows) -> dict[str, np.ndarray]:
@@ -51,11 +49,8 @@ class CompiledModel:
         Read from the rows directly: making a pandas frame of one record, and reading it back, cost
         fifteen times the model's own run. A missing value is None.
         """
-        columns = [
-            np.array([row.get(name) for row in rows], dtype=np.float32).reshape(-1, 1)
-            for name in NUMERIC_FEATURES
-        ]
-        for name in CATEGORICAL_FEATURES:
+        columns = [np.array([row.get(name) for row in rows], dtype=np.float32).reshape(-1, 1) for name in self.numeric]
+        for name in self.categorical:
             values = np.array([row.get(name) for row in rows], dtype=object).reshape(-1, 1)
             values[pd.isna(values)] = MISSING_CATEGORY
             columns.append(values)
@@ -68,16 +63,16 @@ class CompiledModel:
 
     def predict(self, rows: Rows) -> np.ndarray:
         """Each row's class, or its predicted number."""
-        if TASK == "classification":
+        if self.task == "classification":
             return np.asarray(self.classes_[np.argmax(self.predict_proba(rows), axis=1)])
         values: np.ndarray = self.session.run(None, self.inputs(rows))[0]
         return values.ravel().astype(float)
 
 
-def load_compiled(path: Path, expected: str) -> CompiledModel:
+def load_compiled(path: Path, expected: str, schema: Schema) -> CompiledModel:
     """The compiled model, once its bytes are the build's."""
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise RuntimeError(f"{path}: sha256 {actual}, not the build's {expected}: not loaded")
-    return CompiledModel(data)
+    return CompiledModel(data, schema)

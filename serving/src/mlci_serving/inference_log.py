@@ -1,7 +1,7 @@
 """Sampled inference logging: requests and predictions as JSON Lines, written off the request path.
 
-`mlci deploy` sets these variables from the `[monitoring]` table of `mlci.toml`; unset, nothing is
-logged:
+`mlci deploy` sets these variables (`mlci_serving.names`) from the `[monitoring]` table of `mlci.toml`;
+unset, nothing is logged:
 `INFERENCE_LOG_URL` (a folder or any fsspec URL), `INFERENCE_LOG_SAMPLE` (the share of records
 logged), `INFERENCE_LOG_SEGMENT_BYTES` and `INFERENCE_LOG_FLUSH_SECONDS` (a file is written when
 it reaches this size or age). A request only draws a random number and puts its records in a
@@ -26,16 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 import fsspec
 
+from mlci_serving.names import (
+    LOG_FLUSH_VARIABLE,
+    LOG_RECORD_FIELDS,
+    LOG_SAMPLE_VARIABLE,
+    LOG_SEGMENT_VARIABLE,
+    LOG_URL_VARIABLE,
+)
+
 if TYPE_CHECKING:
     from prometheus_client import Counter
 
 LOGGER = logging.getLogger("bentoml.inference_log")
-URL_VARIABLE = (
-    "INFERENCE_LOG_URL"  # these names are the toolkit's (mlci.project): tests compare them
-)
-SAMPLE_VARIABLE = "INFERENCE_LOG_SAMPLE"
-SEGMENT_VARIABLE = "INFERENCE_LOG_SEGMENT_BYTES"
-FLUSH_VARIABLE = "INFERENCE_LOG_FLUSH_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,13 @@ def counters() -> Counters:
     import prometheus_client
 
     return Counters(
-        written=prometheus_client.Counter(
-            "inference_log_records", "Request records written to the inference log"
-        ),
+        written=prometheus_client.Counter("inference_log_records", "Request records written to the inference log"),
         dropped=prometheus_client.Counter(
             "inference_log_dropped_records",
             "Sampled request records not logged, by reason: queue_full or write_failed",
             ["reason"],
         ),
-        failed_writes=prometheus_client.Counter(
-            "inference_log_failed_writes", "Log files the sink refused"
-        ),
+        failed_writes=prometheus_client.Counter("inference_log_failed_writes", "Log files the sink refused"),
     )
 
 
@@ -102,14 +100,14 @@ class Settings:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings | None:
         """The settings the variables give, or None when INFERENCE_LOG_URL is unset or empty."""
-        url = environ.get(URL_VARIABLE, "")
+        url = environ.get(LOG_URL_VARIABLE, "")
         if not url:
             return None
         return cls(
             url=url,
-            sample=number(environ, SAMPLE_VARIABLE, cls.sample, 0.0, 1.0),
-            segment_bytes=int(number(environ, SEGMENT_VARIABLE, cls.segment_bytes, 1, 1 << 40)),
-            flush_seconds=number(environ, FLUSH_VARIABLE, cls.flush_seconds, 0.01, 86400),
+            sample=number(environ, LOG_SAMPLE_VARIABLE, cls.sample, 0.0, 1.0),
+            segment_bytes=int(number(environ, LOG_SEGMENT_VARIABLE, cls.segment_bytes, 1, 1 << 40)),
+            flush_seconds=number(environ, LOG_FLUSH_VARIABLE, cls.flush_seconds, 0.01, 86400),
         )
 
 
@@ -223,8 +221,8 @@ def serialize(entry: Entry) -> bytes:
     """One buffered record as a JSON line."""
     timestamp, version, name, features, prediction = entry
     moment = datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
-    record = {"timestamp": moment, "model_version": version, "id": name, "inputs": features}
-    return (json.dumps({**record, "prediction": prediction}) + "\n").encode()
+    record = dict(zip(LOG_RECORD_FIELDS, (moment, version, name, features, prediction), strict=True))
+    return (json.dumps(record) + "\n").encode()
 
 
 def from_environment() -> InferenceLog | None:

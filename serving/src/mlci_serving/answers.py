@@ -10,11 +10,9 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
-from {{ cookiecutter.package_name }}.contract import ClassPrediction, Prediction, ValuePrediction
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES
-from {{ cookiecutter.package_name }}.schema import IDENTIFIER, TASK
+from mlci_serving.columns import Task
+from mlci_serving.contract import ClassPrediction, Prediction, ValuePrediction
 
 Rows = list[dict[str, Any]]  # records' fields by column name, missing values as None
 
@@ -32,27 +30,27 @@ class Model(Protocol):
 class TrainedModel:
     """The scikit-learn pipeline, reading rows as the frame training saw."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Any, feature_names: list[str]) -> None:
         self.pipeline = pipeline
+        self.feature_names = feature_names
         self.classes_ = getattr(pipeline, "classes_", None)
 
     def predict(self, rows: Rows) -> np.ndarray:
-        predicted: np.ndarray = self.pipeline.predict(as_frame(rows))
+        predicted: np.ndarray = self.pipeline.predict(as_frame(rows, self.feature_names))
         return predicted
 
     def predict_proba(self, rows: Rows) -> np.ndarray:
-        scores: np.ndarray = self.pipeline.predict_proba(as_frame(rows))
+        scores: np.ndarray = self.pipeline.predict_proba(as_frame(rows, self.feature_names))
         return scores
 
 
-def load_model(path: Path, expected: str) -> Pipeline:
+def load_model(path: Path, expected: str) -> Any:
     """The model, once its bytes are the build's: unpickling runs code, other bytes are refused."""
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if expected and actual != expected:
         raise RuntimeError(f"{path}: sha256 {actual}, not the build's {expected}: not loaded")
-    model: Pipeline = pickle.loads(data)
-    return model
+    return pickle.loads(data)
 
 
 def as_rows(records: list[Any]) -> Rows:
@@ -60,12 +58,12 @@ def as_rows(records: list[Any]) -> Rows:
     return [record.model_dump(by_alias=True) for record in records]
 
 
-def record_ids(rows: Rows) -> list[str]:
+def record_ids(rows: Rows, identifier: str | None) -> list[str]:
     """Each row's id, taken out of the row: its identifier column's value, else one made up."""
     made = made_up_ids(len(rows))
-    if IDENTIFIER is None:
+    if identifier is None:
         return made
-    given = [row.pop(IDENTIFIER, None) for row in rows]
+    given = [row.pop(identifier, None) for row in rows]
     return [new if value is None else str(value) for value, new in zip(given, made, strict=True)]
 
 
@@ -75,9 +73,9 @@ def made_up_ids(count: int) -> list[str]:
     return [digits[start : start + 32] for start in range(0, 32 * count, 32)]
 
 
-def as_frame(rows: Rows) -> pd.DataFrame:
+def as_frame(rows: Rows, feature_names: list[str]) -> pd.DataFrame:
     """Records as the frame training saw: the same columns, missing values as NaN."""
-    return pd.DataFrame(rows, columns=FEATURE_NAMES).fillna(np.nan)
+    return pd.DataFrame(rows, columns=feature_names).fillna(np.nan)
 
 
 def frame_rows(frame: pd.DataFrame) -> Rows:
@@ -86,9 +84,9 @@ def frame_rows(frame: pd.DataFrame) -> Rows:
     return cast(Rows, rows)  # pandas types the keys as any label; a table's columns are names
 
 
-def answers(model: Model, rows: Rows, version: str, ids: list[str]) -> list[Prediction]:
+def answers(model: Model, rows: Rows, version: str, ids: list[str], task: Task) -> list[Prediction]:
     """Per row, the predicted number; or the predicted class and the probability of each class."""
-    if TASK == "regression":
+    if task == "regression":
         values = model.predict(rows).astype(float).tolist()
         return [
             ValuePrediction(id=name, prediction=value, model_version=version)

@@ -1,0 +1,86 @@
+"""The service's typed contract, derived from the schema: what `/predict` accepts and answers.
+
+Each record is an object keyed by the data's own column names, whatever characters they hold:
+a field's Python name is its position (`f0`, `f1`, ...) and its alias is the column's name, so
+errors and answers name the column as the data does. A record may carry the schema's identifier
+column, which its answer repeats as `id`; a record without one gets an id made up for it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
+from typing_extensions import TypedDict  # pydantic reads typing's own only from Python 3.12
+
+from mlci_serving.columns import Column, Numeric
+from mlci_serving.schema import Schema
+
+MAX_RECORDS = 1000  # per request, by default; larger batches get a 400 that names the limit
+MAX_BODY_BYTES = 16 << 20  # a larger body gets 413 before it is read: ample for MAX_RECORDS records
+LONGEST_ID = 256  # characters of a record's id
+RecordId = Annotated[str, StringConstraints(min_length=1, max_length=LONGEST_ID)] | int
+
+
+# Answers are typed dicts: the service builds them as plain dicts, and BentoML checks them against
+# these types in pydantic's compiled core, where a thousand model objects would cost milliseconds.
+class ClassPrediction(TypedDict):
+    """A classifier's answer for one record: the class, and the probability of each class."""
+
+    id: str
+    prediction: str
+    probabilities: dict[str, float]
+    model_version: str
+
+
+class ValuePrediction(TypedDict):
+    """A regressor's answer for one record: the predicted number."""
+
+    id: str
+    prediction: float
+    model_version: str
+
+
+Prediction = ClassPrediction | ValuePrediction
+
+
+def field_for(column: Column) -> tuple[Any, Any]:
+    """A field with the column's type and rule; optional where the schema allows missing values."""
+    if isinstance(column, Numeric):
+        kind: Any = Annotated[float, Field(ge=column.minimum, le=column.maximum)]
+    else:
+        kind = Literal[getattr(column, "categories", ())]
+    if column.nullable:
+        return kind | None, Field(None, alias=column.name)
+    return kind, Field(..., alias=column.name)
+
+
+def as_list(value: object) -> object:
+    """One record is a batch of one."""
+    return [value] if isinstance(value, dict) else value
+
+
+class Contract:
+    """The request and answer types of one schema's service."""
+
+    def __init__(self, schema: Schema, max_records: int = MAX_RECORDS) -> None:
+        self.schema = schema
+        self.max_records = max_records
+        fields: dict[str, Any] = {f"f{index}": field_for(column) for index, column in enumerate(schema.features)}
+        if schema.identifier is not None:
+            fields["record_id"] = (RecordId | None, Field(None, alias=schema.identifier))
+        config = ConfigDict(extra="forbid", strict=True)
+        self.record: type[BaseModel] = create_model("Record", __config__=config, **fields)
+        self.records: Any = Annotated[
+            list[self.record],  # type: ignore[name-defined]  # built from the schema
+            BeforeValidator(as_list),
+            Field(min_length=1, max_length=max_records, examples=[[dict(schema.example)]]),
+        ]
+        self.request: type[BaseModel] = create_model(
+            "PredictRequest",
+            __config__=ConfigDict(extra="forbid"),
+            __doc__="The body of `/predict`: one record or a list of them under `records`, and nothing else.",
+            records=(self.records, ...),  # type: ignore[arg-type]  # an Annotated type made at run time
+        )
+        # the one kind this model answers: what /predict promises, and the cheaper to check
+        self.prediction: Any = ClassPrediction if schema.task == "classification" else ValuePrediction

@@ -1,0 +1,94 @@
+"""Batch scoring's side of the contract: a table's rows judged as requests are, answered alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlci_serving import Categorical, Numeric
+from mlci_serving.answers import TrainedModel, answers, frame_rows
+from mlci_serving.batch import TableScorer, as_numbers
+
+from .cases import Case
+
+
+def as_text(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as a CSV read as text gives it: every value a string, missing ones NaN."""
+    return {name: float("nan") if value is None else str(value) for name, value in record.items()}
+
+
+def bad_values(case: Case) -> list[tuple[str, str]]:
+    """One value per feature kind that the contract refuses, with its column."""
+    found = []
+    for column in case.schema.features:
+        if isinstance(column, Numeric):
+            found += [(column.name, str(column.maximum + abs(column.maximum) + 1)), (column.name, "many")]
+        elif isinstance(column, Categorical):
+            found.append((column.name, "a category never seen"))
+    return found
+
+
+def test_text_rows_read_from_a_table_pass_as_the_example_does(case: Case) -> None:
+    inputs, reasons = TableScorer(case.schema).judged(pd.DataFrame([as_text(case.example)] * 3))
+    assert reasons == {}
+    assert len(inputs) == 3
+
+
+def test_a_row_breaking_the_contract_is_refused_naming_the_column(case: Case) -> None:
+    scorer = TableScorer(case.schema)
+    for column, value in bad_values(case):
+        table = pd.DataFrame([as_text(case.example), {**as_text(case.example), column: value}])
+        inputs, reasons = scorer.judged(table)
+        assert list(reasons) == [1], (column, value)
+        assert len(inputs) == 1
+        assert reasons[1].startswith(f"{column}: ")
+        assert repr(value) in reasons[1] or value in reasons[1]
+
+
+def test_a_batch_is_answered_as_the_service_answers_each_record(case: Case) -> None:
+    scorer = TableScorer(case.schema)
+    rows = case.table.head(25)[scorer.required_columns]
+    inputs, reasons = scorer.judged(rows)
+    assert reasons == {}
+    answered = scorer.predictions(case.model, inputs, "v9")
+    assert list(answered.columns) == scorer.answer_columns(scorer.classes_of(case.model))
+    assert set(answered["model_version"]) == {"v9"}
+    records = frame_rows(rows)
+    trained = TrainedModel(case.model, case.schema.feature_names)
+    served = answers(trained, records, "v9", [str(n) for n in range(len(records))], case.schema.task)
+    expected = [answer["prediction"] for answer in served]
+    if scorer.classes_of(case.model):
+        assert list(answered["prediction"]) == expected
+    else:
+        assert list(answered["prediction"]) == pytest.approx(expected)
+
+
+def test_a_row_the_columns_doubt_is_judged_by_the_request_model(case: Case) -> None:
+    """True or false where a number belongs, in a typed table."""
+    numeric = next(column for column in case.schema.features if isinstance(column, Numeric))
+    typed = pd.DataFrame([{**case.example, numeric.name: True}, case.example])
+    inputs, reasons = TableScorer(case.schema).judged(typed)
+    assert list(reasons) == [0]
+    assert reasons[0].startswith(f"{numeric.name}: Input should be a valid number")
+    assert len(inputs) == 1
+
+
+def test_an_identifier_longer_than_the_contracts_is_refused(identified_case: Case) -> None:
+    case, identifier = identified_case, identified_case.schema.identifier
+    assert identifier is not None
+    table = pd.DataFrame(
+        [{**as_text(case.example), identifier: "x" * 256}, {**as_text(case.example), identifier: "x" * 257}]
+    )
+    _, reasons = TableScorer(case.schema).judged(table)
+    assert list(reasons) == [1]
+    assert reasons[1].startswith(identifier)
+
+
+def test_true_and_false_are_never_read_as_numbers() -> None:
+    mixed = pd.Series([True, 1.5, "2", None, "many", np.False_], dtype=object)
+    expected = [np.nan, 1.5, 2.0, np.nan, np.nan, np.nan]
+    assert as_numbers(mixed).tolist() == pytest.approx(expected, nan_ok=True)
+    assert as_numbers(pd.Series([True, False])).isna().all()
