@@ -98,9 +98,11 @@ def test_the_limits_are_settings(penguin_case: Case, tmp_path: Path) -> None:
         assert too_large.status_code == 413
 
 
-def test_predict_makes_no_trace_span_and_keeps_no_access_log(service: Any) -> None:
+def test_predict_makes_no_trace_span_and_keeps_no_access_log(service: Any, penguin_case: Case) -> None:
     assert service.config["tracing"]["excluded_urls"] == [PREDICT_ROUTE]
     assert service.config["logging"]["access"]["enabled"] is False
+    traced = model_service(penguin_case.module, MODEL, name="Traced", settings=ServingSettings(trace_predict=True))
+    assert traced.config["tracing"]["excluded_urls"] == []
 
 
 def test_answered_requests_leave_no_timer_behind(
