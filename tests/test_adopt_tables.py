@@ -4,12 +4,14 @@ register, build, promote through the relative gates, deploy, answer a number, an
 
 Two tables come inside scikit-learn (breast cancer: numbers only; diabetes); two are made here with awkward features:
 identifiers, a constant, an empty column, names that are not Python names, missing targets, a class of three rows,
-class labels that look like numbers, and a numeric target written as quoted text.
+class labels that look like numbers, a feature that leaks the target, a numeric target written as quoted text, dates,
+and a seller's id repeated over the seller's rows (a group the split keeps together).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -39,10 +41,11 @@ SKLEARN = "from sklearn import datasets; datasets.load_{name}(as_frame=True).fra
 
 
 def awkward_classes(path: Path) -> None:
-    """Identifiers, a constant, names with spaces and dots, missing targets, and a class of three rows."""
+    """Identifiers, a constant, names with spaces and dots, missing targets, a class of three rows, and a flag
+    that is on exactly when the label is 2: known only with the answer, it leaks it."""
     rows = 160
     length = RNG.normal(45, 6, rows).round(1)
-    label = np.where(length < 42, "1", "2").astype(object)
+    label = np.where(length + RNG.normal(0, 2, rows) < 42, "1", "2").astype(object)  # length tells, mostly
     label[:3] = "3"  # a class with few rows
     length[:3] = 70.0 + RNG.normal(0, 1, 3).round(1)
     label[3:8] = None  # rows nobody labelled
@@ -55,19 +58,27 @@ def awkward_classes(path: Path) -> None:
             "2nd_reading": reading,
             "a.b": RNG.choice(["north", "south"], rows),
             "country": "NZ",
+            "answered two": np.where(label == "2", "yes", "no"),
             "label": label,
         }
     ).to_csv(path, index=False)
 
 
 def awkward_numbers(path: Path) -> None:
-    """A numeric target written as quoted text, an empty column, a row number, a category."""
+    """A numeric target written as quoted text, an empty column, a row number, a category, the date of each sale
+    (prices rise by the year), and the id of its seller, repeated over the seller's rows."""
     rows = 150
     x = RNG.uniform(0, 10, rows)
     kind = RNG.choice(["small", "large"], rows)
-    price = 3 * x + np.where(kind == "large", 5, 0) + RNG.normal(0, 1, rows)
-    lines = ['"row","x value","size.class","empty","price"']
-    lines += [f'{index + 1},{x[index]:.3f},{kind[index]},,"{price[index]:.2f}"' for index in range(rows)]
+    sold = pd.date_range("2021-01-01", "2023-12-31", periods=rows).strftime("%Y-%m-%d")
+    years = np.array([int(day[:4]) - 2021 for day in sold])
+    price = 3 * x + np.where(kind == "large", 5, 0) + 2 * years + RNG.normal(0, 1, rows)
+    sellers = [f"S{index % 60:03d}" for index in RNG.permutation(rows)]  # 60 sellers, most with several sales
+    lines = ['"row","x value","size.class","sold on","seller id","empty","price"']
+    lines += [
+        f'{index + 1},{x[index]:.3f},{kind[index]},{sold[index]},{sellers[index]},,"{price[index]:.2f}"'
+        for index in range(rows)
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -133,6 +144,14 @@ def test_an_adopted_table_passes_its_tests_validation_and_pipeline(clone: Clone,
     data = f"data/{Path(name).stem.replace(' ', '_')}.csv"
     assert f"as {data}:" in adopted
     assert f"{task} of {target!r}" in adopted
+    decided = {line.split("'")[1]: line for line in adopted.splitlines() if line.startswith("'")}  # the table
+    if name == "survey answers.csv":
+        assert "leakage: alone it predicts 'label' (accuracy 1.000" in decided["answered two"]
+        assert decided["bill length (mm)"].split()[3:5] == ["numeric", "feature"]  # telling, not leaking
+    if name == "prices.csv":
+        assert decided["seller id"].split()[2:4] == ["text", "group"]
+        assert decided["sold on"].split()[2:4] == ["date", "feature"]
+        assert decided["row"].split()[1:3] == ["text", "id"]
     assert "nothing changed" in mlci(clone, "adopt", str(tables / name), "--target", target)
     assert json.loads((clone.path / "examples" / "predict.json").read_text())["records"][0]
     penguins = [path for path in ("data/penguins.csv.dvc", "validation/penguins.py") if (clone.path / path).exists()]
@@ -176,14 +195,47 @@ def test_a_regression_table_runs_the_life_cycle(clone: Clone, tables: Path) -> N
         (answer,) = json.loads(response.read())
     assert isinstance(answer["prediction"], float)
     assert answer["model_version"] == version
-    after_deployment(clone, tables / "prices.csv", version, f"http://127.0.0.1:{production}")
+    url = f"http://127.0.0.1:{production}"
+    after_deployment(clone, tables / "prices.csv", version, url)
+    new_values_are_answered_and_counted(clone, url)
     print("adoption timings (s):", {name: round(seconds, 1) for name, seconds in timings.items()}, file=sys.stderr)
 
 
+def new_values_are_answered_and_counted(clone: Clone, url: str) -> None:
+    """A sale after the training period, an x far past its range and a size class never seen: answered, counted
+    in /metrics by column and kind, and shown by drift."""
+    record = {"row": 9999, "x value": 1000.0, "size.class": "enormous", "sold on": "2031-06-30"}
+    request = urllib.request.Request(
+        f"{url}/predict", data=json.dumps({"records": record}).encode(), headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        (answer,) = json.loads(response.read())
+    assert answer["id"] == "9999"
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        metrics = response.read().decode()
+    for column, kind in (("x value", "above_range"), ("size.class", "unseen_category"), ("sold on", "after_period")):
+        assert f'novel_values_total{{column="{column}",kind="{kind}"}} 1.0' in metrics, metrics
+    log = clone.path.parent / "inference-log" / "production"
+    deadline = time.monotonic() + 30
+    while not any("2031-06-30" in file.read_text() for file in log.glob("*.jsonl")):
+        assert time.monotonic() < deadline, f"the new request is not in {log} after 30 s"
+        time.sleep(0.2)
+    subprocess.run(["uv", "run", "--no-sync", "mlci", "drift", "--stage", "production"], cwd=clone.path, env=clone.env)
+    report = (clone.path / "reports" / "drift.md").read_text()
+    # the training half's period (the split keeps sellers whole, so its ends vary), then about 150 requests: the new
+    # one, and any sale of the test half later than the training half's last
+    sold = re.search(
+        r"^\| sold on \| 202\d-\d\d-\d\d to 2023-\d\d-\d\d \| .* \| - \| - \| (\d+)% after the period \|", report, re.M
+    )
+    assert sold, report
+    assert int(sold[1]) >= 1
+
+
 def after_deployment(clone: Clone, table: Path, version: str, url: str) -> None:
-    """Production's answers, each carrying its row's own id, measured against outcomes; replayed; a table scored."""
+    """Production's answers to the table's own rows (target, group and all: what the schema knows is accepted),
+    each carrying its row's id, measured against outcomes; replayed; a table scored."""
     prices = pd.read_csv(table)
-    answers = post_records(url, prices[["row", "x value", "size.class"]])
+    answers = post_records(url, prices)
     assert [answer["id"] for answer in answers] == [str(row) for row in prices["row"]]
     predicted = [answer["prediction"] for answer in answers]
     outcomes = clone.path.parent / "outcomes"

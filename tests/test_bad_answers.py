@@ -46,6 +46,12 @@ BAD_ANSWERS = [
     ("mlci_source", "git+ftp://example.com/mlci#subdirectory=ci", "is not a git URL"),  # only the scheme is wrong
     ("mlci_source", "git+https://", "is not a git URL"),  # the scheme alone
     ("mlci_source", str(CI_PACKAGE / "src"), "has no pyproject.toml"),
+    (
+        "mlci_source",
+        "git+https://example.com/mlci@v1",
+        "is not a git URL of the toolkit's ci/ folder",
+    ),  # no subdirectory
+    ("mlci_source", "git+https://example.com/mlci@v1#subdirectory=tools", "is not a git URL of the toolkit's ci/"),
 ]
 
 
@@ -75,6 +81,16 @@ def test_storage_inside_the_repository_is_refused(
     inside = tmp_path / "cookies" / "bake00" / "penguin-species" / "storage"
     message = refuse(cookies, capfd, tmp_path, offline_answers(inside))
     assert "is inside the generated repository" in message
+
+
+def test_a_toolkit_folder_without_the_runtime_beside_it_is_refused(
+    cookies: Cookies, capfd: pytest.CaptureFixture[str], tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    alone = tmp_path_factory.mktemp("elsewhere") / "ci"
+    alone.mkdir(parents=True)
+    (alone / "pyproject.toml").write_text((CI_PACKAGE / "pyproject.toml").read_text())
+    message = refuse(cookies, capfd, tmp_path, offline_answers(tmp_path / "storage", mlci_source=str(alone)))
+    assert "has no serving/ folder beside it" in message
 
 
 def test_every_bad_answer_is_reported_at_once(

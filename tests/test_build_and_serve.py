@@ -103,17 +103,20 @@ def test_the_stored_build_serves_without_the_working_tree(built: tuple[Path, str
 
 COMPILED_AND_TRAINED = """
 import hashlib, json, pickle, sys
-from penguin_species.compile import compiled_bytes
+from mlci_serving.answers import TrainedModel
+from mlci_serving.compile import compiled_bytes
+from mlci_serving.compiled import CompiledModel
+from mlci_serving.schema import Schema
+from penguin_species import schema as stated
 from penguin_species.paths import MODEL
-from penguin_species.serving.answers import TrainedModel
-from penguin_species.serving.compiled import CompiledModel
+schema = Schema.of(stated)
 trained = pickle.loads(MODEL.read_bytes())
-compiled = compiled_bytes(trained)
+compiled = compiled_bytes(trained, schema)
 rows = json.loads(sys.stdin.read())
 print(json.dumps({
     "sha256": hashlib.sha256(compiled).hexdigest(),
-    "compiled": CompiledModel(compiled).predict_proba(rows).tolist(),
-    "trained": TrainedModel(trained).predict_proba(rows).tolist(),
+    "compiled": CompiledModel(compiled, schema).predict_proba(rows).tolist(),
+    "trained": TrainedModel(trained, schema.feature_names).predict_proba(rows).tolist(),
 }))
 """
 

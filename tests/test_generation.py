@@ -144,10 +144,15 @@ def test_generates_exact_repository(
     dev = pyproject["dependency-groups"]["dev"]
     kind = storage.split("://")[0]
     assert any(dependency.startswith(f"dvc[{kind}]") for dependency in dev) == (storage != "local")
+    runtime = pyproject["project"]["dependencies"]
     if source == "path":
         assert pyproject["tool"]["uv"]["sources"]["mlci"] == {"path": answers["mlci_source"]}
+        beside = str(Path(answers["mlci_source"]).parent / "serving")
+        assert pyproject["tool"]["uv"]["sources"]["mlci-serving"] == {"path": beside}
+        assert "mlci-serving>=0.1,<0.2" in runtime
     else:
         assert f"mlci @ {source}" in dev
+        assert f"mlci-serving @ {source.replace('#subdirectory=ci', '#subdirectory=serving')}" in runtime
 
     config = load_config(project / "mlci.toml")
     assert_fsspec_can_open(config.store.url, pyproject["project"]["dependencies"])

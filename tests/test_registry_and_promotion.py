@@ -179,13 +179,11 @@ def more(workspace: Workspace, first: First) -> Version:
 
 @pytest.fixture(scope="module")
 def broken(workspace: Workspace, first: First) -> Version:
-    """A version whose service fails every request; the service is repaired in a commit after it."""
+    """A version whose service refuses every request (a body limit of 10 bytes: 413); the service is repaired in a
+    commit after it."""
     service = workspace.path / "src" / "penguin_species" / "service.py"
     text = service.read_text()
-    failing = text.replace(
-        "        predictions = answers(self.model, rows, self.version, ids)",
-        '        raise RuntimeError("broken on purpose")',
-    )
+    failing = text.replace("ServingSettings(timeout=10,", "ServingSettings(max_body_bytes=10, timeout=10,")
     assert failing != text
     service.write_text(failing)
     # The first version's params, whatever other versions left in params.yaml: the same model, the gates pass.

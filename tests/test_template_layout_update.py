@@ -88,11 +88,9 @@ def test_the_update_lands_on_the_new_layout_without_a_conflict(updated: Updated)
     assert {path.name for path in package.iterdir()} & MACHINERY == set()
     assert "model_service(schema, MODEL" in (package / "service.py").read_text()
     assert "mlci-serving" in (updated.project / "pyproject.toml").read_text()
-    marked = [
-        str(path.relative_to(updated.project))
-        for path in updated.project.rglob("*")
-        if path.is_file() and ".git" not in path.parts and b"<<<<<<<" in path.read_bytes()
-    ]
+    listed = run("git", "ls-files", "--cached", "--others", "--exclude-standard", cwd=updated.project).stdout
+    files = [updated.project / name for name in listed.splitlines()]
+    marked = [str(path) for path in files if path.is_file() and b"<<<<<<<" in path.read_bytes()]
     assert marked == []
     assert not list(updated.project.rglob("*.rej"))
     assert "src/layout_probe/train.py" not in updated.changed  # the template did not change it: the owner's stays

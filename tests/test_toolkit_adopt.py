@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlci.cli import main
-from mlci.data.profiling import AdoptError, dataset_name, nice_bounds, profile
+from mlci.data.profiling import AdoptError, dataset_name, nice_bounds
 from mlci.data.rendering import literal, readme_section, schema_module, suite_module
+from mlci.data.roles import profile
 from test_toolkit_config import VALID
 
 RNG = np.random.default_rng(0)
@@ -48,7 +49,7 @@ def test_columns_get_their_kind_role_and_reason(tmp_path: Path) -> None:
     assert found.task == "classification"
     assert [c.name for c in found.features] == ["bill length (mm)", "2nd_reading", "a.b"]
     assert columns["customer id"].reason == "an identifier: a different value in every row"
-    assert columns["row"].reason == "an identifier: a different value in every row"
+    assert columns["row"].reason == "an identifier: it numbers the rows, a different whole number in every row"
     assert [c.name for c in found.columns if c.role == "id"] == ["customer id"]  # the first one names records
     assert columns["row"].role == "metadata"
     assert columns["country"].reason == "a single value: it cannot tell rows apart"

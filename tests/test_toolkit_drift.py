@@ -78,7 +78,7 @@ def test_a_shift_of_two_deviations_and_a_new_category_name_exactly_those_feature
     assert drift("--log", str(write_log(repository / "island.jsonl", live(island="Atlantis")))) == 1
     assert capsys.readouterr().err.strip().endswith("drift past the thresholds in v0.0.1: island")
     report = (repository / "reports" / "drift.md").read_text()
-    assert re.search(r"^\| island \|.*\| Atlantis \| drifted \|$", report, re.MULTILINE), report
+    assert re.search(r"^\| island \|.*\| Atlantis \| 10% unseen \| drifted \|$", report, re.MULTILINE), report
     assert not re.search(r"^\| flipper \|.*\| drifted \|$", report, re.MULTILINE), report
 
 
@@ -181,7 +181,7 @@ def test_the_report_says_per_version_what_drifted_with_every_figure(
     assert "Too few requests to judge (under 100): v0.0.1 (50)." in lines
     assert "### v0.0.2: 400 logged requests" in lines
     assert "**drifted**: flipper, island (PSI above 0.2, or a category unseen in training)." in lines
-    assert "| feature | training | logged | PSI | new categories |  |" in lines
+    assert "| feature | training | logged | PSI | new categories | new values |  |" in lines
     flipper = next(line for line in lines if line.startswith("| flipper |"))
     cells = [cell.strip() for cell in flipper.strip("|").split("|")]
     (old_mean, old_sd), (new_mean, new_sd) = (re.findall(r"[\d.]+", cell) for cell in cells[1:3])
@@ -190,9 +190,11 @@ def test_the_report_says_per_version_what_drifted_with_every_figure(
     assert float(new_mean) - float(old_mean) == pytest.approx(2 * float(old_sd), rel=0.01)  # two deviations up
     assert new_sd == old_sd  # a shift, not a spread
     assert float(cells[3]) > 0.2
-    assert cells[4:] == ["-", "drifted"]
+    assert cells[4] == "-"
+    assert cells[5].endswith("% past the range")  # shifted up by two deviations: some past the training maximum
+    assert cells[6] == "drifted"
     island = next(line for line in lines if line.startswith("| island |"))
-    assert island.endswith("| Atlantis | drifted |")
+    assert re.search(r"\| Atlantis \| \d+% unseen \| drifted \|$", island), island
     assert "Predictions in the window:" in lines
     assert "| Adelie | 100.0% |" in lines
     assert (repository / "out" / "drift.html").read_text().startswith("<!DOCTYPE html>")

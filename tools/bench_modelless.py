@@ -1,9 +1,9 @@
 """The generated service with a model that costs nothing: what serving costs apart from the model.
 
-Everything but the model is the repository's own: the request contract, batching, the answers built, the
-HTTP guard. The model is swapped, before BentoML starts the service, for one that answers the first class (or
-the mean) for every record at once, without reading them (no frame, no arrays). Serve it from the repository
-root, with this folder on PYTHONPATH: `bentoml serve bench_modelless:ModelLess`.
+Everything but the model is what the repository serves with: its service, the runtime's request contract,
+batching, the answers built, the HTTP guard. The model is swapped, before BentoML starts the service, for one
+that answers the first class (or the mean) for every record at once, without reading them (no frame, no
+arrays). Serve it from the repository root, with this folder on PYTHONPATH: `bentoml serve bench_modelless:ModelLess`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+import mlci_serving.service as runtime
 import numpy as np
 from mlci.core.config import load_config
 from mlci.core.project import Project
+from mlci_serving.answers import load_model
 
 PACKAGE = Project.read(Path("."), load_config(Path("mlci.toml"))).package
 service = importlib.import_module(f"{PACKAGE}.service")
@@ -36,6 +38,6 @@ class Constant:
 
 
 # The whole model is swapped, with what it does to read the records (a frame for the trained model,
-# arrays for the compiled one): the name the service's __init__ calls.
-service.served_model = lambda: Constant(service.load_model(service.MODEL, ""))  # type: ignore[attr-defined]
+# arrays for the compiled one): the function the runtime's service calls when it starts.
+runtime.served_model = lambda schema, model_file: Constant(load_model(model_file, ""))
 ModelLess = service.Predictor

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from mlci.core.config import load_config
 from mlci.core.project import Project
+from mlci_serving.schema import Schema
 
 EXAMPLE = Path("examples/predict.json")  # the repository's own example request: one record
 
@@ -32,6 +33,11 @@ EXAMPLE = Path("examples/predict.json")  # the repository's own example request:
 def package() -> str:
     """The generated package's name."""
     return Project.read(Path("."), load_config(Path("mlci.toml"))).package
+
+
+def schema() -> Schema:
+    """The generated package's schema, as the runtime reads it."""
+    return Schema.of(importlib.import_module(f"{package()}.schema"))
 
 
 def body(records: int) -> bytes:
@@ -105,9 +111,10 @@ def model() -> Any:
 
 def compiled(fitted: Any) -> Any:
     """The model as a build serves it when it compiles: ONNX, run by ONNX Runtime."""
-    compiling = importlib.import_module(f"{package()}.compile")
-    runtime = importlib.import_module(f"{package()}.serving.compiled")
-    return runtime.CompiledModel(compiling.compiled_bytes(fitted))
+    from mlci_serving.compile import compiled_bytes
+    from mlci_serving.compiled import CompiledModel
+
+    return CompiledModel(compiled_bytes(fitted, schema()), schema())
 
 
 def inprocess(seconds: float) -> dict[str, float]:
@@ -134,12 +141,15 @@ def inprocess(seconds: float) -> dict[str, float]:
 
 def as_frame(frame: Any) -> Any:
     """The frame as the service hands it to the model: the features in training's order."""
-    return importlib.import_module(f"{package()}.serving.answers").as_frame(frame.to_dict("records"))
+    from mlci_serving.answers import as_frame as service_frame
+
+    return service_frame(frame.to_dict("records"), schema().feature_names)
 
 
 def log_cost(record: dict[str, Any], batches: int = 10_000, batch: int = 10) -> dict[str, float]:
     """Microseconds per record the inference log costs: on the request path, and in its writer thread."""
-    inference_log = importlib.import_module(f"{package()}.serving.inference_log")
+    from mlci_serving import inference_log
+
     rows, predictions = [dict(record) for _ in range(batch)], ["Adelie"] * batch
     ids = [f"r{index}" for index in range(batch)]
     with tempfile.TemporaryDirectory() as folder:
@@ -163,17 +173,17 @@ def fastapi(port: int) -> None:
     """The same model behind a minimal FastAPI app with the same request model, served by uvicorn."""
     import uvicorn
     from fastapi import FastAPI
+    from mlci_serving.answers import TrainedModel, answers, record_ids
+    from mlci_serving.contract import Contract
 
-    contract = importlib.import_module(f"{package()}.contract")
-    served = importlib.import_module(f"{package()}.serving.answers")
-    fitted = model()
+    read, contract = schema(), Contract(schema())
+    trained = TrainedModel(model(), read.feature_names)
     app = FastAPI()
 
     @app.post("/predict")  # type: ignore[untyped-decorator]  # fastapi runs in the generated environment only
     def predict(request: dict[str, Any]) -> Any:
-        rows = served.as_rows([contract.Record.model_validate(record) for record in request["records"]])
-        ids = served.record_ids(rows)
-        return served.answers(fitted, served.as_frame(rows), "fastapi", ids)
+        rows = contract.rows([contract.record.model_validate(record) for record in request["records"]])
+        return answers(trained, rows, "fastapi", record_ids(rows, read.identifier), read.task)
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

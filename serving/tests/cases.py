@@ -29,7 +29,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 from starlette.testclient import TestClient
 
-from mlci_serving import Categorical, Numeric, Text
+from mlci_serving import Categorical, Date, Numeric, Text
+from mlci_serving.dates import DateParts
 from mlci_serving.schema import Schema
 
 TEMPLATE_PROJECT = Path(__file__).resolve().parents[2] / "{{cookiecutter.project}}"
@@ -55,24 +56,37 @@ def schema_module(name: str, **stated: Any) -> ModuleType:
 
 
 def awkward_regression() -> tuple[ModuleType, pd.DataFrame]:
-    """Prices of things whose column names hold spaces, dots and non-ASCII, with an id column."""
+    """Prices of things whose column names hold spaces, dots and non-ASCII, with an id column, a sale date, a
+    size that is never negative (a domain bound), a closed set of kinds and a note that is no feature."""
     rng = np.random.default_rng(3)
     rows = 240
     size = rng.uniform(10, 90, rows)
     kind = rng.choice(['say "hi"', "a,b", "émoji ✓"], rows)
-    price = 3 * size + np.where(kind == "a,b", 40, 0) + rng.normal(0, 2, rows)
+    sold = pd.Series(pd.date_range("2021-01-01", "2023-12-31", periods=rows)).dt.strftime("%Y-%m-%d")
+    year = pd.to_datetime(sold).dt.year.to_numpy()
+    price = 3 * size + np.where(kind == "a,b", 40, 0) + 10 * (year - 2021) + rng.normal(0, 2, rows)
     table = pd.DataFrame(
-        {"row id": [f"r-{n}" for n in range(rows)], "size (m²)": size, "kind.of": kind, "price": price}
+        {
+            "row id": [f"r-{n}" for n in range(rows)],
+            "size (m²)": size,
+            "kind.of": kind,
+            "sold on": sold,
+            "note": "as measured",
+            "price": price,
+        }
     )
     table.loc[::7, "size (m²)"] = np.nan
+    table.loc[::11, "sold on"] = np.nan
     target = Numeric("price", 0.0, 400.0, nullable=False, role="target")
     columns = (
         Text("row id", nullable=False, role="id"),
-        Numeric("size (m²)", 0.0, 100.0),
-        Categorical("kind.of", ('say "hi"', "a,b", "émoji ✓"), nullable=False),
+        Numeric("size (m²)", 0.0, 100.0, lower=0.0),
+        Categorical("kind.of", ('say "hi"', "a,b", "émoji ✓"), nullable=False, closed=True),
+        Date("sold on", "2021-01-01", "2023-12-31"),
+        Text("note"),
         target,
     )
-    example = {"size (m²)": 42.0, "kind.of": "a,b"}
+    example = {"size (m²)": 42.0, "kind.of": "a,b", "sold on": "2022-06-30"}
     return schema_module("prices", TASK="regression", TARGET=target, COLUMNS=columns, EXAMPLE=example), table
 
 
@@ -101,6 +115,7 @@ def fit(schema: Schema, table: pd.DataFrame, trees: int = 10) -> Pipeline:
     features = ColumnTransformer(
         [
             ("numeric", SimpleImputer(strategy="median"), list(schema.numeric_features)),
+            ("dates", make_pipeline(DateParts(), SimpleImputer(strategy="median")), list(schema.date_features)),
             (
                 "categorical",
                 make_pipeline(

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlci_serving import Categorical, Numeric
+from mlci_serving import Categorical, Date, Numeric
 from mlci_serving.answers import TrainedModel, answers, frame_rows
 from mlci_serving.batch import TableScorer, as_numbers
 
@@ -21,14 +21,34 @@ def as_text(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def bad_values(case: Case) -> list[tuple[str, str]]:
-    """One value per feature kind that the contract refuses, with its column."""
+    """Values of each feature kind that the contract refuses, with their column: text that is no number, past
+    a domain bound, outside a closed set, no date."""
     found = []
     for column in case.schema.features:
         if isinstance(column, Numeric):
-            found += [(column.name, str(column.maximum + abs(column.maximum) + 1)), (column.name, "many")]
-        elif isinstance(column, Categorical):
+            found.append((column.name, "many"))
+            if column.lower is not None:
+                found.append((column.name, str(column.lower - 1)))
+        elif isinstance(column, Categorical) and column.closed:
             found.append((column.name, "a category never seen"))
+        elif isinstance(column, Date):
+            found.append((column.name, "31/12/2022"))
     return found
+
+
+def test_values_that_are_merely_new_are_answered(case: Case) -> None:
+    """Past the range the data showed, an unseen category of an open set, a later date: judged as requests."""
+    new = dict(as_text(case.example))
+    for column in case.schema.features:
+        if isinstance(column, Numeric) and column.upper is None:
+            new[column.name] = str(column.maximum * 10 + 100)
+        elif isinstance(column, Categorical) and not column.closed:
+            new[column.name] = "never seen"
+        elif isinstance(column, Date):
+            new[column.name] = "2031-01-05"
+    inputs, reasons = TableScorer(case.schema).judged(pd.DataFrame([new]))
+    assert reasons == {}
+    assert len(inputs) == 1
 
 
 def test_text_rows_read_from_a_table_pass_as_the_example_does(case: Case) -> None:

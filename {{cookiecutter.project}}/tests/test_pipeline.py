@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }} import paths
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_csv, split
 from {{ cookiecutter.package_name }}.evaluate import evaluate, score
 from {{ cookiecutter.package_name }}.params import ParamsError, load_params, read
-from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, FEATURES, TARGET, TASK
+from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, FEATURES, GROUP, TARGET, TASK
 from {{ cookiecutter.package_name }}.train import fit
 
 ROOT = Path(__file__).parents[1]
@@ -47,9 +47,13 @@ def test_split_is_seeded_stratified_and_its_sizes_are_scikit_learns(
     again, _ = split(raw, 0.25, seed=1)
     assert train.index.equals(again.index)
     rows = len(labelled(raw))
-    assert len(test) == math.ceil(rows * 0.25)  # scikit-learn rounds the test set up
     assert len(train) + len(test) == rows
     assert test[TARGET.name].notna().all()
+    if GROUP is not None:  # a group all on one side: sizes as near a quarter as groups allow
+        assert not set(train[GROUP].dropna()) & set(test[GROUP].dropna())
+        assert 0 < len(test) < len(train)
+        return
+    assert len(test) == math.ceil(rows * 0.25)  # scikit-learn rounds the test set up
     if TASK == "classification":  # stratified: each class's share as in the data, to one row
         shares = labelled(raw)[TARGET.name].value_counts(normalize=True)
         found = test[TARGET.name].value_counts(normalize=True).reindex(shares.index, fill_value=0)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlci_serving import Categorical, Numeric
+from mlci_serving import Categorical, Date, Numeric
 from mlci_serving.answers import frame_rows
 from starlette.testclient import TestClient
 
@@ -70,12 +70,27 @@ def examples(node: Any) -> list[Any]:
     return []
 
 
+def test_values_the_data_never_showed_are_answered(client: TestClient) -> None:
+    """Past a number's range, an unseen category, a later date: answered, and counted."""
+    new = dict(EXAMPLE)
+    for column in FEATURES:
+        if isinstance(column, Numeric) and column.upper is None:
+            new[column.name] = column.maximum + abs(column.maximum) + 1
+        elif isinstance(column, Categorical) and not column.closed:
+            new[column.name] = "never seen in " + column.name
+        elif isinstance(column, Date):
+            new[column.name] = "2099-12-31"
+    response = client.post("/predict", json={"records": [EXAMPLE, new]})
+    assert response.status_code == 200, response.text
+    assert len(response.json()) == 2
+
+
 def breaking(column: Any) -> object:
-    """A value the schema's rule for this column refuses."""
+    """A value of the wrong type for this column: refused (a value merely new is answered)."""
     if isinstance(column, Numeric):
-        return column.maximum + (column.maximum - column.minimum) + 1
-    if isinstance(column, Categorical):
-        return "no such " + column.name
+        return "many"
+    if isinstance(column, Date):
+        return "31/12/2022"
     return 7
 
 

@@ -4,8 +4,8 @@ The kinds of column a schema states are importable from here; the service is `ml
 which imports BentoML, so that reading a schema never does.
 """
 
-from mlci_serving.columns import Categorical, Column, Numeric, Role, Task, Text
+from mlci_serving.columns import Categorical, Column, Date, Numeric, Role, Task, Text
 
 __version__ = "0.1.0"  # the distribution's: a bento carries this package's source, not its metadata
 
-__all__ = ["Categorical", "Column", "Numeric", "Role", "Task", "Text", "__version__"]
+__all__ = ["Categorical", "Column", "Date", "Numeric", "Role", "Task", "Text", "__version__"]

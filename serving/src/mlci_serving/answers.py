@@ -53,11 +53,6 @@ def load_model(path: Path, expected: str) -> Any:
     return pickle.loads(data)
 
 
-def as_rows(records: list[Any]) -> Rows:
-    """The records' fields by column name, missing values as None: what the model and log read."""
-    return [record.model_dump(by_alias=True) for record in records]
-
-
 def record_ids(rows: Rows, identifier: str | None) -> list[str]:
     """Each row's id, taken out of the row: its identifier column's value, else one made up."""
     made = made_up_ids(len(rows))

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from mlci_serving.columns import Categorical, Numeric
-from mlci_serving.contract import LONGEST_ID, Contract
+from mlci_serving import dates
+from mlci_serving.columns import Categorical, Date, Numeric
+from mlci_serving.contract import LONGEST_ID, LONGEST_LABEL, Contract
 from mlci_serving.schema import Schema
 
 NO_BOOLEANS = {"string", "floating", "integer", "mixed-integer-float", "decimal", "empty"}
@@ -81,11 +82,15 @@ class TableScorer:
             raw, value = table[column.name], inputs[column.name]
             present = raw.notna().to_numpy()
             if isinstance(column, Numeric):
-                kept = value.between(column.minimum, column.maximum).to_numpy()
-            elif isinstance(column, Categorical):
+                low = -np.inf if column.lower is None else column.lower
+                high = np.inf if column.upper is None else column.upper
+                kept = (value.notna() & value.between(low, high)).to_numpy()
+            elif isinstance(column, Categorical) and column.closed:
                 kept = value.isin(column.categories).to_numpy()
+            elif isinstance(column, Date):
+                kept = value.map(dates.is_date).to_numpy(dtype=bool)
             else:
-                kept = np.zeros(len(table), dtype=bool)
+                kept = (value.str.len() <= LONGEST_LABEL).to_numpy(dtype=bool)
             valid &= (present & kept) | (~present & column.nullable)
         identifier = self.schema.identifier
         if identifier is not None and identifier in table.columns:

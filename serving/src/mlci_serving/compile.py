@@ -27,6 +27,7 @@ import pandas as pd
 from mlci_serving.answers import frame_rows
 from mlci_serving.columns import Numeric
 from mlci_serving.compiled import CLASSES_KEY, MISSING_CATEGORY, TOLERANCE, CompiledModel
+from mlci_serving.dates import DateParts, part_names
 from mlci_serving.schema import Schema, SchemaError
 
 MOST_ROWS = 100_000  # of the tables, checked as they are and again with a value missing
@@ -46,19 +47,47 @@ def parts(estimator: Any) -> Iterator[Any]:
             yield from parts(transformer)
 
 
+def without_date_steps(model: Any) -> None:
+    """Let the compiled model read each date's parts as numbers (computed before it runs, as `CompiledModel`
+    does): a column transformer's date step (`DateParts`, alone or first in a pipeline) is replaced by what
+    follows it, over the parts' columns. ONNX cannot read a date written as text."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    for part in parts(model):
+        if not isinstance(part, ColumnTransformer):
+            continue
+        changed, entries = False, []
+        for name, transformer, columns in part.transformers_:
+            steps = transformer.steps if isinstance(transformer, Pipeline) else [(name, transformer)]
+            if isinstance(steps[0][1], DateParts):
+                rest = Pipeline(steps[1:]) if len(steps) > 1 else "passthrough"
+                entries.append((name, rest, [each for column in columns for each in part_names(column)]))
+                changed = True
+            else:
+                entries.append((name, transformer, columns))
+        if changed:
+            part.transformers_ = entries
+            read = [column for _, _, columns in entries if isinstance(columns, list) for column in columns]
+            part.feature_names_in_ = np.asarray(read, dtype=object)
+            part.n_features_in_ = len(read)
+
+
 def compiled_bytes(model: Any, schema: Schema) -> bytes:
-    """The model as ONNX: categories read as text, a missing one as `MISSING_CATEGORY`."""
+    """The model as ONNX: categories read as text, a missing one as `MISSING_CATEGORY`; dates as their parts."""
     from onnx import StringStringEntryProto
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
     from sklearn.impute import SimpleImputer
 
     model = copy.deepcopy(model)
+    without_date_steps(model)
     for part in parts(model):
         fitted = getattr(part, "statistics_", None)  # a transformer of no columns is never fitted
         if isinstance(part, SimpleImputer) and fitted is not None and fitted.dtype == object:
             part.missing_values = MISSING_CATEGORY
-    inputs = [(name, FloatTensorType([None, 1])) for name in schema.numeric_features] + [
+    numbers = [*schema.numeric_features, *(each for name in schema.date_features for each in part_names(name))]
+    inputs = [(name, FloatTensorType([None, 1])) for name in numbers] + [
         (name, StringTensorType([None, 1])) for name in schema.categorical_features
     ]
     options = {id(model.steps[-1][1]): {"zipmap": False}} if schema.task == "classification" else None

@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 
+from mlci_serving import dates
 from mlci_serving.answers import Rows
 from mlci_serving.schema import Schema
 
@@ -35,21 +36,26 @@ class CompiledModel:
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.task = schema.task
-        self.numeric, self.categorical = schema.numeric_features, schema.categorical_features
+        self.numeric, self.dated = schema.numeric_features, schema.date_features
+        self.categorical = schema.categorical_features
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.classes_ = np.asarray(json.loads(metadata.get(CLASSES_KEY, "[]")), dtype=object)
         # One input per feature, in this order; ONNX names them after the columns, as Python names.
         self.input_names = [each.name for each in self.session.get_inputs()]
-        if len(self.input_names) != len(self.numeric) + len(self.categorical):
-            raise ValueError(f"inputs {self.input_names}, not one per feature of the schema")
+        expected = len(self.numeric) + len(dates.PARTS) * len(self.dated) + len(self.categorical)
+        if len(self.input_names) != expected:
+            raise ValueError(f"inputs {self.input_names}, not one per feature (a date: one per part) of the schema")
 
     def inputs(self, rows: Rows) -> dict[str, np.ndarray]:
-        """Each feature as a column: numbers as 32-bit floats, categories as text.
+        """Each feature as a column: numbers as 32-bit floats, a date as its parts, categories as text.
 
         Read from the rows directly: making a pandas frame of one record, and reading it back, cost
         fifteen times the model's own run. A missing value is None.
         """
         columns = [np.array([row.get(name) for row in rows], dtype=np.float32).reshape(-1, 1) for name in self.numeric]
+        for name in self.dated:
+            found = dates.parts([row.get(name) for row in rows]).astype(np.float32)
+            columns += [found[:, index : index + 1] for index in range(found.shape[1])]
         for name in self.categorical:
             values = np.array([row.get(name) for row in rows], dtype=object).reshape(-1, 1)
             values[pd.isna(values)] = MISSING_CATEGORY

@@ -3,22 +3,30 @@
 Each record is an object keyed by the data's own column names, whatever characters they hold:
 a field's Python name is its position (`f0`, `f1`, ...) and its alias is the column's name, so
 errors and answers name the column as the data does. A record may carry the schema's identifier
-column, which its answer repeats as `id`; a record without one gets an id made up for it.
+column, which its answer repeats as `id`; a record without one gets an id made up for it. A row of
+the table itself is a record too: the columns the schema knows but the model does not read (the
+target, metadata, a group) are accepted and ignored; a column the schema does not know is refused.
+
+Types, required fields and the names are strict; values are held only to the domain's own bounds
+(`lower`, `upper`, a closed set of categories). A value that is merely new (past the range the
+training data showed, an unseen category, a later date) is answered, and counted (`novelty`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
 from typing_extensions import TypedDict  # pydantic reads typing's own only from Python 3.12
 
-from mlci_serving.columns import Column, Numeric
+from mlci_serving import dates
+from mlci_serving.columns import Categorical, Column, Date, Numeric
 from mlci_serving.schema import Schema
 
 MAX_RECORDS = 1000  # per request, by default; larger batches get a 400 that names the limit
 MAX_BODY_BYTES = 16 << 20  # a larger body gets 413 before it is read: ample for MAX_RECORDS records
 LONGEST_ID = 256  # characters of a record's id
+LONGEST_LABEL = 1000  # characters of a category: longer text is no category
 RecordId = Annotated[str, StringConstraints(min_length=1, max_length=LONGEST_ID)] | int
 
 
@@ -44,12 +52,27 @@ class ValuePrediction(TypedDict):
 Prediction = ClassPrediction | ValuePrediction
 
 
+def a_date(value: str) -> str:
+    """A date or timestamp in an ISO form, as the schema's date columns hold them."""
+    if not dates.is_date(value):
+        raise ValueError("Input should be a date in an ISO form, such as 2024-05-31 or 2024-05-31T13:05:00Z")
+    return value
+
+
+def value_type(column: Column) -> Any:
+    """What a feature's value must be: its type, and the domain's own bounds when the schema states them."""
+    if isinstance(column, Numeric):
+        return Annotated[float, Field(ge=column.lower, le=column.upper)]
+    if isinstance(column, Categorical) and column.closed:
+        return Literal[column.categories]
+    if isinstance(column, Date):
+        return Annotated[str, StringConstraints(max_length=dates.LONGEST), AfterValidator(a_date)]
+    return Annotated[str, StringConstraints(max_length=LONGEST_LABEL)]
+
+
 def field_for(column: Column) -> tuple[Any, Any]:
     """A field with the column's type and rule; optional where the schema allows missing values."""
-    if isinstance(column, Numeric):
-        kind: Any = Annotated[float, Field(ge=column.minimum, le=column.maximum)]
-    else:
-        kind = Literal[getattr(column, "categories", ())]
+    kind = value_type(column)
     if column.nullable:
         return kind | None, Field(None, alias=column.name)
     return kind, Field(..., alias=column.name)
@@ -69,6 +92,9 @@ class Contract:
         fields: dict[str, Any] = {f"f{index}": field_for(column) for index, column in enumerate(schema.features)}
         if schema.identifier is not None:
             fields["record_id"] = (RecordId | None, Field(None, alias=schema.identifier))
+        self.read = set(fields)  # what the model and the log read of a record: its features, and its id
+        known = [column.name for column in schema.columns if column.role not in ("feature", "id")]
+        fields |= {f"ignored{index}": (Any, Field(None, alias=name)) for index, name in enumerate(known)}
         config = ConfigDict(extra="forbid", strict=True)
         self.record: type[BaseModel] = create_model("Record", __config__=config, **fields)
         self.records: Any = Annotated[
@@ -84,3 +110,8 @@ class Contract:
         )
         # the one kind this model answers: what /predict promises, and the cheaper to check
         self.prediction: Any = ClassPrediction if schema.task == "classification" else ValuePrediction
+
+    def rows(self, records: list[Any]) -> list[dict[str, Any]]:
+        """The records' features (and id) by column name, missing values as None; what the schema knows but
+        the model does not read is left out."""
+        return [record.model_dump(by_alias=True, include=self.read) for record in records]

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from mlci_serving.columns import Categorical, Column, Numeric, Task, Text
+from mlci_serving.columns import Categorical, Column, Date, Numeric, Task, Text
 
 STATED = ("TASK", "TARGET", "COLUMNS", "EXAMPLE")  # what a schema module must define
-KINDS = (Numeric, Categorical, Text)
+KINDS = (Numeric, Categorical, Date, Text)
 
 
 class SchemaError(ValueError):
@@ -42,7 +42,7 @@ class Schema:
             kind = type(foreign[0])
             raise SchemaError(
                 f"{module.__name__}: {foreign[0]!r} is a {kind.__module__}.{kind.__qualname__}, not one of "
-                "mlci_serving's column kinds (Numeric, Categorical, Text): a schema written before the serving "
+                "mlci_serving's column kinds (Numeric, Categorical, Date, Text): a schema written before the serving "
                 "runtime; take the template update (`nox -s template-update`)"
             )
         return cls(module.TASK, module.TARGET, tuple(module.COLUMNS), dict(module.EXAMPLE))
@@ -61,9 +61,18 @@ class Schema:
         return tuple(column.name for column in self.features if isinstance(column, Categorical))
 
     @property
+    def date_features(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.features if isinstance(column, Date))
+
+    @property
     def feature_names(self) -> list[str]:
-        """The model's inputs, in the order the compiled model takes them: numbers, then categories."""
-        return [*self.numeric_features, *self.categorical_features]
+        """The model's inputs, in the order the compiled model takes them: numbers, dates, then categories."""
+        return [*self.numeric_features, *self.date_features, *self.categorical_features]
+
+    @property
+    def group(self) -> str | None:
+        """The column whose rows belong together (one person's, say), if any: the split keeps them together."""
+        return next((column.name for column in self.columns if column.role == "group"), None)
 
     @property
     def identifier(self) -> str | None:

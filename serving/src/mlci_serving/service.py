@@ -19,7 +19,7 @@ from typing import Any
 import bentoml
 
 from mlci_serving import deadline, quiet_errors
-from mlci_serving.answers import Model, TrainedModel, answers, as_rows, load_model, record_ids
+from mlci_serving.answers import Model, TrainedModel, answers, load_model, record_ids
 from mlci_serving.batching import Batcher
 from mlci_serving.compiled import load_compiled
 from mlci_serving.contract import MAX_BODY_BYTES, MAX_RECORDS, Contract, Prediction
@@ -34,6 +34,7 @@ from mlci_serving.names import (
     WORKING_TREE_VERSION,
     compiled_path,
 )
+from mlci_serving.novelty import Novelty
 from mlci_serving.openapi import describe
 from mlci_serving.schema import Schema
 
@@ -72,6 +73,7 @@ def model_service(
     """
     schema = Schema.of(schema_module)
     contract = Contract(schema, settings.max_records)
+    novelty = Novelty(schema)
 
     class Service:
         """The trained model behind `/predict`; ready once the model is loaded."""
@@ -96,10 +98,11 @@ def model_service(
             return await self.batcher(records)
 
         def answer(self, records: list[Any]) -> list[Prediction]:
-            """The model's answers to these records, logged when the log is on."""
-            rows = as_rows(records)
+            """The model's answers to these records, what is new in them counted, logged when the log is on."""
+            rows = contract.rows(records)
             ids = record_ids(rows, schema.identifier)
             predictions = answers(self.model, rows, self.version, ids, schema.task)
+            novelty.count(rows)
             if self.log:
                 self.log.record(self.version, ids, rows, [answer["prediction"] for answer in predictions])
             return predictions

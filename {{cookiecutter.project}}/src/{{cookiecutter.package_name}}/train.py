@@ -6,6 +6,7 @@ import pickle
 from typing import Any
 
 import pandas as pd
+from mlci_serving.dates import DateParts
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -15,14 +16,26 @@ from sklearn.preprocessing import OneHotEncoder
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_csv
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.paths import MODEL, TRAIN
-from {{ cookiecutter.package_name }}.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGET, TASK
+from {{ cookiecutter.package_name }}.schema import (
+    CATEGORICAL_FEATURES,
+    DATE_FEATURES,
+    NUMERIC_FEATURES,
+    TARGET,
+    TASK,
+)
 
 
 def build(params: dict[str, Any]) -> Pipeline:
-    """Impute what is missing the same way at training and at serving, encode, then fit a forest."""
+    """Impute what is missing the same way at training and at serving, read each date as its parts
+    (year, month, day of week, day of year, hour), encode categories, then fit a forest."""
     features = ColumnTransformer(
         [
             ("numeric", SimpleImputer(strategy="median"), list(NUMERIC_FEATURES)),
+            (
+                "dates",
+                make_pipeline(DateParts(), SimpleImputer(strategy="median")),
+                list(DATE_FEATURES),
+            ),
             (
                 "categorical",
                 make_pipeline(

@@ -28,8 +28,10 @@ def validate_command(args: argparse.Namespace) -> int:
 def adopt_command(args: argparse.Namespace) -> int:
     """Make a table the repository's data and rewrite what depends on it."""
     from mlci.data.adopt import adopt, describe
+    from mlci.data.roles import Overrides
 
-    print(describe(adopt(repository(args), args.table, args.target, args.task)))
+    overrides = Overrides(args.id, args.group, tuple(args.drop), tuple(args.feature))
+    print(describe(adopt(repository(args), args.table, args.target, args.task, overrides)))
     return 0
 
 
@@ -75,6 +77,21 @@ def add(commands: Commands) -> None:
         "--task",
         choices=("classification", "regression"),
         help="default: regression for a numeric target with more than 20 values or fractions, else classification",
+    )
+    adopt_parser.add_argument("--id", metavar="COLUMN", help="the column naming each record (default: inferred)")
+    adopt_parser.add_argument(
+        "--group", metavar="COLUMN", help="the column whose rows belong together: the split keeps them on one side"
+    )
+    adopt_parser.add_argument(
+        "--drop", nargs="+", action="extend", default=[], metavar="COLUMN", help="columns kept, never features"
+    )
+    adopt_parser.add_argument(
+        "--feature",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COLUMN",
+        help="columns made features whatever adoption infers (a suspected leak kept deliberately, say)",
     )
     adopt_parser.set_defaults(handler=adopt_command)
     refresh_parser = commands.add_parser(

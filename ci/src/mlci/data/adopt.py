@@ -25,8 +25,10 @@ from ruamel.yaml import YAML
 from mlci.core.repository import Repository
 from mlci.core.runner import CommandError, run
 from mlci.core.store import sha256
+from mlci.core.tables import render
 from mlci.data import rendering
-from mlci.data.profiling import AdoptError, TableProfile, Task, profile
+from mlci.data.profiling import AdoptError, TableProfile, Task
+from mlci.data.roles import Overrides, profile
 
 METRICS: dict[str, dict[str, str]] = {
     "classification": {"accuracy": "higher", "f1_macro": "higher", "roc_auc_ovr": "higher"},
@@ -85,15 +87,24 @@ def test_size(root: Path) -> float:
     return float(((params or {}).get("prepare") or {}).get("test_size", 0.25))
 
 
+def task_metrics(task: str) -> dict[str, str]:
+    """The metrics the template's `evaluate` writes for a task, each with its baseline's, and their directions."""
+    return {key: direction for name, direction in METRICS[task].items() for key in (name, f"baseline_{name}")}
+
+
 def edited_config(text: str, task: str, data: str, old_data: str) -> str:
-    """mlci.toml with the task's metrics, default gates and KPIs, and the new table in [retrain]; comments kept."""
+    """mlci.toml with the new table in [retrain]; for a task it did not have, the task's metrics, default gates
+    and KPIs (metrics of the repository's own are kept); for the same task, its metrics, gates and KPIs as they
+    are, edits included. Comments kept."""
     document = tomlkit.parse(text)
     metrics: Any = document.setdefault("metrics", tomlkit.table())
-    for name in list(metrics):
+    if set(task_metrics(task)) <= set(metrics):
+        return with_data(document, data, old_data)
+    others = {key for other in METRICS for key in task_metrics(other)}
+    for name in [name for name in metrics if name in others]:
         del metrics[name]
-    for name, direction in METRICS[task].items():
+    for name, direction in task_metrics(task).items():
         metrics[name] = direction
-        metrics[f"baseline_{name}"] = direction
     gates: Any = document.setdefault("gates", tomlkit.table())
     gated = GATED[task]
     for key, values in (
@@ -110,6 +121,11 @@ def edited_config(text: str, task: str, data: str, old_data: str) -> str:
         table = tomlkit.inline_table()
         table.update(values)
         kpi[key] = table
+    return with_data(document, data, old_data)
+
+
+def with_data(document: Any, data: str, old_data: str) -> str:
+    """The config with the adopted table as [retrain]'s data (and its source's file name)."""
     retrain: Any = document.setdefault("retrain", tomlkit.table())
     source = str(retrain.get("source", ""))
     old_name = Path(old_data).name if old_data else ""
@@ -153,10 +169,12 @@ def run_dvc(root: Path, *args: str) -> None:
         raise AdoptError(f"dvc {' '.join(args)} failed, nothing was changed:\n{error.output}") from None
 
 
-def adopt(repository: Repository, source: Path, target: str, task: Task | None) -> Adopted:
+def adopt(
+    repository: Repository, source: Path, target: str, task: Task | None, overrides: Overrides | None = None
+) -> Adopted:
     """Make the table at `source` the repository's data, predicting `target`."""
     root, config, project = repository.root, repository.config, repository.project
-    table = profile(source, target, task, test_size(root))
+    table = profile(source, target, task, test_size(root), overrides)
     data = f"data/{table.name}.csv"
     old_data = config.retrain.data
     schema = f"src/{project.package}/schema.py"
@@ -218,14 +236,11 @@ def describe(adopted: Adopted) -> str:
     lines = [
         f"adopted {table.source} as {adopted.data}: {table.rows} rows, {table.labelled} labelled; "
         f"{table.task} of {table.target!r}",
+        "",
+        render([("column", "kind", "role", "why"), *((repr(c.name), c.kind, c.role, c.reason) for c in table.columns)]),
+        "",
+        f"features: {', '.join(repr(column.name) for column in table.features)}",
     ]
-    for column in table.columns:
-        if column.role == "metadata":
-            lines.append(f"  {column.name!r}: metadata, not a feature ({column.reason})")
-        elif column.role == "id":
-            lines.append(f"  {column.name!r}: the records' id, not a feature ({column.reason}): answers carry it")
-    features = ", ".join(repr(column.name) for column in table.features)
-    lines.append(f"  features: {features}")
     if adopted.changed:
         lines.append("changed: " + ", ".join(adopted.changed))
         lines.append("review the diff (`git status`, `git diff`), then `nox -s lint tests validate repro` and commit")

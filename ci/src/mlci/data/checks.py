@@ -10,13 +10,15 @@ from collections.abc import Iterable, Mapping
 
 import great_expectations.expectations as gxe
 from great_expectations.expectations import Expectation
-from mlci_serving.columns import Categorical, Column, Numeric
+from mlci_serving.columns import Categorical, Column, Date, Numeric
+from mlci_serving.dates import ISO
 
 NUMBER_TYPES = ["int64", "float64", "Int64", "Float64"]
 
 
 def from_schema(columns: Iterable[Column]) -> list[Expectation]:
-    """The rules the schema states: the columns, their types, ranges, categories and nullability."""
+    """The rules the schema states for training data: the columns, their types, the ranges and categories the data
+    showed, dates written as dates, and nullability."""
     columns = list(columns)
     rules: list[Expectation] = [
         gxe.ExpectTableColumnsToMatchSet(column_set=[column.name for column in columns], exact_match=True)
@@ -31,6 +33,8 @@ def from_schema(columns: Iterable[Column]) -> list[Expectation]:
             ]
         elif isinstance(column, Categorical):
             rules.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.categories)))
+        elif isinstance(column, Date):  # later dates than the schema's are the point of new data: not a rule
+            rules.append(gxe.ExpectColumnValuesToMatchRegex(column=column.name, regex=f"^{ISO.pattern}$"))
         if not column.nullable:
             rules.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))
     return rules

@@ -1,12 +1,14 @@
 """Read a user's table and infer what `mlci adopt` writes: each column's kind, rule and role, and the task.
 
-Every check that can refuse the table runs here, before anything is written. The rules, in order, for a column
-other than the target: all missing or a single value is `metadata` (it cannot teach anything); a column that
-looks like an identifier (unique text or whole numbers per row, or an id-like name with mostly unique values)
-is `metadata`; text with more distinct values than MAX_CATEGORIES, or than half the rows, is free text and
-`metadata`; other text, and booleans, are categorical features; numbers are numeric features whose range is
-the observed one widened by RANGE_MARGIN of its span on each side (never below zero for a column that has no
-negative value).
+Every check that can refuse the table runs here, before anything is written. The rules for one column, in
+order, other than the target: all missing or a single value is `metadata` (it cannot teach anything); dates and
+timestamps (every value an ISO date) are date features, read by their parts; text unique to each row, or whole
+numbers that count the rows (every value different, with no gap), identify records; a column named like an
+identifier with more than MAX_CATEGORIES values, repeated, names groups of rows; other text with more
+distinct values than MAX_CATEGORIES, or than half the rows, is free text; other text, and booleans, are
+categorical features; other numbers are numeric features whose range is the observed one widened by
+RANGE_MARGIN of its span on each side, and whose domain is bounded below at zero when no value was negative.
+What the columns say together (recodings, counters, leakage, which identifier names records) is `roles`'.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ import difflib
 import io
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
+from mlci_serving.dates import is_date_column, moments
 
 from mlci.core.errors import MlciError
 
 Task = Literal["classification", "regression"]
+Role = Literal["feature", "target", "metadata", "id", "group"]
 
 MAX_CATEGORIES = 50  # distinct text values above this are free text, not categories
 MAX_CLASSES = 50  # a classification target with more classes than this is refused
@@ -34,7 +37,10 @@ MIN_ROWS = 20  # labelled rows below this are too few to split into training and
 RANGE_MARGIN = 0.1  # a numeric range is the observed one widened by this share of its span on each side
 MISSING_SLACK = 0.05  # a column may lose this much more of its values than the table shows before validation fails
 UNIQUE_IDENTIFIER = "an identifier: a different value in every row"
-IDENTIFIER_NAME = re.compile(r"(^|[^a-z])(id|uuid|guid|key|index)$|^(id|uuid|guid)([^a-z]|$)", re.IGNORECASE)
+ROW_NUMBER = "an identifier: it numbers the rows, a different whole number in every row"
+IDENTIFIER_NAME = re.compile(
+    r"(^|[^a-z])(id|ids|uuid|guid|key|index|code|no|number)$|^(id|uuid|guid)([^a-z]|$)", re.IGNORECASE
+)
 
 
 class AdoptError(MlciError):
@@ -46,14 +52,17 @@ class ColumnProfile:
     """One column as the schema will state it."""
 
     name: str
-    kind: Literal["numeric", "categorical", "text"]
-    role: Literal["feature", "target", "metadata", "id"]
+    kind: Literal["numeric", "categorical", "date", "text"]
+    role: Role
     nullable: bool
     missing_share: float
     minimum: float | int | None = None
     maximum: float | int | None = None
     categories: tuple[str, ...] = ()
-    reason: str = ""  # why a column is metadata
+    reason: str = ""  # why a column is not a feature, or what adoption decided of a feature
+    lower: float | int | None = None  # a number's domain bound, proposed: never below it
+    earliest: str = ""  # a date column's first and last values
+    latest: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,7 +194,11 @@ def nice_bounds(low: float, high: float, whole: bool) -> tuple[float | int, floa
     return float(rounded_lower), float(rounded_upper)
 
 
-def metadata_reason(name: str, values: pd.Series, rows: int) -> str:
+def groups_reason(distinct: int) -> str:
+    return f"names groups of rows by its name: {distinct} values, repeated (kept on one side of the split)"
+
+
+def metadata_reason(name: str, values: pd.Series, text: pd.Series, rows: int) -> str:
     """Why a column cannot be a feature, or "" when it can."""
     present = values.dropna()
     if present.empty:
@@ -194,84 +207,59 @@ def metadata_reason(name: str, values: pd.Series, rows: int) -> str:
     if distinct == 1:
         return "a single value: it cannot tell rows apart"
     numeric = pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present)
+    if not numeric and is_date_column(text):
+        return ""
     whole = numeric and bool((present == present.round()).all())
     unique = distinct == len(present) == rows
-    if unique and (not numeric or whole):
+    named = bool(IDENTIFIER_NAME.search(name))
+    if unique and not numeric:
         return UNIQUE_IDENTIFIER
-    if IDENTIFIER_NAME.search(name) and distinct > rows / 2 and (not numeric or whole):
-        return "an identifier by its name, with mostly different values"
+    if unique and whole and (named or float(present.max()) - float(present.min()) + 1 == rows):
+        return UNIQUE_IDENTIFIER if named else ROW_NUMBER  # a measurement differs in every row too: not by itself
+    if named and (not numeric or whole) and (distinct > MAX_CATEGORIES or distinct > rows / 2):
+        return groups_reason(distinct) if present.duplicated().any() else UNIQUE_IDENTIFIER
     if not numeric and not pd.api.types.is_bool_dtype(present) and (distinct > MAX_CATEGORIES or distinct > rows / 2):
         return f"free text: {distinct} different values are too many for categories"
     return ""
 
 
-def profile_column(name: str, values: pd.Series, text: pd.Series, role: str, rows: int) -> ColumnProfile:
+def profile_column(name: str, values: pd.Series, text: pd.Series, role: Role, rows: int) -> ColumnProfile:
     """The column's kind and rule from its values (and as text); `role` is "target" for the target."""
     missing = round(float(values.isna().mean()), 4)
     nullable = missing > 0
-    reason = "" if role == "target" else metadata_reason(name, values, rows)
-    present = values.dropna()
+    reason = "" if role == "target" else metadata_reason(name, values, text, rows)
+    if reason.startswith("names groups"):
+        return ColumnProfile(name, "text", "group", nullable, missing, reason=reason)
     if reason:
         return ColumnProfile(name, "text", "metadata", nullable, missing, reason=reason)
+    return kind_profile(name, values, text, role)
+
+
+def kind_profile(name: str, values: pd.Series, text: pd.Series, role: Role) -> ColumnProfile:
+    """A feature's or the target's kind and rule, whatever adoption would say of its role."""
+    missing = round(float(values.isna().mean()), 4)
+    nullable = missing > 0
+    present = values.dropna()
+    if role != "target" and is_date_column(text):
+        written = text.dropna()
+        when = moments(written)
+        first, last = written.iloc[int(when.argmin())], written.iloc[int(when.argmax())]
+        return ColumnProfile(name, "date", "feature", nullable, missing, earliest=first, latest=last)
     if pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present):
         whole = bool((present == present.round()).all())
         low, high = nice_bounds(float(present.min()), float(present.max()), whole)
-        return ColumnProfile(name, "numeric", role, nullable, missing, minimum=low, maximum=high)  # type: ignore[arg-type]
+        lower = 0 if role == "feature" and float(present.min()) >= 0 else None
+        note = "never negative in the data: bounded below at 0" if lower is not None else ""
+        return ColumnProfile(
+            name,
+            "numeric",
+            role,
+            nullable,
+            missing,
+            minimum=low,
+            maximum=high,
+            lower=lower,
+            reason=note,
+        )
     categories = tuple(sorted(str(value) for value in text.dropna().unique()))
-    return ColumnProfile(name, "categorical", role, nullable, missing, categories=categories)  # type: ignore[arg-type]
-
-
-def with_identifier(columns: list[ColumnProfile]) -> list[ColumnProfile]:
-    """The columns, one whose values name every row (all present, all different) marked as the records' id: the
-    first named like an identifier, else the first."""
-    naming = [column.name for column in columns if column.reason == UNIQUE_IDENTIFIER and not column.nullable]
-    if not naming:
-        return columns
-    chosen = next((name for name in naming if IDENTIFIER_NAME.search(name)), naming[0])
-    return [replace(column, role="id") if column.name == chosen else column for column in columns]
-
-
-def example_row(
-    frame: pd.DataFrame, as_text: pd.DataFrame, profile_columns: list[ColumnProfile], target: str
-) -> dict[str, Any]:
-    """The first labelled row with the fewest missing features, as the service's request record."""
-    features = [column for column in profile_columns if column.role == "feature"]
-    labelled = frame[frame[target].notna()]
-    missing = labelled[[column.name for column in features]].isna().sum(axis=1)
-    row = labelled.iloc[int(np.argmin(missing.to_numpy()))]
-    record: dict[str, Any] = {}
-    for column in features:
-        value = row[column.name]
-        if pd.isna(value):
-            record[column.name] = None
-        elif column.kind == "numeric":
-            number = float(value)
-            record[column.name] = int(number) if number.is_integer() else number
-        else:
-            record[column.name] = str(as_text.at[row.name, column.name])
-    return record
-
-
-def profile(path: Path, target: str, task: Task | None, test_size: float) -> TableProfile:
-    """Everything `mlci adopt` needs of the table at `path`, or an AdoptError saying why it cannot be used."""
-    frame, as_text = read_table(path)
-    if target in frame.columns and task is None:
-        task = infer_task(frame[target], target)
-    check_target(frame, target, task or "classification", test_size)
-    rows = len(frame)
-    columns = []
-    for name in frame.columns:
-        values, text = frame[name], as_text[name]
-        if name == target:
-            columns.append(
-                profile_column(str(name), text if task == "classification" else values, text, "target", rows)
-            )
-        else:
-            columns.append(profile_column(str(name), values, text, "feature", rows))
-    columns = with_identifier(columns)
-    if not any(column.role == "feature" for column in columns):
-        reasons = "; ".join(f"{c.name!r}: {c.reason}" for c in columns if c.reason)
-        raise AdoptError(f"{path}: no column can be a feature ({reasons}): the model would have nothing to learn from")
-    labelled = int(frame[target].notna().sum())
-    example = example_row(frame, as_text, columns, target)
-    return TableProfile(dataset_name(path), path, rows, labelled, target, task or "classification", columns, example)
+    return ColumnProfile(name, "categorical", role, nullable, missing, categories=categories)

@@ -38,6 +38,8 @@ def column_code(column: ColumnProfile, indent: int) -> list[str]:
         call, args = "Numeric", [literal(column.name), literal(column.minimum), literal(column.maximum)]
     elif column.kind == "categorical":
         call, args = "Categorical", [literal(column.name)]
+    elif column.kind == "date":
+        call, args = "Date", [literal(column.name), literal(column.earliest), literal(column.latest)]
     else:
         call, args = "Text", [literal(column.name)]
     lines = [line(f"{call}(", indent)] + [line(f"{arg},", inner) for arg in args]
@@ -45,8 +47,10 @@ def column_code(column: ColumnProfile, indent: int) -> list[str]:
         lines += [line("(", inner), *(line(f"{literal(c)},", inner + 4) for c in column.categories), line("),", inner)]
     if not column.nullable:
         lines.append(line("nullable=False,", inner))
-    if column.role in ("target", "id"):
+    if column.role in ("target", "id", "group"):
         lines.append(line(f"role={literal(column.role)},", inner))
+    if column.lower is not None:
+        lines.append(line(f"lower={literal(column.lower)},", inner))
     comment = f"  # {column.reason}" if column.reason else ""
     return [*lines, line(f"){',' if indent > 0 else ''}", indent) + comment]
 
@@ -55,9 +59,9 @@ def schema_module(table: TableProfile, data_path: str) -> str:
     """`schema.py`: the data file, the task, the target, every column, and the example record."""
     target = next(column for column in table.columns if column.role == "target")
     others = [column for column in table.columns if column.role != "target"]
-    kinds = ["Categorical", "Column", "Numeric", "Task"] + (
-        ["Text"] if any(c.kind == "text" for c in table.columns) else []
-    )
+    used = {c.kind for c in table.columns}
+    kinds = sorted({"Categorical", "Column", "Numeric", "Task"} | ({"Date"} if "date" in used else set()))
+    kinds += ["Text"] if "text" in used else []
     example = [line(f"{literal(name)}: {literal(value)},", 4) for name, value in table.example.items()]
     lines = [
         '"""The single source of truth for the data: its columns, their rules and roles.',
@@ -65,7 +69,9 @@ def schema_module(table: TableProfile, data_path: str) -> str:
         f"`mlci adopt` wrote it from {table.rows} rows; edit it freely (a range, a category, a role) and",
         "`nox -s validate tests` tell whether the data and the code still agree. Validation suites, the",
         "pipeline, the service's request model and drift monitoring all derive from it; nothing else",
-        "lists the columns.",
+        "lists the columns. The ranges and categories are the data's (the validation suite holds the",
+        "training data to them; a request with a new value is answered and counted); `lower`, `upper`",
+        "and `closed=True` state the domain's own bounds, which a request may not pass.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -94,8 +100,15 @@ def schema_module(table: TableProfile, data_path: str) -> str:
         'FEATURES = tuple(column for column in COLUMNS if column.role == "feature")',
         "NUMERIC_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Numeric))",
         "CATEGORICAL_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Categorical))",
+        *(
+            ["DATE_FEATURES = tuple(column.name for column in FEATURES if isinstance(column, Date))"]
+            if "date" in used
+            else ["DATE_FEATURES: tuple[str, ...] = ()  # the dates the model reads by their parts: none here"]
+        ),
         "# The column naming each record, if any: answers and the inference log carry it (else a made-up id).",
         'IDENTIFIER = next((column.name for column in COLUMNS if column.role == "id"), None)',
+        "# The column whose rows belong together, if any: the split keeps each group on one side.",
+        'GROUP = next((column.name for column in COLUMNS if column.role == "group"), None)',
     ]
     return "\n".join(lines) + "\n"
 
@@ -156,9 +169,16 @@ def cell(text: str) -> str:
     return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
 
 
+def plain(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def rule(column: ColumnProfile) -> str:
     if column.kind == "numeric":
-        return f"number in [{column.minimum:g}, {column.maximum:g}]"
+        return f"number, [{column.minimum:g}, {column.maximum:g}] in the data"
+    if column.kind == "date":
+        return f"date, {column.earliest} to {column.latest} in the data"
     if column.kind == "categorical":
         shown = ", ".join(column.categories[:8]) + (
             f", … ({len(column.categories)} in all)" if len(column.categories) > 8 else ""
@@ -171,7 +191,8 @@ def readme_section(table: TableProfile, package: str, data_path: str) -> str:
     """The README's dataset section, between the markers `mlci adopt` finds it by."""
     task = "classification: one of its classes" if table.task == "classification" else "regression: a number"
     rows = [
-        f"| {cell(c.name)} | {c.role} | {rule(c)} | {'yes' if c.nullable else 'no'} ({c.missing_share:.1%}) |"
+        f"| {cell(c.name)} | {c.role} | {rule(c)} | {'yes' if c.nullable else 'no'} ({c.missing_share:.1%}) | "
+        f"{plain(c.reason)} |"
         for c in table.columns
     ]
     unlabelled = table.rows - table.labelled
@@ -197,9 +218,16 @@ def readme_section(table: TableProfile, package: str, data_path: str) -> str:
                 f"{task}.{note} `src/{package}/schema.py` states every column; `metadata` columns stay in the",
                 f"data but are never features{named}",
                 "",
-                "| column | role | rule | missing allowed (in the table) |",
-                "| --- | --- | --- | --- |",
+                "| column | role | rule | missing allowed (in the table) | why |",
+                "| --- | --- | --- | --- | --- |",
                 *rows,
+                "",
+                "A request is held to each column's type and to the bounds the schema states as the domain's own;",
+                "a value that is merely new (past the range of the data, an unseen category, a later date) is",
+                "answered, and counted in `/metrics` (`novel_values_total`). A column set aside (an identifier, a",
+                "recoding, a counter, leakage) is kept in the data; `nox -s adopt -- PATH --target COLUMN",
+                "--feature NAME` makes it a feature anyway, `--drop NAME` sets one aside, `--id` and `--group` name",
+                "the records' id and the column whose rows belong together.",
                 "",
                 "The example request (`examples/predict.json`), one real row of the table:",
                 "",

@@ -10,6 +10,7 @@ feature by feature, by the one drift rule of mlci.monitoring.psi, which the revi
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -188,13 +189,15 @@ def report(
                 change.name,
                 change.base,
                 change.head,
-                f"{change.psi:.3f}",
+                "-" if math.isnan(change.psi) else f"{change.psi:.3f}",
                 ", ".join(change.new_categories) or "-",
+                change.novel or "-",
                 "drifted" if change.name in judgement.drifted else "",
             ]
             for change in judgement.changes
         ]
-        blocks.append(Table(["feature", "training", "logged", "PSI", "new categories", ""], rows))
+        blocks.append(Paragraph(NEW_VALUES))
+        blocks.append(Table(["feature", "training", "logged", "PSI", "new categories", "new values", ""], rows))
         shares = window.predictions.value_counts(normalize=True).sort_index()
         blocks.append(Paragraph("Predictions in the window:"))
         blocks.append(Table(["prediction", "share"], [[str(label), f"{share:.1%}"] for label, share in shares.items()]))
@@ -203,6 +206,13 @@ def report(
     markdown.write_text(to_markdown(blocks), encoding="utf-8")
     page.write_text(to_html(blocks, f"Drift of {name}", folder), encoding="utf-8")
     return markdown, page
+
+
+NEW_VALUES = (
+    "Values the training data never showed were answered (the service counts them in `/metrics`, "
+    "`novel_values_total`); \"new values\" says how many of the window's: past a number's range, unseen "
+    "categories, dates after or before the training period. Dates are not judged by PSI: time moves on."
+)
 
 
 @dataclass(frozen=True)

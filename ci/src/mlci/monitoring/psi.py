@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from mlci_serving.dates import is_date_column, moments
 
 PSI_BINS = 10
 PSI_FLOOR = 1e-4  # a bin empty on one side would make the logarithm infinite
@@ -60,14 +61,43 @@ class FeatureChange:
     psi: float
     new_categories: list[str]
     only_in: str = ""  # "base" or "head" for a column the other side lacks
+    novel: str = ""  # head's values base never showed, said in words: past its range, outside its period
 
     def drifted(self, threshold: float) -> bool:
         """Whether head moved away from base past the threshold, by the one drift rule."""
         return drifted(self.psi, self.new_categories, threshold)
 
 
+def date_change(name: str, old: pd.Series, new: pd.Series, missing: str) -> FeatureChange:
+    """A date column: each side's period, and how many of head's dates fall outside base's. Not judged by PSI:
+    time moves on, and a week of requests is always a narrow slice of a training period."""
+    before, after = moments(old).dropna(), moments(new).dropna()
+
+    def period(when: pd.Series) -> str:
+        return f"{when.min():%Y-%m-%d} to {when.max():%Y-%m-%d}" if len(when) else "no dates"
+
+    later = int((after > before.max()).sum()) if len(before) else 0
+    earlier = int((after < before.min()).sum()) if len(before) else 0
+    novel = "; ".join(
+        f"{count / len(after):.0%} {side} the period"
+        for count, side in ((later, "after"), (earlier, "before"))
+        if count
+    )
+    return FeatureChange(name, "date", period(before), period(after), missing, math.nan, [], novel=novel)
+
+
+def outside_range(old: pd.Series, new: pd.Series) -> str:
+    """Head's numbers past base's range, said as a share."""
+    present = new.dropna()
+    if present.empty or old.dropna().empty:
+        return ""
+    share = float(((present < old.min()) | (present > old.max())).mean())
+    return f"{share:.0%} past the range" if share else ""
+
+
 def feature_changes(base: pd.DataFrame, head: pd.DataFrame) -> list[FeatureChange]:
-    """Every column of either frame: numeric ones by mean and spread, others by their top value."""
+    """Every column of either frame: numeric ones by mean and spread, dates by period, others by their top
+    value."""
     changes = []
     for name in [*head.columns, *(column for column in base.columns if column not in head.columns)]:
         if name not in base.columns or name not in head.columns:
@@ -87,12 +117,18 @@ def feature_changes(base: pd.DataFrame, head: pd.DataFrame) -> list[FeatureChang
                     missing,
                     psi_numeric(old, new),
                     [],
+                    novel=outside_range(old, new),
                 )
             )
+        elif is_date_column(old.astype("string").astype(object).where(old.notna())):
+            changes.append(date_change(name, old, new, missing))
         else:
             added = sorted(set(new.dropna().astype(str)) - set(old.dropna().astype(str)))
+            novel = f"{new.dropna().astype(str).isin(added).mean():.0%} unseen" if added else ""
             changes.append(
-                FeatureChange(name, "category", top(old), top(new), missing, psi_categorical(old, new), added)
+                FeatureChange(
+                    name, "category", top(old), top(new), missing, psi_categorical(old, new), added, novel=novel
+                )
             )
     return changes
 

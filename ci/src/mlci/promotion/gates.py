@@ -29,6 +29,7 @@ class GateError(MlciError):
 
 
 TOLERANCE = 1e-12  # metrics are rounded decimals: a difference this small is equality
+SUSPICIOUS = 0.999  # a higher-is-better score on a 0-to-1 scale this close to perfect (a lower one at 0) is flagged
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Check:
     challenger: float | None
     reference: float | None
     passed: bool
+    warning: bool = False  # passed, but worth a look: shown as WARN, never blocking
+
+    @property
+    def result(self) -> str:
+        return "FAIL" if not self.passed else "WARN" if self.warning else "pass"
 
 
 def gain(direction: str, new: float, old: float) -> float:
@@ -70,14 +76,36 @@ def regression_check(
     )
 
 
+def perfect(direction: str, value: float) -> bool:
+    """Whether a test score is perfect or suspiciously close: a 0-to-1 score at SUSPICIOUS or above (higher is
+    better), or an error of zero (lower is better)."""
+    if direction == "higher":
+        return SUSPICIOUS - TOLERANCE <= value <= 1 + TOLERANCE
+    return abs(value) <= TOLERANCE
+
+
+def suspicion_checks(metrics: dict[str, float], directions: Mapping[str, str]) -> list[Check]:
+    """A warning for each of the model's own test scores that is perfect or nearly: on many rows that is more
+    often a feature that leaks the target than a perfect model."""
+    return [
+        Check(metric, f"{metric} {value:g} is perfect or nearly: a leaked feature?", value, None, True, warning=True)
+        for metric, value in sorted(metrics.items())
+        if not metric.startswith("baseline_")
+        and isinstance(value, int | float)
+        and metric in directions
+        and perfect(directions[metric], float(value))
+    ]
+
+
 def committed_checks(metrics: dict[str, float], gates: Gates, directions: Mapping[str, str]) -> list[Check]:
-    """The gates a version's own metrics decide: its limits, and its margin over the dummy baseline."""
+    """The gates a version's own metrics decide: its limits, its margin over the dummy baseline, and a warning for
+    a score too good to be true."""
     checks = [
         baseline_check(metric, directions[metric], metrics.get(metric), metrics.get(f"baseline_{metric}"), margin)
         for metric, margin in sorted(gates.beat_baseline.items())
     ]
     checks += [limit_check(m, directions[m], metrics.get(m), limit) for m, limit in sorted(gates.limit.items())]
-    return checks
+    return checks + suspicion_checks(metrics, directions)
 
 
 def champion_checks(
@@ -96,7 +124,10 @@ def gate_verdict(checks: list[Check]) -> str:
     if not checks:
         return "-"
     failures = [check.rule for check in checks if not check.passed]
-    return f"FAIL ({'; '.join(failures)})" if failures else "pass"
+    warnings = [check.rule for check in checks if check.passed and check.warning]
+    if failures:
+        return f"FAIL ({'; '.join(failures)})"
+    return f"pass, WARN ({'; '.join(warnings)})" if warnings else "pass"
 
 
 def committed_metrics(project: Project, version: Version) -> dict[str, float]:
@@ -159,5 +190,5 @@ def table(checks: list[Check]) -> str:
     """The checks as aligned text: rule, challenger, reference, verdict."""
     return render(
         [("gate", "challenger", "reference", "result")]
-        + [(c.rule, figure(c.challenger), figure(c.reference), "pass" if c.passed else "FAIL") for c in checks]
+        + [(c.rule, figure(c.challenger), figure(c.reference), c.result) for c in checks]
     )

@@ -78,8 +78,11 @@ def summary(rows: list[MetricRow], champion: str | None) -> Paragraph:
     """The one-line verdict: head against base, and the gates."""
     changed = [f"{row.name} {figure(row.delta, signed=True)}" for row in rows if row.delta]
     failing = [f"{row.name} {row.gate.removeprefix('FAIL ')}" for row in rows if row.gate.startswith("FAIL")]
+    warned = [row.gate.partition("WARN (")[2].rstrip(")") for row in rows if "WARN (" in row.gate]
     applies = any(row.gate != "-" for row in rows)
     gates = f"gates **FAIL**: {'; '.join(failing)}" if failing else ("gates **pass**" if applies else "no gate applies")
+    if warned:
+        gates += f" (**WARN**: {'; '.join(warned)})"
     against = f" (checked against the champion {champion})" if champion else ""
     detail = f" ({', '.join(changed)})" if changed else ""
     return Paragraph(f"**Verdict: {verdict(rows)}**{detail}; {gates}{against}.")
@@ -139,6 +142,7 @@ def data_blocks(config: Config, base: Revision, head: Revision) -> list[Block]:
             reasons += [f"new: {', '.join(change.new_categories)}"] if change.new_categories else []
             notes = [f"drifted ({'; '.join(reasons)})"] if change.drifted(threshold) else []
             notes += [f"only in {change.only_in}"] if change.only_in else []
+            notes += [change.novel] if change.novel else []
             psi = "-" if math.isnan(change.psi) else f"{change.psi:.3f}"
             rows.append([change.name, change.kind, change.base, change.head, change.missing, psi, "; ".join(notes)])
         blocks.append(Paragraph(f"`{name}`: {len(old)} rows in base, {len(new)} in head."))
