@@ -19,9 +19,11 @@ STORAGE_SCHEMES = ("s3", "gs", "azure")
 # Names the generated package must not take: it would shadow a dependency of the generated repository.
 TAKEN_PACKAGE_NAMES = {"mlci", "dvc", "gto", "bentoml", "great_expectations", "pandas", "numpy", "sklearn", "tests"}
 
-MAX_NAME = 100  # folder and file names stay far from the file system's 255 bytes
 # The project also names Kubernetes objects, labels and namespaces (`<project>-inference-log`), at most 63 characters.
 MAX_PROJECT = 48
+# The package is named in the generated code's imports and commands, whose lines are 100 characters at most: every
+# line that names it fits with a name this long (the tests generate one). The default, from the project, fits too.
+MAX_PACKAGE = 48
 PROJECT = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
@@ -31,7 +33,7 @@ def check_line(value: str) -> str | None:
     """Free text: something, on one line."""
     if not value.strip():
         return "is empty. Give a short text on one line."
-    if any(ord(char) < 32 for char in value):
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
         return "must be a single line with no control characters."
     return None
 
@@ -53,8 +55,11 @@ def check_project(value: str) -> str | None:
 
 def check_package(value: str) -> str | None:
     """The importable Python package name."""
-    if len(value) > MAX_NAME:
-        return f"is {len(value)} characters long. Keep it to {MAX_NAME}: it names a folder."
+    if len(value) > MAX_PACKAGE:
+        return (
+            f"is {len(value)} characters long. Keep it to {MAX_PACKAGE}: the generated code names it in lines of "
+            "100 characters at most."
+        )
     if not PACKAGE.fullmatch(value):
         hint = "starts with a digit" if value[:1].isdigit() else "is not a valid Python package name"
         return f"{hint}. Use lowercase letters, digits and underscores, starting with a letter, e.g. 'penguin_species'."

@@ -33,7 +33,8 @@ BAD_ANSWERS = [
     ("storage", "s3://", "names no bucket"),
     ("storage", "relative/storage", "is a relative path"),
     ("project", "a" * 49, "is 49 characters long. Keep it to 48"),  # names Kubernetes objects: 63 at most
-    ("package_name", "a" * 101, "is 101 characters long"),
+    ("package_name", "a" * 49, "is 49 characters long. Keep it to 48"),
+    ("description", "a\x7fb", "no control characters"),
     ("storage", "/tmp/store\n[cache]\ndir = /tmp/elsewhere", "contains '\\n'"),  # a section added to .dvc/config
     ("storage", "/tmp/a'b", 'contains "\'"'),
     ("storage", "/tmp/store#1", "start of a comment"),

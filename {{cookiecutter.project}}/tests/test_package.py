@@ -2,8 +2,8 @@
 
 import re
 
-import {{ cookiecutter.package_name }}
+from {{ cookiecutter.package_name }} import __version__
 
 
 def test_version_is_semantic() -> None:
-    assert re.fullmatch(r"\d+\.\d+\.\d+", {{ cookiecutter.package_name }}.__version__)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)

@@ -14,10 +14,26 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import paths
-from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, labelled, read_csv, split
+from {{ cookiecutter.package_name }}.data import (
+    FEATURE_NAMES,
+    labelled,
+    read_csv,
+    split,
+)
 from {{ cookiecutter.package_name }}.evaluate import evaluate, score
-from {{ cookiecutter.package_name }}.params import ParamsError, load_params, read
-from {{ cookiecutter.package_name }}.schema import COLUMNS, DATA, FEATURES, GROUP, TARGET, TASK
+from {{ cookiecutter.package_name }}.params import (
+    ParamsError,
+    load_params,
+    read,
+)
+from {{ cookiecutter.package_name }}.schema import (
+    COLUMNS,
+    DATA,
+    FEATURES,
+    GROUP,
+    TARGET,
+    TASK,
+)
 from {{ cookiecutter.package_name }}.train import fit
 
 ROOT = Path(__file__).parents[1]

@@ -49,10 +49,12 @@ def split(frame: pd.DataFrame, test_size: float, seed: int) -> tuple[pd.DataFram
 def group_split(
     rows: pd.DataFrame, test_size: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each group wholly in train or in test (a row without a group is a group of its own); for a
-    classifier, folds whose class shares are as near the data's as whole groups allow."""
+    """Each group wholly in train or in test; for a classifier, folds whose class shares are as near
+    the data's as whole groups allow."""
     assert GROUP is not None
-    groups = rows[GROUP].astype(str).where(rows[GROUP].notna(), "\0row " + rows.index.astype(str))
+    groups = [  # a row without a group is a group of its own
+        str(value) if pd.notna(value) else f"\0row {place}" for place, value in enumerate(rows[GROUP])
+    ]
     if TASK == "classification":
         folds = StratifiedGroupKFold(max(2, round(1 / test_size)), shuffle=True, random_state=seed)
         train, test = next(folds.split(rows, rows[TARGET.name], groups))

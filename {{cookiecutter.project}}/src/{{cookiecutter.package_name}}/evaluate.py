@@ -29,7 +29,13 @@ from sklearn.metrics import (
 )
 
 from {{ cookiecutter.package_name }}.data import FEATURE_NAMES, read_csv
-from {{ cookiecutter.package_name }}.paths import METRICS, MODEL, PLOTS, TEST, TRAIN
+from {{ cookiecutter.package_name }}.paths import (
+    METRICS,
+    MODEL,
+    PLOTS,
+    TEST,
+    TRAIN,
+)
 from {{ cookiecutter.package_name }}.schema import TARGET, TASK
 
 

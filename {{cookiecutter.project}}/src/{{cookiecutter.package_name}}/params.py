@@ -1,7 +1,7 @@
 """The parameters DVC tracks (params.yaml), typed and checked before any stage uses them.
 
-`python -m {{ cookiecutter.package_name }}.params` checks the whole file; `nox -s repro` runs it before `dvc repro`,
-so a bad value stops the run before DVC removes any stage's outputs.
+Run as a module (`python -m` with this module's name), it checks the whole file; `nox -s repro`
+runs it before `dvc repro`, so a bad value stops the run before DVC removes any stage's outputs.
 """
 
 from __future__ import annotations

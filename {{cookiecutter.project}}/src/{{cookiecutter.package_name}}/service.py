@@ -4,7 +4,9 @@ The request contract is built from `schema.py`; batching, the request deadline, 
 corrected OpenAPI schema, quiet refusals, the inference log and the compiled model are the serving
 runtime's (`mlci-serving`, a dependency with a version of its own). What may be changed here: the
 limits and the timeout (`ServingSettings`) and the service's name (`[contract] service` follows it).
-Serve the working tree with `uv run bentoml serve {{ cookiecutter.package_name }}.service:Predictor`.
+Serve the working tree with:
+
+    uv run bentoml serve {{ cookiecutter.package_name }}.service:Predictor
 """
 
 from mlci_serving.service import ServingSettings, model_service
