@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from mlci.core.settings import Gates
 from mlci.data.adopt import Adopted, describe, edited_config
 from mlci.data.profiling import ROW_NUMBER, UNIQUE_IDENTIFIER, AdoptError, ColumnProfile
 from mlci.data.roles import LEAKAGE, Overrides, profile
-from mlci.promotion.gates import SUSPICIOUS, suspicion_checks
+from mlci.promotion.gates import SUSPICIOUS, committed_checks, require, suspicion_checks
 
 RNG = np.random.default_rng(11)
 ROWS = 200
@@ -218,6 +219,9 @@ def test_a_score_too_good_to_be_true_is_flagged_but_never_blocks(
     checks = suspicion_checks({metric: value}, {metric: direction})
     assert bool(checks) is flagged
     assert all(check.passed and check.result == "WARN" for check in checks)
+    metrics = {metric: value, f"baseline_{metric}": 0.5}
+    gates = Gates(beat_baseline={metric: 0.0}) if not metric.startswith("baseline_") else Gates()
+    require(metrics, committed_checks(metrics, gates, {metric: direction}), "v1")  # a warning judges nothing
 
 
 def test_readopting_a_table_of_the_same_task_keeps_the_repositorys_own_metrics_and_gates() -> None:

@@ -52,8 +52,9 @@ def group_split(
     """Each group wholly in train or in test; for a classifier, folds whose class shares are as near
     the data's as whole groups allow."""
     assert GROUP is not None
+    named = rows[GROUP]
     groups = [  # a row without a group is a group of its own
-        str(value) if pd.notna(value) else f"\0row {place}" for place, value in enumerate(rows[GROUP])
+        str(value) if pd.notna(value) else f"\0row {place}" for place, value in enumerate(named)
     ]
     if TASK == "classification":
         folds = StratifiedGroupKFold(max(2, round(1 / test_size)), shuffle=True, random_state=seed)

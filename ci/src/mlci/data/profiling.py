@@ -240,7 +240,8 @@ def kind_profile(name: str, values: pd.Series, text: pd.Series, role: Role) -> C
     missing = round(float(values.isna().mean()), 4)
     nullable = missing > 0
     present = values.dropna()
-    if role != "target" and is_date_column(text):
+    numeric = pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present)
+    if role != "target" and not numeric and is_date_column(text):
         written = text.dropna()
         when = moments(written)
         first, last = written.iloc[int(when.argmin())], written.iloc[int(when.argmax())]

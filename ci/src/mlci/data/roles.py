@@ -35,6 +35,7 @@ from mlci.data.profiling import (
 
 LEAKAGE = 0.99  # a feature that alone reaches this on held-out rows (accuracy, or R²) is taken for leakage
 FOLDS = 3
+MOST_ROWS = 20_000  # leakage is judged on a seeded sample of a larger table: the answer is as clear, and quick
 COUNTER_SHARE = 0.99  # of the rows that follow the counting rule, for a column to count rows
 
 
@@ -71,14 +72,13 @@ def set_aside_recodings(text: pd.DataFrame, columns: list[ColumnProfile]) -> lis
     """Of two features that recode each other (a country and its code), keep one: a category before a number,
     else the first."""
     found = {column.name: column for column in columns}
+    distinct = {c.name: text[c.name].nunique() for c in columns if c.role == "feature" and c.kind != "date"}
     candidates = [  # values that repeat, as codes do: two columns of unique numbers map one to one by chance
-        c.name
-        for c in columns
-        if c.role == "feature"
-        and c.kind in ("numeric", "categorical")
-        and text[c.name].nunique() <= min(MAX_CATEGORIES, text[c.name].count() / 2)
+        name for name, count in distinct.items() if count <= min(MAX_CATEGORIES, text[name].count() / 2)
     ]
     for first, second in itertools.combinations(candidates, 2):
+        if distinct[first] != distinct[second] or "feature" not in (found[first].role, found[second].role):
+            continue
         if found[first].role != "feature" or found[second].role != "feature" or not recoding_of(text, first, second):
             continue
         kept, dropped = (second, first) if found[first].kind == "numeric" != found[second].kind else (first, second)
@@ -158,7 +158,9 @@ def set_aside_leakage(
     text: pd.DataFrame, frame: pd.DataFrame, columns: list[ColumnProfile], target: str, task: Task
 ) -> list[ColumnProfile]:
     """Features that alone (nearly) determine the target: known only with the answer, they would leak it."""
-    labelled = frame[target].notna()
+    labelled = frame.index[frame[target].notna()]
+    if len(labelled) > MOST_ROWS:
+        labelled = pd.Index(np.random.default_rng(0).choice(labelled, MOST_ROWS, replace=False)).sort_values()
     goal = text[target][labelled] if task == "classification" else frame[target][labelled]
     if task == "classification" and goal.value_counts(normalize=True).max() >= LEAKAGE:
         return columns  # the majority class alone reaches the bar: no feature can be told apart by it

@@ -88,7 +88,14 @@ def suspicion_checks(metrics: dict[str, float], directions: Mapping[str, str]) -
     """A warning for each of the model's own test scores that is perfect or nearly: on many rows that is more
     often a feature that leaks the target than a perfect model."""
     return [
-        Check(metric, f"{metric} {value:g} is perfect or nearly: a leaked feature?", value, None, True, warning=True)
+        Check(
+            metric,
+            f"{metric} {value:g} is perfect or nearly: a leaked feature?",
+            value,
+            1.0 if directions[metric] == "higher" else 0.0,  # perfect
+            True,
+            warning=True,
+        )
         for metric, value in sorted(metrics.items())
         if not metric.startswith("baseline_")
         and isinstance(value, int | float)
