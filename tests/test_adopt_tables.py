@@ -41,8 +41,8 @@ SKLEARN = "from sklearn import datasets; datasets.load_{name}(as_frame=True).fra
 
 
 def awkward_classes(path: Path) -> None:
-    """Identifiers, a constant, names with spaces and dots, missing targets, a class of three rows, and a flag
-    that is on exactly when the label is 2: known only with the answer, it leaks it."""
+    """Identifiers, a constant, names with spaces and dots, missing targets, a class of three rows, and the label
+    again as words: known only with the answer, it leaks it."""
     rows = 160
     length = RNG.normal(45, 6, rows).round(1)
     label = np.where(length + RNG.normal(0, 2, rows) < 42, "1", "2").astype(object)  # length tells, mostly
@@ -58,7 +58,7 @@ def awkward_classes(path: Path) -> None:
             "2nd_reading": reading,
             "a.b": RNG.choice(["north", "south"], rows),
             "country": "NZ",
-            "answered two": np.where(label == "2", "yes", "no"),
+            "label in words": pd.Series(label).map({"1": "one", "2": "two", "3": "three"}),
             "label": label,
         }
     ).to_csv(path, index=False)
@@ -146,7 +146,7 @@ def test_an_adopted_table_passes_its_tests_validation_and_pipeline(clone: Clone,
     assert f"{task} of {target!r}" in adopted
     decided = {line.split("'")[1]: line for line in adopted.splitlines() if line.startswith("'")}  # the table
     if name == "survey answers.csv":
-        assert "leakage: alone it predicts 'label' (accuracy 1.000" in decided["answered two"]
+        assert "leakage: alone it predicts 'label' (accuracy 1.000" in decided["label in words"]
         assert decided["bill length (mm)"].split()[3:5] == ["numeric", "feature"]  # telling, not leaking
     if name == "prices.csv":
         assert decided["seller id"].split()[2:4] == ["text", "group"]

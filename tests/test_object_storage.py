@@ -243,7 +243,7 @@ def test_the_served_build_logs_to_the_bucket_and_drift_and_kpi_read_it(pushed: B
 
 def test_a_table_in_the_bucket_is_scored_into_the_bucket(pushed: Bucketed, built: str) -> None:
     table = pd.read_csv(pushed.path / "data" / "penguins.csv", dtype=str).head(40)
-    table.loc[2, "sex"] = "unknown"
+    table.loc[2, "body_mass_g"] = "heavy"
     pushed.bucket.put_object(Bucket=BUCKET, Key=f"{PREFIX}/tables/in.csv", Body=table.to_csv(index=False))
     base = f"s3://{BUCKET}/{PREFIX}"
     result = mlci(pushed, "score", f"{base}/tables/in.csv", f"{base}/scored/out.parquet", "--version", built)
@@ -254,7 +254,8 @@ def test_a_table_in_the_bucket_is_scored_into_the_bucket(pushed: Bucketed, built
     assert set(scored["model_version"]) == {built}
     refused = pd.read_csv(io.BytesIO(pushed.read(f"{PREFIX}/scored/out.refused.csv")))
     assert refused["row"].tolist() == [3]
-    assert refused["reason"].iloc[0].startswith("sex: Input should be 'female' or 'male' (got 'unknown')")
+    assert refused["reason"].iloc[0].startswith("body_mass_g: Input should be a valid number")
+    assert refused["reason"].iloc[0].endswith("(got 'heavy')")
 
 
 def test_the_review_fetches_the_base_and_the_champion_through_the_remote(fresh_clone: Bucketed) -> None:

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from urllib.error import URLError
 
 import pytest
+import yaml
 from conftest import (
     RELEASE_IDENTITY,
     clone_with_origin,
@@ -36,6 +37,7 @@ from conftest import (
     stop_stages,
 )
 from mlci.core.registry import Registry
+from mlci.core.tracked import locked_md5s
 from mlci.deploy.targets.process import children
 from served import request
 
@@ -339,6 +341,35 @@ def test_a_failing_gate_refuses_with_its_figures_and_creates_no_tag(
     assert remote_tags(workspace) == local_tags(workspace) == before
 
 
+def test_a_damaged_champion_stops_the_promotion_saying_what_to_repair(
+    workspace: Workspace, first: First, more: Version
+) -> None:
+    """The champion's model damaged in the DVC cache and in the remote: never "not compared", never a pass."""
+    hold(workspace, first.name, "staging")
+    lock = yaml.safe_load(run("git", "show", f"{first.commit}:dvc.lock", cwd=workspace.path).stdout)
+    (recorded,) = set(locked_md5s(lock, Path("models/model.pkl")))
+    remote_url = re.search(r"url = (.+)", (workspace.path / ".dvc" / "config").read_text())
+    assert remote_url, "the clone's DVC remote"
+    remote = Path(remote_url[1].strip())
+    where = Path("files", "md5", recorded[:2], recorded[2:])
+    copies = {path: path.read_bytes() for path in (workspace.path / ".dvc" / "cache" / where, remote / where)}
+    before = remote_tags(workspace)
+    try:
+        for path, data in copies.items():
+            path.chmod(0o644)
+            path.write_bytes(data + b"damaged")
+        result = mlci(workspace, "promote", more.name, "--to", "staging")
+    finally:
+        for path, data in copies.items():
+            path.write_bytes(data)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "DVC served bytes other than those git records" in result.stderr
+    assert f"delete files/md5/{recorded[:2]}/{recorded[2:]} from .dvc/cache and from the remote" in result.stderr
+    assert "not compared" not in result.stdout + result.stderr
+    assert remote_tags(workspace) == local_tags(workspace) == before
+    assert holder(workspace, "staging") == first.name
+
+
 def test_an_altered_build_is_refused(workspace: Workspace, first: First, more: Version, tmp_path: Path) -> None:
     hold(workspace, first.name, "staging")
     store = Path(tomllib.loads((workspace.path / "mlci.toml").read_text())["store"]["url"])
@@ -372,7 +403,7 @@ def test_a_build_failing_its_smoke_test_leaves_the_previous_version_serving(
     result = mlci(workspace, "deploy", "staging")
     assert result.returncode == 1
     assert f"{broken.name} failed its smoke test" in result.stderr
-    assert "the example request examples/predict.json got 500" in result.stderr
+    assert "the example request examples/predict.json got 413, not 200" in result.stderr  # a body past 10 bytes
     assert f"{first.name} keeps running" in result.stderr
     assert answered_version(workspace, workspace.staging_port) == first.name
     status = mlci(workspace, "status").stdout

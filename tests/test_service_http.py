@@ -44,16 +44,25 @@ def test_valid_records_are_answered_by_the_announced_version(server: str) -> Non
     assert answers[0]["prediction"] == "Adelie"  # the example is the table's first row, an Adelie penguin
 
 
+def test_values_the_data_never_had_are_answered_and_counted(server: str) -> None:
+    """The contract is open: a new island and a mass past the data's range are answered, and /metrics counts them."""
+    status, body = predict(server, {"records": [{**RECORD, "island": "Atlantis", "body_mass_g": 1e9}]})
+    assert status == 200, body
+    metrics = request(f"{server}/metrics")[1]
+    assert re.search(r'novel_values_total\{column="island",kind="unseen_category"\} [1-9]', metrics), metrics[-2000:]
+    assert re.search(r'novel_values_total\{column="body_mass_g",kind="above_range"\} [1-9]', metrics), metrics[-2000:]
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "named"),
     [
-        (json.dumps({"records": {**RECORD, "island": "Atlantis"}}).encode(), "application/json", "island"),
-        (json.dumps({"records": {**RECORD, "body_mass_g": 1e9}}).encode(), "application/json", "body_mass_g"),
+        (json.dumps({"records": {**RECORD, "island": 3}}).encode(), "application/json", "island"),
+        (json.dumps({"records": {**RECORD, "body_mass_g": -1}}).encode(), "application/json", "body_mass_g"),
         (json.dumps({"records": []}).encode(), "application/json", "at least 1"),
         (b"{not json", "application/json", "Invalid JSON"),
         (json.dumps({"records": RECORD}).encode(), "text/plain", "Content-Type must be application/json"),
     ],
-    ids=["unknown-category", "out-of-range", "empty-list", "not-json", "wrong-content-type"],
+    ids=["wrong-type", "below-the-domain", "empty-list", "not-json", "wrong-content-type"],
 )
 def test_bad_requests_get_400_naming_the_problem(server: str, body: bytes, content_type: str, named: str) -> None:
     status, text = request(f"{server}/predict", body, content_type)

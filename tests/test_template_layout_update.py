@@ -1,6 +1,7 @@
 """A repository generated before the serving runtime became a package, with an edit of its owner's in
 `train.py`, taken to today's layout by `mlci template-update` (what `nox -s template-update` runs): the
-machinery leaves the package, the owner's edit stays, nothing conflicts, and the repository's own checks pass.
+machinery leaves the package, the owner's edit and the template's own change to `train.py` (dates read by their
+parts) both land, nothing conflicts, and the repository's own checks pass.
 
 The template as it was is `fixtures/template-before-the-runtime.tar.gz` (`git archive` of its last commit
 before the change: cookiecutter.json, the hooks and the generated repository), so the test needs no history.
@@ -93,13 +94,14 @@ def test_the_update_lands_on_the_new_layout_without_a_conflict(updated: Updated)
     marked = [str(path) for path in files if path.is_file() and b"<<<<<<<" in path.read_bytes()]
     assert marked == []
     assert not list(updated.project.rglob("*.rej"))
-    assert "src/layout_probe/train.py" not in updated.changed  # the template did not change it: the owner's stays
 
 
-def test_the_owners_edit_is_kept(updated: Updated) -> None:
+def test_the_owners_edit_is_kept_beside_the_templates_change(updated: Updated) -> None:
+    assert "src/layout_probe/train.py" in updated.changed
     train = (updated.project / "src" / "layout_probe" / "train.py").read_text()
     assert EDITED in train
     assert OWN_EDIT not in train
+    assert "make_pipeline(DateParts()," in train
 
 
 def test_the_updated_repository_passes_its_own_checks(updated: Updated) -> None:

@@ -19,7 +19,7 @@ from mlci.cli import main
 from mlci.core.config import Config
 from mlci.core.project import Project
 from mlci.core.repository import Repository
-from mlci.monitoring.drift import NothingToJudgeError
+from mlci.monitoring.log import NothingToJudgeError
 from mlci.monitoring.shadow import agreeing, replay
 from mlci.scoring import local as scoring
 from test_toolkit_config import VALID

@@ -98,7 +98,7 @@ def test_column_names_that_are_not_python_names_are_judged_and_named(
     [
         (None, 3, "no inference log there"),
         ("", 3, "the inference log is empty"),
-        ("not json\n", 3, "log.jsonl:1: not a log record"),
+        ("not json\n", 2, "none of the log's 1 line(s) is a record ("),
     ],
 )
 def test_a_missing_empty_or_broken_log_has_its_own_exit_code(
@@ -108,6 +108,25 @@ def test_a_missing_empty_or_broken_log_has_its_own_exit_code(
         (repository / "log.jsonl").write_text(content)
     assert drift("--log", "log.jsonl") == code
     assert message in capsys.readouterr().err
+
+
+def test_lines_that_are_not_records_are_counted_named_and_left_out(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line cut short by a crash, one of another shape: the rest of the stage's log is judged, never quiet."""
+    log = write_log(repository / "log.jsonl", live())
+    lines = log.read_text().splitlines()
+    lines.insert(3, lines[3][: len(lines[3]) // 2])  # cut short
+    lines.insert(
+        10, '{"timestamp": "2026-01-01T00:00:00+00:00", "model_version": "v0.0.1", "inputs": [1], "prediction": 1}'
+    )
+    log.write_text("\n".join(lines) + "\n")
+    assert drift("--log", str(log)) in (0, 1)  # judged
+    said = capsys.readouterr().err
+    assert "2 line(s) of the log are not records and were left out: " in said
+    assert "log.jsonl:4: not JSON" in said
+    assert "log.jsonl:11: timestamp and model_version must be text, inputs an object" in said
+    assert "**Warning**: 2 line(s) of the log are not records" in (repository / "reports" / "drift.md").read_text()
 
 
 def test_too_few_requests_are_not_judged(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:

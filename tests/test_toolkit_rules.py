@@ -17,7 +17,8 @@ from mlci.core.registry import Assignment, Registry, Version
 from mlci.core.runner import CommandError, attempt, run
 from mlci.core.settings import Drift
 from mlci.deploy.targets.local import Running, Step, decide, state_dir
-from mlci.monitoring.drift import NothingToJudgeError, Window, large_enough
+from mlci.monitoring.drift import Window, large_enough
+from mlci.monitoring.log import NothingToJudgeError
 from mlci.monitoring.psi import drifted, psi_categorical, psi_numeric
 from mlci.promotion.gates import Check, gate_verdict
 from mlci.promotion.promote import check_order

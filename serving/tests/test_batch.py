@@ -27,6 +27,9 @@ def bad_values(case: Case) -> list[tuple[str, str]]:
     for column in case.schema.features:
         if isinstance(column, Numeric):
             found.append((column.name, "many"))
+            found.append((column.name, "inf"))
+            if column.upper is None:
+                found.append((column.name, "3.5e+38"))
             if column.lower is not None:
                 found.append((column.name, str(column.lower - 1)))
         elif isinstance(column, Categorical) and column.closed:

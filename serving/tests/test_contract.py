@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from mlci_serving import Categorical, Date, Numeric
 from mlci_serving.answers import frame_rows, record_ids
-from mlci_serving.contract import MAX_RECORDS, Contract
+from mlci_serving.contract import LARGEST_NUMBER, MAX_RECORDS, Contract
 from mlci_serving.novelty import Novelty
 
 from .cases import Case
@@ -124,6 +124,8 @@ def breaking_values(case: Case) -> dict[str, tuple[dict[str, Any], str]]:
                 cases[f"{name} below its domain"] = ({**example, name: column.lower - 1}, name)
             if column.upper is not None:
                 cases[f"{name} above its domain"] = ({**example, name: column.upper + 1}, name)
+            else:
+                cases[f"{name} past any 32-bit float"] = ({**example, name: LARGEST_NUMBER * 1.01}, name)
         elif isinstance(column, Categorical):
             cases[f"{name} as number"] = ({**example, name: 7}, name)
             if column.closed:
@@ -193,6 +195,17 @@ def test_a_value_that_is_merely_new_is_answered(client: TestClient, case: Case) 
     assert response.status_code == 200, response.text
     for answer in response.json():
         check_answer(answer, case)
+
+
+def test_the_largest_number_the_model_reads_is_answered(client: TestClient, case: Case) -> None:
+    """The bound of a column without one of its own: the largest 32-bit float, and its negative."""
+    numbers = [column for column in case.schema.features if isinstance(column, Numeric)]
+    highest = {column.name: LARGEST_NUMBER for column in numbers if column.upper is None}
+    lowest = {column.name: -LARGEST_NUMBER for column in numbers if column.lower is None}
+    assert highest, "every case has a number the schema does not bound above"
+    records = [{**case.example, **highest}, {**case.example, **lowest}]
+    response = predict(client, {"records": records})
+    assert response.status_code == 200, response.text
 
 
 def test_a_row_of_the_table_itself_is_a_record(client: TestClient, case: Case) -> None:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from mlci_serving import dates
 from mlci_serving.columns import Categorical, Date, Numeric
-from mlci_serving.contract import LONGEST_ID, LONGEST_LABEL, Contract
+from mlci_serving.contract import LARGEST_NUMBER, LONGEST_ID, LONGEST_LABEL, Contract
 from mlci_serving.schema import Schema
 
 NO_BOOLEANS = {"string", "floating", "integer", "mixed-integer-float", "decimal", "empty"}
@@ -82,8 +82,8 @@ class TableScorer:
             raw, value = table[column.name], inputs[column.name]
             present = raw.notna().to_numpy()
             if isinstance(column, Numeric):
-                low = -np.inf if column.lower is None else column.lower
-                high = np.inf if column.upper is None else column.upper
+                low = -LARGEST_NUMBER if column.lower is None else column.lower
+                high = LARGEST_NUMBER if column.upper is None else column.upper
                 kept = (value.notna() & value.between(low, high)).to_numpy()
             elif isinstance(column, Categorical) and column.closed:
                 kept = value.isin(column.categories).to_numpy()

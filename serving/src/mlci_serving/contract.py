@@ -14,8 +14,9 @@ training data showed, an unseen category, a later date) is answered, and counted
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
 from typing_extensions import TypedDict  # pydantic reads typing's own only from Python 3.12
 
@@ -23,10 +24,15 @@ from mlci_serving import dates
 from mlci_serving.columns import Categorical, Column, Date, Numeric
 from mlci_serving.schema import Schema
 
+if TYPE_CHECKING:
+    from pydantic.config import JsonDict
+
 MAX_RECORDS = 1000  # per request, by default; larger batches get a 400 that names the limit
 MAX_BODY_BYTES = 16 << 20  # a larger body gets 413 before it is read: ample for MAX_RECORDS records
 LONGEST_ID = 256  # characters of a record's id
 LONGEST_LABEL = 1000  # characters of a category: longer text is no category
+# The model computes in 32-bit floats: a number past this magnitude is no value it can read, whatever the domain.
+LARGEST_NUMBER = float(np.finfo(np.float32).max)
 RecordId = Annotated[str, StringConstraints(min_length=1, max_length=LONGEST_ID)] | int
 
 
@@ -59,10 +65,20 @@ def a_date(value: str) -> str:
     return value
 
 
+def a_model_number(value: float) -> float:
+    """A number a 32-bit float holds, as the model computes in them."""
+    if abs(value) > LARGEST_NUMBER:
+        raise ValueError(f"Input should be a number the model reads, at most {LARGEST_NUMBER:.4g} either way")
+    return value
+
+
 def value_type(column: Column) -> Any:
     """What a feature's value must be: its type, and the domain's own bounds when the schema states them."""
     if isinstance(column, Numeric):
-        return Annotated[float, Field(ge=column.lower, le=column.upper)]
+        open_sides: JsonDict = {"minimum": -LARGEST_NUMBER} if column.lower is None else {}  # the model's bounds
+        open_sides |= {"maximum": LARGEST_NUMBER} if column.upper is None else {}
+        bounds = Field(ge=column.lower, le=column.upper, allow_inf_nan=False, json_schema_extra=open_sides)
+        return Annotated[float, bounds, AfterValidator(a_model_number)]
     if isinstance(column, Categorical) and column.closed:
         return Literal[column.categories]
     if isinstance(column, Date):

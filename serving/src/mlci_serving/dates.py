@@ -53,7 +53,7 @@ def moments(values: Iterable[Any]) -> pd.Series:
 def parts(values: Iterable[Any]) -> np.ndarray:
     """Per value, the numbers a model reads of it (`PARTS`, in that order); NaN where missing."""
     when = moments(values)
-    columns = [when.dt.year, when.dt.month, when.dt.dayofweek, when.dt.dayofyear, when.dt.hour]
+    columns = [when.dt.year, when.dt.month, when.dt.day_of_week, when.dt.day_of_year, when.dt.hour]
     return np.column_stack([column.to_numpy(dtype=float, na_value=np.nan) for column in columns])
 
 

@@ -16,6 +16,8 @@ def drift_command(args: argparse.Namespace) -> int:
 
     query = DriftQuery(args.stage, args.log, args.since, args.reference, args.output)
     checked = check(repository(args), query)
+    if checked.warning:
+        print(f"mlci: warning: {checked.warning}", file=sys.stderr)
     for window in checked.too_few:
         print(f"{window.version}: {len(window.inputs)} logged requests, too few to judge; left out")
     print(f"the drift report: {checked.markdown} and {checked.html}")
@@ -33,6 +35,8 @@ def kpi_command(args: argparse.Namespace) -> int:
 
     opened = repository(args)
     checked = check(opened, KpiQuery(args.stage, args.since, args.output))
+    if checked.warning:
+        print(f"mlci: warning: {checked.warning}", file=sys.stderr)
     for version in checked.versions:
         state = "; ".join(f"{name} {value:g}" for name, value in version.metrics.items()) or "too few to judge"
         print(f"{version.version}: {version.logged} logged answers, {version.with_outcomes} with outcomes: {state}")

@@ -38,7 +38,13 @@ def fetch_at(root: Path, path: Path, commit: str, destination: Path) -> Path:
             f"cannot fetch {path} at {commit[:12]} from DVC: {error}; is it pushed to the remote?"
         ) from None
     expected, actual = recorded_md5(root, path, commit), md5(target)
-    if expected is not None and actual != expected:
+    if expected is None:
+        target.unlink()
+        raise TrackedFileError(
+            f"{path} at {commit[:12]}: git records no checksum for it (neither dvc.lock nor {path}.dvc names it), "
+            "so the bytes DVC serves cannot be checked and were not used: track it with DVC at that commit"
+        )
+    if actual != expected:
         target.unlink()
         raise TrackedFileError(
             f"{path} at {commit[:12]}: DVC served bytes other than those git records (md5 {actual}, recorded "

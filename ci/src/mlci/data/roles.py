@@ -77,9 +77,8 @@ def set_aside_recodings(text: pd.DataFrame, columns: list[ColumnProfile]) -> lis
         name for name, count in distinct.items() if count <= min(MAX_CATEGORIES, text[name].count() / 2)
     ]
     for first, second in itertools.combinations(candidates, 2):
-        if distinct[first] != distinct[second] or "feature" not in (found[first].role, found[second].role):
-            continue
-        if found[first].role != "feature" or found[second].role != "feature" or not recoding_of(text, first, second):
+        both_features = found[first].role == found[second].role == "feature"
+        if distinct[first] != distinct[second] or not both_features or not recoding_of(text, first, second):
             continue
         kept, dropped = (second, first) if found[first].kind == "numeric" != found[second].kind else (first, second)
         reason = f"a recoding of {kept!r}: one value of it for each of that column's, and back"

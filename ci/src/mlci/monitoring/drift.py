@@ -1,9 +1,6 @@
 """`mlci drift`: logged inference inputs against the training data of the version that served them.
 
-The log is JSON Lines, one request record per line with the contract's `LOG_RECORD_FIELDS` (mlci.core.project):
-`{"timestamp": ..., "model_version": "v0.1.2", "id": ..., "inputs": {feature: value, ...}, "prediction": ...}`
-(`id` may be missing: logs written before answers carried one), in one
-file or any number of `*.jsonl` files under a folder or fsspec URL. Each version's window is judged on its own,
+The log (`mlci.monitoring.log`) is read back record by record; each version's window is judged on its own,
 feature by feature, by the one drift rule of mlci.monitoring.psi, which the review uses too.
 """
 
@@ -13,27 +10,19 @@ import json
 import math
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-from mlci_serving.names import LOG_RECORD_FIELDS
 
 from mlci.core.document import Block, Heading, Paragraph, Table, to_html, to_markdown
 from mlci.core.errors import MlciError
 from mlci.core.registry import Registry
 from mlci.core.repository import Repository
 from mlci.core.settings import Drift
-from mlci.core.storage import LOG_SETTING, Location, filesystem, reaching, require_bucket
 from mlci.core.tracked import fetch_at
+from mlci.monitoring.log import Logged, NothingToJudgeError, read_log_entries
 from mlci.monitoring.psi import FeatureChange, feature_changes
-
-
-class NothingToJudgeError(MlciError):
-    """A log that is missing, empty, unreadable or too small to judge."""
-
-    exit_code = 3
 
 
 class UnknownVersionError(MlciError):
@@ -51,59 +40,11 @@ class Window:
     predictions: pd.Series
 
 
-REQUIRED_FIELDS = tuple(name for name in LOG_RECORD_FIELDS if name != "id")
-ENTRY_COLUMNS = ["version", "id", "inputs", "prediction"]
-
-
-def read_log(url: str, since: datetime | None = None) -> list[Window]:
-    """Every version's window in the log at `url` (a file, or the `*.jsonl` files under a folder).
-
-    With `since`, only the requests logged from then on.
-    """
-    return windows(read_entries(url, since))
-
-
-def stage_log(repository: Repository, stage: str) -> str:
-    """Where a stage's servers log, or an error saying how to turn logging on."""
-    log = repository.config.monitoring.url_for(stage, repository.root)
-    if log is None:
-        raise MlciError("no inference log: set [monitoring] log in mlci.toml so that deployed stages log requests")
-    return log
-
-
-def read_entries(url: str, since: datetime | None) -> pd.DataFrame:
-    """The version, id, inputs and prediction of each request logged at `url` since `since`."""
-    with reaching(url, LOG_SETTING):
-        return pd.DataFrame(read_records(url, since), columns=ENTRY_COLUMNS)
-
-
-def read_records(url: str, since: datetime | None) -> list[list[Any]]:
-    """The version, id, inputs and prediction of each logged request since `since`."""
-    fs, root = filesystem(url)
-    if not fs.exists(root):
-        require_bucket(Location(url, LOG_SETTING))
-        raise NothingToJudgeError(f"{url}: no inference log there: is the service logging, and to this place?")
-    files = [root] if fs.isfile(root) else sorted(fs.glob(f"{root.rstrip('/')}/**/*.jsonl"))
-    records = []
-    for file in files:
-        with fs.open(file, "r") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    timestamp, version, inputs, prediction = (record[name] for name in REQUIRED_FIELDS)
-                    logged = datetime.fromisoformat(timestamp)
-                    if since is None or logged.replace(tzinfo=logged.tzinfo or UTC) >= since:
-                        records.append([version, record.get("id"), inputs, prediction])
-                except (ValueError, KeyError, TypeError):
-                    raise NothingToJudgeError(
-                        f"{file}:{number}: not a log record (JSON with {', '.join(REQUIRED_FIELDS)})"
-                    ) from None
-    if not records:
-        newer = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
-        raise NothingToJudgeError(f"{url}: the inference log is empty{newer}: no request has been logged")
-    return records
+def read_log(url: str, since: datetime | None = None) -> tuple[list[Window], Logged]:
+    """Every version's window in the log at `url`, and what was read of it. With `since`, only the requests
+    logged from then on."""
+    logged = read_log_entries(url, since)
+    return windows(logged.entries), logged
 
 
 def windows(frame: pd.DataFrame) -> list[Window]:
@@ -172,10 +113,17 @@ def judge(window: Window, reference: pd.DataFrame, settings: Drift) -> Judgement
 
 
 def report(
-    judgements: list[Judgement], too_few: list[Window], settings: Drift, folder: Path, name: str
+    judgements: list[Judgement],
+    too_few: list[Window],
+    settings: Drift,
+    folder: Path,
+    name: str,
+    warning: str | None = None,
 ) -> tuple[Path, Path]:
     """Write drift.md and drift.html: per version, the verdict and every feature's figures."""
     blocks: list[Block] = [Heading(f"Drift of {name}: logged inputs against the training data")]
+    if warning:
+        blocks.append(Paragraph(f"**Warning**: {warning}."))
     if too_few:
         counts = ", ".join(f"{window.version} ({len(window.inputs)})" for window in too_few)
         blocks.append(Paragraph(f"Too few requests to judge (under {settings.min_samples}): {counts}."))
@@ -223,6 +171,7 @@ class DriftReport:
     too_few: list[Window]
     markdown: Path
     html: Path
+    warning: str | None = None  # lines of the log that are not records, left out
 
     @property
     def drifted(self) -> list[Judgement]:
@@ -275,7 +224,8 @@ def judge_log(repository: Repository, query: DriftQuery) -> DriftReport:
         )
     registry = repository.registry()
     pending = None if query.log else config.monitoring.flush_seconds
-    windows, too_few = large_enough(read_log(log, query.since), config.drift, pending)
+    found, logged = read_log(log, query.since)
+    windows, too_few = large_enough(found, config.drift, pending)
     with tempfile.TemporaryDirectory(prefix="mlci-drift-") as scratch:
         judgements = [
             judge(
@@ -285,5 +235,5 @@ def judge_log(repository: Repository, query: DriftQuery) -> DriftReport:
             )
             for window in windows
         ]
-    markdown, page = report(judgements, too_few, config.drift, query.output, project.name)
-    return DriftReport(judgements, too_few, markdown, page)
+    markdown, page = report(judgements, too_few, config.drift, query.output, project.name, logged.warning)
+    return DriftReport(judgements, too_few, markdown, page, logged.warning)

@@ -22,7 +22,8 @@ from mlci.core.errors import MlciError
 from mlci.core.repository import Repository
 from mlci.core.settings import Kpi
 from mlci.core.tables import figure
-from mlci.monitoring.drift import NothingToJudgeError, read_entries, stage_log, write_verdict
+from mlci.monitoring.drift import write_verdict
+from mlci.monitoring.log import NothingToJudgeError, read_log_entries, stage_log
 from mlci.monitoring.outcomes import joined, read_outcomes
 from mlci.promotion.gates import Check, committed_metrics, limit_check, regression_check
 
@@ -58,6 +59,7 @@ class KpiReport:
     versions: list[VersionKpis]
     markdown: Path
     html: Path
+    warning: str | None = None  # lines of the log that are not records, left out
 
     @property
     def judged(self) -> list[VersionKpis]:
@@ -173,8 +175,8 @@ def measure(repository: Repository, query: KpiQuery) -> KpiReport:
     config, project = repository.config, repository.project
     stage = repository.stage(query.stage)
     url = outcomes_url(config)
-    entries = read_entries(stage_log(repository, stage), query.since)
+    logged = read_log_entries(stage_log(repository, stage), query.since)
     outcomes = read_outcomes(url, *project.outcome_columns())
-    versions = measure_versions(repository, entries, outcomes)
+    versions = measure_versions(repository, logged.entries, outcomes)
     markdown, page = report(versions, config.kpi, query.output, project.name)
-    return KpiReport(versions, markdown, page)
+    return KpiReport(versions, markdown, page, logged.warning)

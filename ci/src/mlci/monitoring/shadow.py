@@ -21,7 +21,7 @@ from mlci.core.document import Block, Heading, Paragraph, Table, to_html, to_mar
 from mlci.core.errors import MlciError
 from mlci.core.repository import Repository
 from mlci.core.tables import figure
-from mlci.monitoring.drift import NothingToJudgeError, read_entries, stage_log
+from mlci.monitoring.log import NothingToJudgeError, read_log_entries, stage_log
 from mlci.monitoring.outcomes import joined, read_outcomes
 
 
@@ -143,11 +143,12 @@ def shadow(repository: Repository, query: ShadowQuery) -> tuple[Replay, Path, Pa
     """Replay a stage's logged requests through a challenger's build; write shadow.md and shadow.html."""
     config = repository.config
     stage = repository.stage(query.stage)
-    entries = read_entries(stage_log(repository, stage), query.since)
+    logged = read_log_entries(stage_log(repository, stage), query.since)
     served = served_version(repository, stage)
-    found = replay(repository, entries, stage, served, stored_build(repository, query.challenger))
+    found = replay(repository, logged.entries, stage, served, stored_build(repository, query.challenger))
     title = f"Shadow run of {found.challenger} on {stage}'s traffic"
-    document = [Heading(title), *blocks(found, config)]
+    warned = [Paragraph(f"**Warning**: {logged.warning}.")] if logged.warning else []
+    document = [Heading(title), *warned, *blocks(found, config)]
     query.output.mkdir(parents=True, exist_ok=True)
     markdown, page = query.output / "shadow.md", query.output / "shadow.html"
     markdown.write_text(to_markdown(document), encoding="utf-8")

@@ -165,7 +165,9 @@ def regression_checks(
     """Each configured maximum regression, both models scored on the challenger's held-out data.
 
     A champion that cannot be measured the challenger's way (another task, or another table's columns) is not
-    compared: the check passes, and its rule says why.
+    compared: the check passes, and its rule says why. Bytes that are not what git records (a damaged model or
+    held-out table, in the DVC cache or remote) are never "not comparable": fetching them fails, and the
+    promotion stops saying what to repair.
     """
     if not gates.max_regression:
         return []
@@ -177,10 +179,12 @@ def regression_checks(
     holdout = Path(gates.holdout)
     with tempfile.TemporaryDirectory(prefix="mlci-gates-") as scratch:
         data = fetch_at(project.root, holdout, challenger.commit, Path(scratch) / "data")
-        new = score(fetch_at(project.root, project.model, challenger.commit, Path(scratch)), data)
+        new_model = fetch_at(project.root, project.model, challenger.commit, Path(scratch))
+        old_model = fetch_at(project.root, project.model, champion.commit, Path(scratch) / "champion")
+        new = score(new_model, data)
         try:
-            old = score(fetch_at(project.root, project.model, champion.commit, Path(scratch)), data)
-        except Exception as error:  # the user's code on another table's model fails in any way
+            old = score(old_model, data)
+        except Exception as error:  # the user's code on another table's (checked) model fails in any way
             reason = f"it cannot score this data ({type(error).__name__}: {error}): another table"
             return [not_comparable(metric, champion.name, reason) for metric in sorted(gates.max_regression)]
     checks = champion_checks(new, old, gates, directions, champion.name)

@@ -203,7 +203,7 @@ REPLAY_DAYS = 7  # the review replays the last week of the champion's logged req
 def live_blocks(repository: Repository, champion: str | None) -> list[Block]:
     """Head replayed on the requests the champion answered in the last week, when the last stage logged any."""
     from mlci.build.loaded import working_tree_build
-    from mlci.monitoring.drift import NothingToJudgeError, read_entries
+    from mlci.monitoring.log import NothingToJudgeError, read_log_entries
     from mlci.monitoring.shadow import blocks, replay
 
     config, project = repository.config, repository.project
@@ -216,13 +216,13 @@ def live_blocks(repository: Repository, champion: str | None) -> list[Block]:
     try:
         if not model.is_file():
             raise MlciError(f"head has no {project.model}: run `nox -s repro`")
-        entries = read_entries(log, since)
-        found = replay(repository, entries, stage, champion, working_tree_build(repository, model, "head"))
+        logged = read_log_entries(log, since)
+        found = replay(repository, logged.entries, stage, champion, working_tree_build(repository, model, "head"))
     except NothingToJudgeError as error:
         return [Paragraph(f"No live traffic to replay in the last {REPLAY_DAYS} days: {error}")]
     except MlciError as error:
         return [Paragraph(f"Head is not replayed on live traffic: {error}")]
-    return blocks(found, config)
+    return [*([Paragraph(f"**Warning**: {logged.warning}.")] if logged.warning else []), *blocks(found, config)]
 
 
 def review(repository: Repository, ref: str, folder: Path) -> Written:
