@@ -24,6 +24,9 @@ MAX_PROJECT = 48
 # The package is named in the generated code's imports and commands, whose lines are 100 characters at most: every
 # line that names it fits with a name this long (the tests generate one). The default, from the project, fits too.
 MAX_PACKAGE = 48
+# The project's name, free text: the default `project` is its slug, cut at this length so that cookiecutter can make
+# the folder (a name longer than the file system allows ended in its traceback) and this hook can refuse it.
+MAX_PROJECT_NAME = 100
 PROJECT = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
@@ -36,6 +39,13 @@ def check_line(value: str) -> str | None:
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
         return "must be a single line with no control characters."
     return None
+
+
+def check_project_name(value: str) -> str | None:
+    """The project's name as people read it: one line, short enough to name things."""
+    if len(value) > MAX_PROJECT_NAME:
+        return f"is {len(value)} characters long. Keep it to {MAX_PROJECT_NAME}: its slug names the repository."
+    return check_line(value)
 
 
 def check_project(value: str) -> str | None:
@@ -163,7 +173,7 @@ def check_mlci_source(value: str) -> str | None:
 
 
 CHECKS: dict[str, Callable[[str], str | None]] = {
-    "project_name": check_line,
+    "project_name": check_project_name,
     "project": check_project,
     "package_name": check_package,
     "description": check_line,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from mlci.core.seals import BuildSeal, seal_build
+from mlci.core.store import Store
 from mlci.deploy.targets.process import free_port
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -51,6 +54,17 @@ def commit(project: Path, message: str) -> None:
     }
     run("git", "add", "--all", cwd=project)
     run("git", "commit", "--quiet", "-m", message, cwd=project, env={**os.environ, **identity})
+
+
+def store_and_seal(root: Path, store: Path, name: str, version: str) -> BuildSeal:
+    """A build of a few bytes put in a local store and sealed in git at HEAD, as `mlci build` does."""
+    bento = store.parent / f"{name}-{version}.bento"
+    bento.write_bytes(f"the bento of {version}".encode())
+    model = hashlib.sha256(f"the model of {version}".encode()).hexdigest()
+    sealed = BuildSeal(name, version, hashlib.sha256(bento.read_bytes()).hexdigest(), model, "mlci-serving 0.1.0")
+    Store(str(store)).put(bento, name, version, sealed.record())
+    seal_build(root, sealed)
+    return sealed
 
 
 def files_in(project: Path) -> set[str]:

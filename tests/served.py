@@ -51,14 +51,15 @@ def ready(url: str) -> bool:
 
 
 @contextmanager
-def serving(command: list[str], port: int, cwd: Path, env: dict[str, str]) -> Iterator[str]:
+def serving(command: list[str], port: int, cwd: Path, env: dict[str, str], log: Path | None = None) -> Iterator[str]:
     """The base URL of `command`'s service once `/readyz` answers 200; stopped on exit.
 
-    The server's output goes to a file, never a pipe: a pipe nobody reads fills up (a thousand refused
-    requests log a thousand lines) and the server then blocks on its next log line, answering nothing."""
+    The server's output goes to a file (`log`, when given), never a pipe: a pipe nobody reads fills up (a
+    thousand refused requests log a thousand lines) and the server then blocks on its next log line,
+    answering nothing."""
     url = f"http://127.0.0.1:{port}"
     with (
-        tempfile.TemporaryFile() as output,
+        log.open("w+b") if log else tempfile.TemporaryFile() as output,
         subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT) as process,
     ):
         try:

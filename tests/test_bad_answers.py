@@ -33,6 +33,8 @@ BAD_ANSWERS = [
     ("storage", "s3://", "names no bucket"),
     ("storage", "relative/storage", "is a relative path"),
     ("project", "a" * 49, "is 49 characters long. Keep it to 48"),  # names Kubernetes objects: 63 at most
+    ("project_name", "a" * 101, "is 101 characters long. Keep it to 100"),
+    ("project_name", "a" * 300, "is 300 characters long. Keep it to 100"),  # longer than a folder name may be
     ("package_name", "a" * 49, "is 49 characters long. Keep it to 48"),
     ("description", "a\x7fb", "no control characters"),
     ("storage", "/tmp/store\n[cache]\ndir = /tmp/elsewhere", "contains '\\n'"),  # a section added to .dvc/config

@@ -1,4 +1,5 @@
-"""`nox -s build` stores one bento per model version with its checksum; `mlci serve` serves that stored build."""
+"""`nox -s build` stores one bento per model version and seals its checksums and files in git; `mlci serve` serves
+that stored build, checked against the seal."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import edited, run
+from mlci.core.seals import build_seal, image_seal
 from mlci.core.store import sha256
 from mlci.deploy.targets.process import free_port
 from served import request, serving
@@ -40,16 +42,20 @@ def mlci(project: Path, *args: str, timeout: float = 600) -> subprocess.Complete
         pytest.fail(f"mlci {' '.join(args)} still ran after {timeout:g} s")
 
 
-def test_build_stores_the_bento_with_its_checksums(built: tuple[Path, str]) -> None:
+def test_build_stores_the_bento_and_seals_its_checksums_and_files_in_git(built: tuple[Path, str]) -> None:
     project, version = built
-    record = json.loads(stored(project, version, ".json").read_text())
-    assert record["version"] == version
-    assert record["bento_sha256"] == sha256(stored(project, version, ".bento"))
-    assert record["model_sha256"] == sha256(project / "models" / "model.pkl")
+    sealed = build_seal(project, "penguin-species", version)
+    assert json.loads(stored(project, version, ".json").read_text()) == sealed.record()  # the store's copy, for people
+    assert sealed.version == version
+    assert sealed.bento_sha256 == sha256(stored(project, version, ".bento"))
+    assert sealed.model_sha256 == sha256(project / "models" / "model.pkl")
     with tarfile.open(stored(project, version, ".bento")) as bento:
         compiled = bento.extractfile("./src/models/model.onnx")
         assert compiled is not None
-        assert record["compiled_sha256"] == hashlib.sha256(compiled.read()).hexdigest()
+        assert sealed.compiled_sha256 == hashlib.sha256(compiled.read()).hexdigest()
+        files = {member.name.removeprefix("./") for member in bento.getmembers() if member.isfile()}
+    assert set(sealed.manifest) == files  # every file the bento unpacks to, and no other
+    assert sealed.manifest["src/models/model.pkl"] == sealed.model_sha256
 
 
 def test_building_the_same_model_again_stores_nothing(built: tuple[Path, str]) -> None:
@@ -57,7 +63,7 @@ def test_building_the_same_model_again_stores_nothing(built: tuple[Path, str]) -
     before = {suffix: stored(project, version, suffix).stat().st_mtime_ns for suffix in (".bento", ".json")}
     result = mlci(project, "build")
     assert result.returncode == 0, result.stderr
-    assert "already in the store, nothing built" in result.stdout
+    assert "already built, nothing built" in result.stdout
     assert "it serves the compiled (ONNX) model" in result.stdout
     assert before == {suffix: stored(project, version, suffix).stat().st_mtime_ns for suffix in (".bento", ".json")}
 
@@ -162,37 +168,56 @@ def test_the_stored_build_answers_exactly_as_its_compiled_model(built: tuple[Pat
     assert max(differences) <= 1e-5  # the tolerance the build checked
 
 
-@pytest.mark.parametrize("altered", ["model.pkl", "model.onnx"])
-def test_an_altered_imported_copy_is_refused_on_the_next_serve(built: tuple[Path, str], altered: str) -> None:
-    """The copy of a build imported for serving is checked each time it is served, not once at import: the
-    trained model and the compiled one."""
+@pytest.mark.parametrize(
+    ("path", "change"),
+    [
+        ("src/models/model.pkl", "changed"),
+        ("src/models/model.onnx", "changed"),
+        ("src/penguin_species/service.py", "changed"),  # code runs too: an edited module is found as a model is
+        ("src/penguin_species/__pycache__/service.cpython-311.pyc", "added"),  # bytecode Python would prefer
+    ],
+)
+def test_an_altered_imported_copy_is_refused_on_the_next_serve(built: tuple[Path, str], path: str, change: str) -> None:
+    """The copy of a build imported for serving is checked each time it is served, not once at import: every file
+    against the manifest git seals, the models and the code alike."""
     project, version = built
     script = (
         "import sys; from pathlib import Path; from mlci.build.installed import install\n"
         "from mlci.core.store import Store\n"
-        "print(install(Store(sys.argv[1]), 'penguin-species', sys.argv[2], Path('models/model.pkl')).home)"
+        "print(install(Store(sys.argv[1]), Path('.'), 'penguin-species', sys.argv[2]).home)"
     )
     store = str(stored(project, version, ".json").parents[1])
     home = Path(run("uv", "run", "--no-sync", "python", "-c", script, store, version, cwd=project).stdout.strip())
-    model = home / "bentos" / "penguin-species" / version / "src" / "models" / altered
-    original = model.read_bytes()
-    model.chmod(0o644)
-    model.write_bytes(original + b"\0")
+    target = home / "bentos" / "penguin-species" / version / path
+    target.parent.parent.chmod(0o755)
+    target.parent.mkdir(exist_ok=True)
+    if target.exists():
+        target.chmod(0o644)
+    target.write_bytes((target.read_bytes() if target.exists() else b"") + b"\n# planted\n")
     try:
-        result = mlci(project, "serve", "--port", str(free_port()), timeout=120)  # or it serves the altered model
+        result = mlci(project, "serve", "--port", str(free_port()), timeout=120)  # or it serves the altered copy
     finally:
         shutil.rmtree(home)  # the next serve imports the build afresh from the store
     assert result.returncode == 2
-    assert "the imported build holds a model other than the one built" in result.stderr
+    assert f"the imported build is not the one built and sealed in git ({change}: {path})" in result.stderr
     assert f"Remove {home}" in result.stderr
 
 
-def test_an_altered_build_is_refused(built: tuple[Path, str], tmp_path: Path) -> None:
+def test_a_replaced_build_with_its_record_rewritten_to_match_is_refused(
+    built: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Whoever may write to the store can replace the bento and its record together: git's seal still says no."""
     project, version = built
     store = tmp_path / "bentos"
     shutil.copytree(stored(project, version, ".bento").parents[1], store)
-    with (store / "penguin-species" / f"{version}.bento").open("ab") as bento:
+    replaced = store / "penguin-species" / f"{version}.bento"
+    with replaced.open("ab") as bento:
         bento.write(b"tampered")
+    record = replaced.with_suffix(".json")
+    record.write_text(json.dumps({**json.loads(record.read_text()), "bento_sha256": sha256(replaced)}))
+    where = "from mlci.build.installed import cache_home; print(cache_home())"
+    cache = Path(run("uv", "run", "--no-sync", "python", "-c", where, cwd=project).stdout.strip())
+    shutil.rmtree(cache / "bentos" / build_seal(project, "penguin-species", version).bento_sha256, ignore_errors=True)
     config = tmp_path / "mlci.toml"
     text = (project / "mlci.toml").read_text()
     start = text.index("[store]")
@@ -200,7 +225,7 @@ def test_an_altered_build_is_refused(built: tuple[Path, str], tmp_path: Path) ->
     config.write_text(text[:start] + f'[store]\nurl = "{store}"\n\n' + text[end:])
     result = mlci(project, "--config", str(config), "serve", "--port", str(free_port()), timeout=120)  # or it serves
     assert result.returncode == 2
-    assert "does not match its checksum" in result.stderr
+    assert "is not the one git seals" in result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -287,10 +312,10 @@ def test_an_image_is_recorded_by_digest_once_and_a_bad_reference_is_refused(buil
     image = "ghcr.io/team/penguin-species@sha256:" + "0f" * 32
     recorded = mlci(project, "image", version, "--record", image)
     assert recorded.returncode == 0, recorded.stderr
-    assert json.loads(stored(project, version, ".json").read_text())["image"] == image
+    assert image_seal(project, "penguin-species", version) == image
     other = mlci(project, "image", version, "--record", image.replace("0f", "1e"))
     assert other.returncode == 2
-    assert "a build's record is never rewritten" in other.stderr
+    assert "sealed in git, not ghcr.io/team/penguin-species@sha256:1e1e" in other.stderr
     kept = mlci(project, "image", version, "--push", "ghcr.io/team/penguin-species")  # nothing to build again
     assert kept.returncode == 0, kept.stderr
-    assert f"image {image} (recorded in the store)" in kept.stdout
+    assert f"image {image} (sealed in git)" in kept.stdout

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import hostile as hostile_requests
 import pytest
 from conftest import TEMPLATE
 from mlci.deploy.targets.process import free_port
@@ -24,11 +29,16 @@ VERSION = "v-http-test"
 
 
 @pytest.fixture(scope="module")
-def server(reproduced: Path) -> Iterator[str]:
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("server") / "output.log"
+
+
+@pytest.fixture(scope="module")
+def server(reproduced: Path, server_log: Path) -> Iterator[str]:
     """The reproduced repository's service on a free port, announcing a model version; its base URL."""
     port = free_port()
     command = ["uv", "run", "bentoml", "serve", "penguin_species.service:Predictor", "--port", str(port)]
-    with serving(command, port, reproduced, {**os.environ, "MODEL_VERSION": VERSION}) as url:
+    with serving(command, port, reproduced, {**os.environ, "MODEL_VERSION": VERSION}, server_log) as url:
         yield url
 
 
@@ -102,3 +112,76 @@ def test_a_thousand_generated_requests_get_no_5xx_and_answers_the_schema_describ
     counted = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert counted, result.stdout[-2000:]
     assert int(counted[1]) == int(counted[2]) >= 1000
+
+
+class GoodTraffic:
+    """Clients sending the example request on kept-alive connections until stopped; their statuses and times."""
+
+    def __init__(self, url: str, clients: int) -> None:
+        self.url, self.stop = url, threading.Event()
+        self.statuses: list[int] = []
+        self.seconds: list[float] = []
+        self.threads = [threading.Thread(target=self.client) for _ in range(clients)]
+
+    def client(self) -> None:
+        body = json.dumps({"records": [RECORD]}).encode()
+        connection = http.client.HTTPConnection(urlsplit(self.url).netloc, timeout=60)
+        while not self.stop.is_set():
+            start = time.perf_counter()
+            connection.request("POST", "/predict", body, {"content-type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            self.seconds.append(time.perf_counter() - start)
+            self.statuses.append(response.status)
+        connection.close()
+
+    def __enter__(self) -> GoodTraffic:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=90)
+        assert not any(thread.is_alive() for thread in self.threads), "a client of good traffic never got its answer"
+
+    def p99(self) -> float:
+        ordered = sorted(self.seconds)
+        return ordered[int(len(ordered) * 0.99)]
+
+
+def test_hostile_requests_are_refused_at_once_and_good_traffic_keeps_its_pace(server: str, server_log: Path) -> None:
+    """Each request of the integrity probe, once, beside four clients of good traffic: each refused with a short
+    answer, and the good traffic's p99 within the spread it has alone (the worst of three windows, doubled)."""
+    alone = []
+    for _ in range(3):
+        with GoodTraffic(server, 4) as traffic:
+            time.sleep(2)
+        alone.append(traffic.p99())
+    refused = {}
+    with GoodTraffic(server, 4) as traffic:
+        for hostile in hostile_requests.bodies(RECORD):
+            refused[hostile.name] = hostile_requests.post(f"{server}/predict", hostile.body())
+        time.sleep(1)
+    assert {name: status for name, (status, _, _) in refused.items()} == dict.fromkeys(refused, 400)
+    assert {name: length for name, (_, length, _) in refused.items() if length > 20_000} == {}  # short answers
+    assert set(traffic.statuses) == {200}
+    assert traffic.p99() <= 2 * max(alone), (traffic.p99(), alone, refused)
+    assert "forged line" not in [line.partition(" ")[2] for line in server_log.read_text().splitlines()]
+
+
+def test_clients_gone_mid_body_are_one_line_each_and_unknown_paths_add_no_metrics(
+    server: str, server_log: Path
+) -> None:
+    before = server_log.read_text().count("\n")
+    hostile_requests.gone_mid_body(f"{server}/predict", 50)
+    assert set(hostile_requests.unknown_paths(server, 3000)) == {404}
+    deadline = time.monotonic() + 30
+    while server_log.read_text().count("went away before sending its whole request") < 50:
+        assert time.monotonic() < deadline, "the server did not log 50 clients gone mid-body within 30 s"
+        time.sleep(0.2)
+    written = server_log.read_text().splitlines()[before:]
+    assert [line for line in written if "Traceback" in line] == []
+    metrics = request(f"{server}/metrics")[1]
+    assert "no-such-path" not in metrics

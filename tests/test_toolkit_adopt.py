@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from mlci.cli import main
 from mlci.data.profiling import AdoptError, dataset_name, nice_bounds
-from mlci.data.rendering import literal, readme_section, schema_module, suite_module
+from mlci.data.rendering import README_BEGINS, README_ENDS, literal, readme_section, schema_module, suite_module
 from mlci.data.roles import profile
 from test_toolkit_config import VALID
 
@@ -145,6 +145,19 @@ def test_the_records_id_column_is_stated_in_the_schema_and_the_readme(tmp_path: 
     assert "and `customer id` names each record: a request may carry it" in readme_section(found, "pkg", "d.csv")
 
 
+def test_no_value_of_the_data_can_end_or_hide_the_readmes_section(tmp_path: Path) -> None:
+    """A category holding the section's end marker, an HTML comment or a code fence: shown as text, and the
+    section still ends once, where adoption put its marker."""
+    hostile = [README_ENDS, "<!-- the rest hidden", "```", "a | b", "`"]  # five: each beside both labels
+    frame = pd.DataFrame({"x": RNG.normal(0, 1, 40), "kind": hostile * 8, "label": ["a", "b"] * 20})
+    section = readme_section(profile(table(tmp_path, frame), "label", None, 0.25), "pkg", "data/table.csv")
+    assert section.count(README_ENDS) == 1
+    assert section.rstrip().endswith(README_ENDS)
+    assert "<!--" not in section.replace(README_BEGINS, "").replace(README_ENDS, "")
+    assert section.count("```") == 2  # the example request's fence, opened and closed
+    assert "&lt;!-- the rest hidden" in section
+
+
 def test_rendered_modules_are_python_with_every_column(tmp_path: Path) -> None:
     found = profile(table(tmp_path, awkward()), "label", None, 0.25)
     schema = schema_module(found, "data/table.csv")
@@ -192,7 +205,26 @@ FILES_THAT_ARE_NOT_TABLES = {
     ),
     "one column": (b"only\n1\n2\n", "only", "1 column(s): a table needs a target and at least one feature"),
     "repeated names": (b"a,a,y\n" + b"1,2,3\n" * 30, "y", "column names repeat ('a')"),
+    "infinity": (
+        b"x,y\n" + b"1.5,a\n2.5,b\n" * 15 + b"inf,a\n-inf,b\n",
+        "y",
+        "column 'x' holds inf (lines 32, 33, of 2 such values): past 3.403e+38, no model here can read it",
+    ),
+    "past a 32-bit float": (
+        b"x,y\n" + b"1.5,a\n2.5,b\n" * 15 + b"3.5e38,a\n",
+        "y",
+        "column 'x' holds 3.5e+38 (lines 32, of 1 such values)",
+    ),
 }
+
+
+def test_the_largest_32_bit_float_and_old_mac_line_endings_are_read(tmp_path: Path) -> None:
+    """The bound is a 32-bit float's largest value itself; a file whose lines end in a carriage return alone."""
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"x,y\r" + b"1.5,a\r2.5,b\r" * 15 + b"3.4e38,a\r")
+    profiled = profile(path, "y", None, 0.25)
+    assert [column.name for column in profiled.columns] == ["x", "y"]
+    assert profiled.columns[0].kind == "numeric"
 
 
 @pytest.mark.parametrize(

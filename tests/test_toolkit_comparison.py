@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlci.core.config import Config
-from mlci.core.document import Table, to_markdown
+from mlci.core.document import Paragraph, Table, to_markdown
 from mlci.monitoring.psi import feature_changes, psi_numeric
 from mlci.review.comparison import metric_rows, param_changes, verdict
 
@@ -79,3 +79,9 @@ def test_param_changes_list_old_and_new_values() -> None:
 def test_markdown_tables_escape_pipes_in_cells() -> None:
     text = to_markdown([Table(["a", "b"], [["x|y", "z"]])])
     assert text == "| a | b |\n| --- | --- |\n| x\\|y | z |\n"
+
+
+def test_a_value_in_a_report_opens_no_html_comment_or_tag() -> None:
+    """A category from the data such as `<!--` would hide the rest of a report read on GitHub."""
+    text = to_markdown([Paragraph("drifted: <!-- a & b"), Table(["feature"], [["<img src=x onerror=alert(1)>"]])])
+    assert text == "drifted: &lt;!-- a &amp; b\n\n| feature |\n| --- |\n| &lt;img src=x onerror=alert(1)&gt; |\n"

@@ -144,6 +144,7 @@ port = 4001
             "deploy.staging.overlay: '/etc/overlay' is not a folder inside the repository",
         ),
         ("store = [", "not valid TOML"),
+        (VALID + "\nx = " + "[" * 100_000 + "]" * 100_000 + "\n", "values nested deeper than a TOML reader follows"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -164,6 +165,12 @@ def test_missing_file_says_where_to_run(tmp_path: Path) -> None:
     message = error_of(tmp_path / "mlci.toml")
     assert "no such file" in message
     assert "--config PATH" in message
+
+
+def test_bytes_that_are_not_utf8_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "mlci.toml"
+    path.write_bytes(VALID.encode() + b"\n# caf\xe9\n")
+    assert f"not UTF-8 text (byte {len(VALID.encode()) + 6} is 0xe9)" in error_of(path)
 
 
 def test_unreadable_file(tmp_path: Path) -> None:

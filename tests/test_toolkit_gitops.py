@@ -4,19 +4,20 @@ bare `origin` made here, versions tagged as GTO tags them, builds with image dig
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import commit, run
-from mlci.build.image import check_reference
+from conftest import commit, run, store_and_seal
+from mlci.build.image import check_reference, make_image
 from mlci.core.config import load_config
 from mlci.core.errors import BuildError, MlciError, RefusedError
 from mlci.core.registry import Registry
 from mlci.core.repository import Repository
-from mlci.core.store import Store, StoreError
+from mlci.core.seals import image_seal, seal_image
 from mlci.deploy.stages import deploy_stage, promote_stage, rollback_stage, stop_stage
 from mlci.deploy.status import stages_table
 from mlci.deploy.targets.kubernetes import Release, read_release, release_manifest
@@ -52,18 +53,21 @@ def digest_of(name: str) -> str:
     return f"ghcr.io/team/house@sha256:{(name.encode().hex() * 64)[:64]}"
 
 
+def model_of(name: str) -> str:
+    """The model checksum `store_and_seal` seals for a version."""
+    return hashlib.sha256(f"the model of {name}".encode()).hexdigest()
+
+
 def version(root: Path, name: str, f1: float, image: bool = True) -> None:
-    """Commit metrics, tag the commit as GTO registers a version, store its build and (by default) its image."""
+    """Commit metrics, tag the commit as GTO registers a version, store its build and seal it and (by default) its
+    image in git, as `mlci build` and `mlci image` do."""
     (root / "reports" / "metrics.json").write_text(json.dumps({"f1": f1, "baseline_f1": 0.4}))
     commit(root, f"Metrics of {name}")
     run("git", "tag", "-a", f"model@{name}", "-m", f"Registering artifact model version {name}", cwd=root)
     run("git", "push", "--quiet", "origin", "HEAD", f"model@{name}", cwd=root)
-    bento = root.parent / f"{name}.bento"
-    bento.write_bytes(f"the bento of {name}".encode())
-    store = Store(str(root.parent / "store"))
-    store.put(bento, "house", name, {"name": "house", "version": name, "model_sha256": f"model-{name}"})
+    store_and_seal(root, root.parent / "store", "house", name)
     if image:
-        store.annotate("house", name, {"image": digest_of(name)})
+        seal_image(root, "house", name, digest_of(name))
 
 
 @pytest.fixture
@@ -114,7 +118,7 @@ def test_promotions_and_a_rollback_declare_each_version_by_digest_in_git_and_on_
     promotion = promote_stage(house, "v0.0.1", "staging")
     assert promotion.deployment is not None
     assert promotion.deployment.changed
-    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
+    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), model_of("v0.0.1"))
     assert "model#staging#1" in run("git", "tag", cwd=origin).stdout.split()
     assert declared(root, "production") is None
     promote_stage(house, "v0.0.1", "production")
@@ -123,14 +127,14 @@ def test_promotions_and_a_rollback_declare_each_version_by_digest_in_git_and_on_
     promoted = promote_stage(house, "v0.0.2", "production")
     assert promoted.deployment is not None
     assert promoted.deployment.replaced == "v0.0.1"
-    assert on_origin(root, "production") == Release("v0.0.2", digest_of("v0.0.2"), "model-v0.0.2")
+    assert on_origin(root, "production") == Release("v0.0.2", digest_of("v0.0.2"), model_of("v0.0.2"))
     assignment, deployment = rollback_stage(house, "production")
     assert (assignment.version, deployment.replaced) == ("v0.0.1", "v0.0.2")
     assert (deployment.stage, deployment.serving.version) == ("production", "v0.0.1")
     subject = run("git", "log", "-1", "--format=%s", cwd=root).stdout.strip()
     assert subject == f"Deploy v0.0.1 to production ({digest_of('v0.0.1').rpartition('@')[2]})"
-    assert on_origin(root, "production") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
-    assert on_origin(root, "staging") == Release("v0.0.2", digest_of("v0.0.2"), "model-v0.0.2")
+    assert on_origin(root, "production") == Release("v0.0.1", digest_of("v0.0.1"), model_of("v0.0.1"))
+    assert on_origin(root, "staging") == Release("v0.0.2", digest_of("v0.0.2"), model_of("v0.0.2"))
     # each deploy is one commit of the overlay file alone: the file's history is the stage's deployment history
     history = run("git", "log", "--format=%s", "--", f"{OVERLAYS['production']}/release.yaml", cwd=root).stdout
     assert [line.split(" (")[0] for line in history.splitlines()] == [
@@ -165,7 +169,7 @@ def test_a_refused_promotion_changes_no_file_and_creates_no_tag(
         expected = "gates: v0.0.2 fails"
     else:
         version(root, "v0.0.2", f1=0.9, image=False)
-        expected = "staging: house v0.0.2 has no image in the store, so no cluster could run it"
+        expected = "staging: house v0.0.2 has no image sealed in git, so no cluster could run it"
     before = head(root)
     with pytest.raises(RefusedError, match=expected):
         promote_stage(house, "v0.0.2", "staging")
@@ -250,19 +254,23 @@ def test_stop_declares_no_replica_and_no_autoscaler(repository: tuple[Path, Repo
     assert on_origin(root, "staging") is None
 
 
-def test_an_image_is_recorded_once_per_build(tmp_path: Path) -> None:
-    store = Store(str(tmp_path))
-    bento = tmp_path / "b.bento"
-    bento.write_bytes(b"bento")
-    store.put(bento, "house", "v0.0.1", {"version": "v0.0.1"})
-    store.annotate("house", "v0.0.1", {"image": digest_of("a")})
-    store.annotate("house", "v0.0.1", {"image": digest_of("a")})  # the same again: nothing to change
-    with pytest.raises(StoreError, match=r"already records image .* a build's record is never rewritten"):
-        store.annotate("house", "v0.0.1", {"image": digest_of("b")})
-    record = store.record("house", "v0.0.1")
-    assert record is not None
-    assert record["image"] == digest_of("a")
-    assert "bento_sha256" in record
+def test_an_image_is_sealed_once_per_build(repository: tuple[Path, Repository, Path]) -> None:
+    root, house, _ = repository
+    folder = root.parent / "context"
+    same = make_image(house, "v0.0.1", folder, record=digest_of("v0.0.1"))  # the same again: nothing to change
+    assert same.image == digest_of("v0.0.1")
+    with pytest.raises(BuildError, match=r"already has the image .* sealed in git, not .*: a build keeps its first"):
+        make_image(house, "v0.0.1", folder, record=digest_of("another"))
+    assert image_seal(root, "house", "v0.0.1") == digest_of("v0.0.1")
+
+
+def test_an_image_the_stores_record_names_is_never_read(repository: tuple[Path, Repository, Path]) -> None:
+    """Whoever may write to the store cannot choose the image a cluster runs: git's seal names it."""
+    root, house, _ = repository
+    record = root.parent / "store" / "house" / "v0.0.1.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "image": digest_of("an attacker's")}))
+    promote_stage(house, "v0.0.1", "staging")
+    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), model_of("v0.0.1"))
 
 
 def test_a_release_file_mlci_cannot_read_is_shown_as_such_and_written_afresh_by_a_deploy(
@@ -277,13 +285,15 @@ def test_a_release_file_mlci_cannot_read_is_shown_as_such_and_written_afresh_by_
     assert "not the release file mlci writes" in table
     assert re.search(r"^staging\s+-\s+\? \(", table, re.MULTILINE), table  # declared: unknown
     promote_stage(house, "v0.0.1", "staging")
-    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
+    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), model_of("v0.0.1"))
 
 
-def test_an_image_in_the_store_that_is_not_by_digest_is_refused(repository: tuple[Path, Repository, Path]) -> None:
+def test_a_sealed_image_that_is_not_by_digest_is_refused(repository: tuple[Path, Repository, Path]) -> None:
     root, house, _ = repository
-    record = root.parent / "store" / "house" / "v0.0.1.json"
-    record.write_text(record.read_text().replace(digest_of("v0.0.1"), "ghcr.io/team/house:latest"))
+    run("git", "tag", "--delete", "mlci-image/house/v0.0.1", cwd=root)
+    message = json.dumps({"image": "ghcr.io/team/house:latest"})
+    run("git", "tag", "--annotate", "mlci-image/house/v0.0.1", "--message", message, cwd=root)
+    run("git", "push", "--quiet", "--force", "origin", "refs/tags/mlci-image/house/v0.0.1", cwd=root)
     before = head(root)
     with pytest.raises(RefusedError, match=r"names the image 'ghcr\.io/team/house:latest', not an image by digest"):
         promote_stage(house, "v0.0.1", "staging")
@@ -298,7 +308,7 @@ def test_a_deploy_commit_skips_the_repositorys_own_hooks(repository: tuple[Path,
     hook.write_text("#!/bin/sh\necho 'hooks need the dev environment' >&2\nexit 1\n")
     hook.chmod(0o755)
     promote_stage(house, "v0.0.1", "staging")
-    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
+    assert on_origin(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), model_of("v0.0.1"))
 
 
 def test_without_an_origin_the_deploy_is_committed_here(repository: tuple[Path, Repository, Path]) -> None:
@@ -309,7 +319,7 @@ def test_without_an_origin_the_deploy_is_committed_here(repository: tuple[Path, 
     assert deployment is not None
     assert deployment.changed
     assert run("git", "rev-parse", "HEAD~1", cwd=root).stdout.strip() == before
-    assert declared(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), "model-v0.0.1")
+    assert declared(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), model_of("v0.0.1"))
 
 
 def test_status_names_the_declared_digest_and_the_overlay(repository: tuple[Path, Repository, Path]) -> None:

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import commit, run
+from conftest import commit, run, store_and_seal
 from mlci.core.config import load_config
 from mlci.core.errors import RefusedError
 from mlci.core.registry import Registry, sync, try_sync
 from mlci.core.repository import Repository
-from mlci.core.store import Store, StoreError
+from mlci.core.seals import SealError
+from mlci.core.store import StoreError
 from mlci.promotion.promote import promote, rollback
 
 CONFIG = """\
@@ -37,14 +38,12 @@ IDENTITY = {"GIT_AUTHOR_NAME": "Test User", "GIT_AUTHOR_EMAIL": "test@example.co
 
 
 def version(root: Path, name: str, f1: float, baseline: float = 0.4, built: bool = True) -> None:
-    """Commit metrics, tag the commit as GTO registers a version, and store a build of it."""
+    """Commit metrics, tag the commit as GTO registers a version, and store a build of it, sealed in git."""
     (root / "reports" / "metrics.json").write_text(json.dumps({"f1": f1, "baseline_f1": baseline}))
     commit(root, f"Metrics of {name}")
     run("git", "tag", "-a", f"model@{name}", "-m", f"Registering artifact model version {name}", cwd=root)
     if built:
-        bento = root.parent / f"{name}.bento"
-        bento.write_bytes(f"the bento of {name}".encode())
-        Store(str(root.parent / "store")).put(bento, "house", name, {"version": name})
+        store_and_seal(root, root.parent / "store", "house", name)
 
 
 @pytest.fixture
@@ -101,10 +100,10 @@ def test_a_failed_gate_refuses_with_the_table_and_tags_nothing(
 def test_a_version_without_a_build_or_with_an_altered_one_is_refused(repository: tuple[Path, Repository]) -> None:
     root, house = repository
     version(root, "v0.0.2", f1=0.81, built=False)
-    with pytest.raises(StoreError, match=r"no build of house v0\.0\.2"):
+    with pytest.raises(SealError, match=r"git records no build of house v0\.0\.2"):
         promote(house, "v0.0.2", "staging")
     (root.parent / "store" / "house" / "v0.0.1.bento").write_bytes(b"altered")
-    with pytest.raises(StoreError, match="does not match its checksum"):
+    with pytest.raises(StoreError, match="is not the one git seals"):
         promote(house, "v0.0.1", "staging")
     assert holder(root, "staging") is None
 

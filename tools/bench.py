@@ -226,6 +226,37 @@ def serving_speed(project: Path, seconds: float, rounds: int) -> None:
         print(f"  {name:70} {ratio:6.2f}  goal {goal:7} {'met' if met else 'NOT MET'}")
 
 
+def hostile(project: Path, seconds: float) -> None:
+    """Eight clients of good traffic on the stored bento, alone and beside each hostile request of the integrity
+    probe (issue 37), sent once in the middle of a window."""
+    stored_build(project)
+    bento_server = ["uv", "run", "--no-sync", "mlci", "serve", "--port", "{port}"]
+    with local_server(bento_server, "/readyz", project) as url:
+        command = ("uv", "run", "--no-sync", "python", str(BENCH_SERVICE), "hostile", f"{url}/predict", "8")
+        said = json.loads(run(*command, str(seconds), cwd=project))  # the script's folder gives it `hostile`
+    alone = said["alone"]
+    spread = (min(w["p99_ms"] for w in alone), max(w["p99_ms"] for w in alone))
+    print(f"\nHostile requests beside 8 clients of good traffic, windows of {seconds:.0f} s on the stored bento")
+    print(f"  {'':40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  the hostile request's answer")
+    for index, figures in enumerate(alone, 1):
+        print(
+            f"  {'alone, window ' + str(index):40} {figures['rps']:8.0f} {figures['p50_ms']:8.1f}"
+            f" {figures['p99_ms']:8.1f}"
+        )
+    for name, figures in said["beside"].items():
+        answer = said["answers"].get(name)
+        told = f"{answer[0]}, {answer[1]:,} bytes in {answer[2]:.2f} s" if answer else ""
+        print(
+            f"  {'beside ' + name:40} {figures['rps']:8.0f} {figures['p50_ms']:8.1f} {figures['p99_ms']:8.1f}"
+            f" {int(figures['errors']):7}  {told}"
+        )
+    worst = max(figures["p99_ms"] for figures in said["beside"].values())
+    print(
+        f"  good traffic's p99 alone: {spread[0]:.1f} to {spread[1]:.1f} ms;"
+        f" beside the worst hostile request: {worst:.1f} ms"
+    )
+
+
 def timed(*command: str, cwd: Path) -> float:
     start = time.perf_counter()
     run(*command, cwd=cwd)
@@ -388,7 +419,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="seconds of load per server at each level")
     parser.add_argument("--rounds", type=int, default=4, help="turns the servers take at each level")
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="emptied, then used")
-    parts = ("validation", "pipeline", "service", "serving", "promotion", "scoring", "storage")
+    parts = ("validation", "pipeline", "service", "serving", "hostile", "promotion", "scoring", "storage")
     parser.add_argument("--parts", default=",".join(parts), help=f"which to measure, of {', '.join(parts)}")
     args = parser.parse_args()
     chosen = args.parts.split(",")
@@ -403,12 +434,14 @@ def main() -> None:
     print(f"Machine: {machine()}")
     if "validation" in chosen:
         validation(project, args.rows)
-    if {"pipeline", "service", "serving", "promotion", "scoring"} & set(chosen):
+    if {"pipeline", "service", "serving", "hostile", "promotion", "scoring"} & set(chosen):
         pipeline(project, args.repeat)  # the model the later parts serve and promote
     if "service" in chosen:
         service(project, args.levels, args.seconds, args.rounds)
     if "serving" in chosen:
         serving_speed(project, args.seconds, args.rounds)
+    if "hostile" in chosen:
+        hostile(project, min(args.seconds, 6))
     if "promotion" in chosen:
         commit_reproduced(project)
         promotion(project)

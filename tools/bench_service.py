@@ -169,6 +169,38 @@ def log_cost(record: dict[str, Any], batches: int = 10_000, batch: int = 10) -> 
     return {"log_request_us": 1e6 * request_path / records, "log_writer_us": 1e6 * writer / records}
 
 
+def beside_hostile(url: str, clients: int, seconds: float) -> dict[str, Any]:
+    """Good traffic's figures in windows of `seconds`: alone three times, then beside each hostile request sent
+    once (and beside 50 clients gone mid-body and 3,000 unknown paths); each hostile request's status, answer
+    length and time."""
+    import hostile
+
+    (record,) = json.loads(EXAMPLE.read_text())["records"]
+
+    def window(action: Any) -> dict[str, float]:
+        latencies: list[float] = []
+        errors: list[int] = []
+        worker = threading.Thread(target=drive, args=(url, clients, seconds, latencies, errors))
+        worker.start()
+        time.sleep(seconds / 4)  # the hostile request lands in the window's middle
+        action()
+        worker.join()
+        return summary(clients, seconds, latencies, errors)
+
+    alone = [window(lambda: None) for _ in range(3)]
+    beside: dict[str, dict[str, float]] = {}
+    answers: dict[str, tuple[int, int, float]] = {}
+    for request in hostile.bodies(record):
+        sent = request.body()
+        beside[request.name] = window(
+            lambda sent=sent, name=request.name: answers.__setitem__(name, hostile.post(url, sent))
+        )
+    base = url.rsplit("/", 1)[0]
+    beside["50 clients gone mid-body"] = window(lambda: hostile.gone_mid_body(url, 50))
+    beside["3,000 unknown paths"] = window(lambda: hostile.unknown_paths(base, 3000))
+    return {"alone": alone, "beside": beside, "answers": answers}
+
+
 def fastapi(port: int) -> None:
     """The same model behind a minimal FastAPI app with the same request model, served by uvicorn."""
     import uvicorn
@@ -196,6 +228,9 @@ def main() -> None:
         print(
             json.dumps(load(urls.split(","), clients, float(seconds), int(rounds), int(records[0] if records else 1)))
         )
+    elif command == "hostile":
+        url, count, seconds = args
+        print(json.dumps(beside_hostile(url, int(count), float(seconds))))
     elif command == "inprocess":
         print(json.dumps(inprocess(float(args[0]))))
     elif command == "fastapi":

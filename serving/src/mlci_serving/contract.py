@@ -17,7 +17,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WrapValidator,
+    create_model,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import TypedDict  # pydantic reads typing's own only from Python 3.12
 
 from mlci_serving import dates
@@ -31,6 +42,9 @@ MAX_RECORDS = 1000  # per request, by default; larger batches get a 400 that nam
 MAX_BODY_BYTES = 16 << 20  # a larger body gets 413 before it is read: ample for MAX_RECORDS records
 LONGEST_ID = 256  # characters of a record's id
 LONGEST_LABEL = 1000  # characters of a category: longer text is no category
+ERRORS_SHOWN = 20  # of a refused request's problems, in its 400 and its log line: the rest are counted
+MORE_ERRORS = "more_errors"  # the type of the problem that counts those not shown
+LONGEST_NAME_SHOWN = 100  # characters of a field name a 400 repeats: an unknown name may be megabytes long
 # The model computes in 32-bit floats: a number past this magnitude is no value it can read, whatever the domain.
 LARGEST_NUMBER = float(np.finfo(np.float32).max)
 RecordId = Annotated[str, StringConstraints(min_length=1, max_length=LONGEST_ID)] | int
@@ -99,6 +113,36 @@ def as_list(value: object) -> object:
     return [value] if isinstance(value, dict) else value
 
 
+def shown(place: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Where a problem is, each name cut to `LONGEST_NAME_SHOWN` characters."""
+    return tuple(
+        part[:LONGEST_NAME_SHOWN] + "…" if isinstance(part, str) and len(part) > LONGEST_NAME_SHOWN else part
+        for part in place
+    )
+
+
+def capped_errors(value: object, validate: Any) -> Any:
+    """The records validated; when refused, at most `ERRORS_SHOWN` of their problems, the rest counted."""
+    try:
+        return validate(value)
+    except ValidationError as error:
+        problems = error.errors()
+        if len(problems) <= ERRORS_SHOWN and all(shown(problem["loc"]) == problem["loc"] for problem in problems):
+            raise
+        kept: list[InitErrorDetails] = []
+        for problem in problems[:ERRORS_SHOWN]:
+            details = InitErrorDetails(type=problem["type"], loc=shown(problem["loc"]), input=problem["input"])
+            if "ctx" in problem:
+                details["ctx"] = problem["ctx"]
+            kept.append(details)
+        if len(problems) > ERRORS_SHOWN:
+            more = PydanticCustomError(
+                MORE_ERRORS, "and {more} more, not shown", {"more": len(problems) - ERRORS_SHOWN}
+            )
+            kept.append({"type": more, "loc": (), "input": None})
+        raise ValidationError.from_exception_data(error.title, kept) from None
+
+
 class Contract:
     """The request and answer types of one schema's service."""
 
@@ -111,12 +155,14 @@ class Contract:
         self.read = set(fields)  # what the model and the log read of a record: its features, and its id
         known = [column.name for column in schema.columns if column.role not in ("feature", "id")]
         fields |= {f"ignored{index}": (Any, Field(None, alias=name)) for index, name in enumerate(known)}
+        self.fields = len(fields)  # the most keys a record may have
         config = ConfigDict(extra="forbid", strict=True)
         self.record: type[BaseModel] = create_model("Record", __config__=config, **fields)
         self.records: Any = Annotated[
             list[self.record],  # type: ignore[name-defined]  # built from the schema
             BeforeValidator(as_list),
             Field(min_length=1, max_length=max_records, examples=[[dict(schema.example)]]),
+            WrapValidator(capped_errors),
         ]
         self.request: type[BaseModel] = create_model(
             "PredictRequest",

@@ -1,26 +1,38 @@
-"""The HTTP guard in front of the service: a request for the model must say its body is JSON, and
-its body must fit the size limit (413 otherwise), whether it declares its length or is chunked."""
+"""The HTTP guard in front of the service's model route: a request must say its body is JSON (400 otherwise),
+its body must fit the size limit (413), declared or chunked, and the body's shape must fit the record limits
+(400, `shape`), all before BentoML parses it. A client that goes away mid-body is one line in the log."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mlci_serving.quiet_errors import BENTOML_REQUEST_LOGGER
+from mlci_serving.shape import BodyShape
+
+logger = logging.getLogger(BENTOML_REQUEST_LOGGER)
 
 
 class TooLargeError(Exception):
     """A body over the limit."""
 
 
-class GuardedBody:
-    """Answer 400, naming the header, to a request for the model whose body is not JSON, and 413 to
-    one whose body is larger than `max_bytes`."""
+class ClientGoneError(Exception):
+    """The client disconnected before its body was whole."""
 
-    def __init__(self, app: ASGIApp, route: str, max_bytes: int) -> None:
+
+class GuardedBody:
+    """Answer 400, naming the header, to a request for the model whose body is not JSON; 413 to one whose body
+    is larger than `max_bytes`; 400 to one whose body holds more than `shape` allows."""
+
+    def __init__(self, app: ASGIApp, route: str, max_bytes: int, shape: BodyShape) -> None:
         self.app = app
         self.route = route
         self.max_bytes = max_bytes
+        self.shape = shape
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.route:
@@ -34,21 +46,29 @@ class GuardedBody:
             return
         length = headers.get(b"content-length", b"").decode("latin-1")
         if length.isdigit() and int(length) > self.max_bytes:
-            await self.too_large(scope, receive, send)
+            await self.refuse(scope, receive, send, 413, self.too_large())
             return
-        if not length.isdigit():  # chunked: read it here, up to the limit, then hand it on
-            try:
-                body = await self.read(receive)
-            except TooLargeError:
-                await self.too_large(scope, receive, send)
-                return
-            receive = replay(body)
-        await self.app(scope, receive, send)
+        try:
+            body = await self.read(receive)
+        except TooLargeError:
+            await self.refuse(scope, receive, send, 413, self.too_large())
+            return
+        except ClientGoneError as gone:
+            logger.warning("a client went away before sending its whole request (%s bytes read)", gone)
+            return
+        problem = self.shape.problem(body)
+        if problem:
+            await self.refuse(scope, receive, send, 400, problem)
+            return
+        await self.app(scope, replay(body), send)
 
     async def read(self, receive: Receive) -> bytes:
+        """The whole body, up to the limit."""
         chunks, size = [], 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGoneError(size)
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
@@ -57,9 +77,12 @@ class GuardedBody:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"the body is larger than {self.max_bytes} bytes: send fewer records per request"
-        await JSONResponse({"error": message}, status_code=413)(scope, receive, send)
+    def too_large(self) -> str:
+        return f"the body is larger than {self.max_bytes} bytes: send fewer records per request"
+
+    @staticmethod
+    async def refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+        await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
 
 
 def replay(body: bytes) -> Receive:
@@ -76,10 +99,10 @@ def replay(body: bytes) -> Receive:
     return receive
 
 
-def guard(service: Any, route: str, max_bytes: int) -> None:
+def guard(service: Any, route: str, max_bytes: int, shape: BodyShape) -> None:
     """Put the guard in front of a BentoML service's `route`.
 
     `service` is typed Any: `@bentoml.service` turns a class into a bentoml.Service, which BentoML's
     lazy imports hide from type checkers.
     """
-    service.add_asgi_middleware(GuardedBody, route=route, max_bytes=max_bytes)
+    service.add_asgi_middleware(GuardedBody, route=route, max_bytes=max_bytes, shape=shape)

@@ -3,6 +3,8 @@
 BentoML logs every refused request as an error with its traceback, whose validation message
 repeats the values sent: personal data, in the log of every bad request. The answer (400, each
 field named) is unchanged; only the log line is cut down to where and how many fields were wrong.
+A field name is the client's text: it is written escaped (a newline in it cannot forge a line of
+the log, nor an escape code reach a terminal) and cut short, as the answer cuts it (`contract`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,29 @@ import logging
 
 from pydantic import ValidationError
 
+from mlci_serving.contract import MORE_ERRORS
+
 BENTOML_REQUEST_LOGGER = "bentoml._internal.server.http_app"
+LONGEST_PLACE = 120  # characters of one place named in the log
+
+
+def escaped(part: int | str) -> str:
+    """A part of a field's place as the log may show it: printable, or escaped as Python writes it."""
+    text = str(part)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def place(location: tuple[int | str, ...]) -> str:
+    written = ".".join(escaped(part) for part in location)
+    return written if len(written) <= LONGEST_PLACE else written[:LONGEST_PLACE] + "…"
+
+
+def counted(error: ValidationError) -> tuple[int, list[str]]:
+    """How many problems a refusal has, and the places of those it shows."""
+    problems = error.errors(include_input=False)
+    shown = [place(problem["loc"]) for problem in problems if problem["type"] != MORE_ERRORS]
+    hidden = sum(problem.get("ctx", {}).get("more", 0) for problem in problems if problem["type"] == MORE_ERRORS)
+    return len(shown) + hidden, sorted(set(shown)) + (["…"] if hidden else [])
 
 
 class OneLineRefusals(logging.Filter):
@@ -20,9 +44,9 @@ class OneLineRefusals(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, ValidationError):
-            places = {".".join(str(part) for part in item["loc"]) for item in error.errors()}
+            count, places = counted(error)
             record.msg = "refused a request: %d invalid field(s): %s"
-            record.args = (error.error_count(), ", ".join(sorted(places)))
+            record.args = (count, ", ".join(places))
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.exc_info, record.exc_text = None, None
         return True

@@ -18,7 +18,7 @@ from typing import Any
 
 import bentoml
 
-from mlci_serving import deadline, quiet_errors
+from mlci_serving import deadline, known_routes, quiet_errors
 from mlci_serving.answers import Model, TrainedModel, answers, load_model, record_ids
 from mlci_serving.batching import Batcher
 from mlci_serving.compiled import load_compiled
@@ -37,6 +37,7 @@ from mlci_serving.names import (
 from mlci_serving.novelty import Novelty
 from mlci_serving.openapi import describe
 from mlci_serving.schema import Schema
+from mlci_serving.shape import BodyShape
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,9 @@ def model_service(
         logging={"access": {"enabled": False}},
         tracing={"excluded_urls": [] if settings.trace_predict else [PREDICT_ROUTE]},
     )(Service)
-    guard(service, PREDICT_ROUTE, settings.max_body_bytes)
+    guard(service, PREDICT_ROUTE, settings.max_body_bytes, BodyShape(settings.max_records, contract.fields))
     describe(service, PREDICT_ROUTE)
     quiet_errors.install()
     deadline.install()
+    known_routes.install()
     return service

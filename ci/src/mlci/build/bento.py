@@ -1,4 +1,5 @@
-"""Build the bento of the current model once, and keep it in the artifact store with its checksum."""
+"""Build the bento of the current model once, keep it in the artifact store, and seal its checksums and the
+manifest of its files in git (`seals`): what every later command checks the store's bytes against."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from mlci_serving.names import compiled_path
 
 from mlci.build.compiling import TRAINED, compile_into
+from mlci.build.manifest import manifest_of
 from mlci.build.runtime import DISTRIBUTION, PACKAGE, copy_runtime
 from mlci.core.errors import BuildError
 from mlci.core.git import git, is_clean
@@ -19,6 +22,7 @@ from mlci.core.project import Project
 from mlci.core.registry import SEMVER
 from mlci.core.repository import Repository
 from mlci.core.runner import CommandError, run
+from mlci.core.seals import BuildSeal, find_build_seal, seal_build
 from mlci.core.store import VERSION, Store, sha256
 from mlci.core.tracked import locked_md5s, md5
 
@@ -29,16 +33,17 @@ class Built:
 
     version: str
     store: str
-    record: dict[str, str]
+    record: dict[str, Any]
     made: bool
     serves: str  # which model the build serves, and why: said when it is made
 
 
 def build_stored(repository: Repository, named: str | None, store_url: str | None = None) -> Built:
-    """Build the version named (default: HEAD's) into the store (default: mlci.toml's), once."""
+    """Build the version named (default: HEAD's) into the store (default: mlci.toml's, and then sealed in git),
+    once. A build into another store is a trial: nothing is sealed, and no stage can deploy it."""
     store = Store(store_url) if store_url else repository.store
     version = build_version(repository, named)
-    record, made, serves = build(repository, store, version)
+    record, made, serves = build(repository, store, version, sealing=store_url is None)
     return Built(version, store.url, record, made, serves)
 
 
@@ -86,13 +91,24 @@ def check_model(project: Project) -> str:
     return sha256(model)
 
 
-def build(repository: Repository, store: Store, version: str) -> tuple[dict[str, str], bool, str]:
-    """The store's record of this version's build, whether this call made it, and which model it serves."""
+def existing_build(repository: Repository, store: Store, version: str, sealing: bool) -> dict[str, Any] | None:
+    """The record of this version's build, when one is made: sealed in git, or (for a trial) in its store.
+    A build the store holds but git never sealed (an interrupted build, or one made before builds were
+    sealed) counts as none: no stage can deploy it, and it is built again."""
+    project = repository.project
+    if sealing:
+        sealed = find_build_seal(project.root, project.name, version)
+        return sealed.record() if sealed else None
+    return store.record(project.name, version)
+
+
+def build(repository: Repository, store: Store, version: str, sealing: bool = True) -> tuple[dict[str, Any], bool, str]:
+    """The record of this version's build, whether this call made it, and which model it serves."""
     project = repository.project
     if not VERSION.fullmatch(version):
         raise BuildError(f"version {version!r}: use letters, digits, '.', '_' and '-', starting with a letter or digit")
     model_sha256 = check_model(project)
-    existing = store.record(project.name, version)
+    existing = existing_build(repository, store, version, sealing)
     if existing is not None:
         if existing["model_sha256"] != model_sha256:
             raise BuildError(
@@ -103,29 +119,25 @@ def build(repository: Repository, store: Store, version: str) -> tuple[dict[str,
     with tempfile.TemporaryDirectory(prefix="mlci-build-") as scratch:
         context = Path(scratch) / "context"
         compiled = compile_into(repository, context / compiled_path(project.model))
-        bento, runtime = make_bento(project, version, context, bool(compiled.sha256))
-        record = {
-            "name": project.name,
-            "version": version,
-            "model_sha256": model_sha256,
-            "compiled_sha256": compiled.sha256,
-            "runtime": f"{DISTRIBUTION} {runtime}",
-        }
-        store.put(bento, project.name, version, record)
-    stored = store.record(project.name, version)
-    assert stored is not None  # just written
-    return stored, True, compiled.summary
+        bento, runtime, manifest = make_bento(project, version, context, bool(compiled.sha256))
+        sealed = BuildSeal(
+            project.name, version, sha256(bento), model_sha256, f"{DISTRIBUTION} {runtime}", manifest, compiled.sha256
+        )
+        store.put(bento, project.name, version, sealed.record())
+    if sealing:
+        seal_build(project.root, sealed)
+    return sealed.record(), True, compiled.summary
 
 
-def served(record: dict[str, str]) -> str:
+def served(record: dict[str, Any]) -> str:
     """Which model a stored build serves, as its record says."""
     return "serves the compiled (ONNX) model" if record.get("compiled_sha256") else TRAINED
 
 
-def make_bento(project: Project, version: str, context: Path, compiled: bool) -> tuple[Path, str]:
+def make_bento(project: Project, version: str, context: Path, compiled: bool) -> tuple[Path, str, dict[str, str]]:
     """Build and export the bento from a clean context: the package, the serving runtime, the model (and the
-    compiled one, when there is one already in the context), the locked requirements. The bento, and the
-    runtime's version."""
+    compiled one, when there is one already in the context), the locked requirements. The bento, the
+    runtime's version, and the manifest of the files the bento unpacks to."""
     scratch = context.parent
     shutil.copytree(project.root / "src" / project.package, context / project.package)
     runtime = copy_runtime(context)
@@ -165,4 +177,4 @@ def make_bento(project: Project, version: str, context: Path, compiled: bool) ->
     exported = scratch / f"{project.name}-{version}.bento"
     run("bentoml", "build", ".", "--name", project.name, "--version", version, "--output", "tag", cwd=context, env=env)
     run("bentoml", "export", f"{project.name}:{version}", str(exported), cwd=context, env=env)
-    return exported, runtime
+    return exported, runtime, manifest_of(scratch / "bentoml-home" / "bentos" / project.name / version)

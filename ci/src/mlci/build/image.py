@@ -1,5 +1,6 @@
-"""One container image per registered build, made from the stored bento and the Dockerfile BentoML writes into
-every bento, never from the working tree; its digest is recorded beside the bento's checksum in the store."""
+"""One container image per registered build, made from the stored bento (checked against git's seal) and the
+Dockerfile BentoML writes into every bento, never from the working tree; its digest is sealed in git beside the
+build (`seals`), where a kubernetes stage reads it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -17,6 +17,7 @@ from mlci.core.errors import BuildError, RefusedError
 from mlci.core.project import Project
 from mlci.core.repository import Repository
 from mlci.core.runner import run
+from mlci.core.seals import build_seal, image_seal, seal_image
 from mlci.core.store import Store
 
 DOCKERFILE = "env/docker/Dockerfile"
@@ -35,7 +36,7 @@ class Image:
     version: str
     context: Path | None
     image: str | None
-    made: bool  # False when the store already recorded an image: nothing was built
+    made: bool  # False when git already seals an image: nothing was built
 
 
 def context_problems(folder: Path, project: Project, version: str) -> list[str]:
@@ -70,11 +71,12 @@ def context_problems(folder: Path, project: Project, version: str) -> list[str]:
 
 
 def prepare(store: Store, project: Project, version: str, folder: Path) -> Path:
-    """Unpack the stored build (checked against its checksum) into `folder` as a build context, and check it."""
+    """Unpack the stored build (checked against git's seal) into `folder` as a build context, and check it."""
     if folder.exists() and any(folder.iterdir()) and not (folder / "bento.yaml").is_file():
         raise BuildError(f"{folder}: not empty and not a build context of mlci's; name an empty folder")
+    sealed = build_seal(project.root, project.name, version)
     with tempfile.TemporaryDirectory(prefix="mlci-image-") as scratch:
-        bento, _ = store.fetch(project.name, version, Path(scratch))
+        bento = store.fetch(project.name, version, Path(scratch), sealed.bento_sha256)
         unpacked = Path(scratch) / "context"
         try:
             with tarfile.open(bento) as archive:
@@ -132,37 +134,44 @@ def check_reference(image: str) -> str:
 def make_image(
     repository: Repository, version: str, folder: Path, push: str | None = None, record: str | None = None
 ) -> Image:
-    """Prepare the build context of a stored version; with `push`, build and push it once; with `record`, note
-    an image built elsewhere. A version keeps the first image recorded for it."""
+    """Prepare the build context of a stored version; with `push`, build and push it once; with `record`, seal
+    an image built elsewhere. A version keeps the first image sealed for it."""
     store, project = repository.store, repository.project
-    stored = store.record(project.name, version) or {}
+    build_seal(project.root, project.name, version)  # a build git records, or a refusal saying how to make one
+    sealed = image_seal(project.root, project.name, version)
     if push is not None:
         check_repository(push)
     if record is not None:
         image = check_reference(record)
-        return Image(version, None, store.annotate(project.name, version, {"image": image})["image"], made=False)
-    if push and stored.get("image"):
-        return Image(version, None, stored["image"], made=False)
+        if sealed not in (None, image):
+            raise BuildError(
+                f"{project.name} {version} already has the image {sealed} sealed in git, not {image}: a build keeps "
+                "its first image; register a new version for another"
+            )
+        if sealed is None:
+            seal_image(project.root, project.name, version, image)
+        return Image(version, None, image, made=False)
+    if push and sealed:
+        return Image(version, None, sealed, made=False)
     context = prepare(store, project, version, folder)
     if push is None:
-        return Image(version, context, stored.get("image"), made=False)
+        return Image(version, context, sealed, made=False)
     image = check_reference(build_and_push(context, push, version))
-    store.annotate(project.name, version, {"image": image})
+    seal_image(project.root, project.name, version, image)
     return Image(version, context, image, made=True)
 
 
-def require_image(record: dict[str, Any], stage: str) -> str:
-    """The image a build's record names, which a kubernetes stage needs before it may hold the version."""
-    image = record.get("image")
-    name, version = record.get("name"), record.get("version")
-    if image and not IMAGE_BY_DIGEST.fullmatch(str(image)):
+def require_image(root: Path, name: str, version: str, stage: str) -> str:
+    """The image git seals for a build, which a kubernetes stage needs before it may hold the version."""
+    image = image_seal(root, name, version)
+    if image and not IMAGE_BY_DIGEST.fullmatch(image):
         raise RefusedError(
-            f"{stage}: the store's record of {name} {version} names the image {image!r}, not an image by digest: "
-            "the record was altered; nothing was changed"
+            f"{stage}: git's seal of {name} {version} names the image {image!r}, not an image by digest: "
+            "the seal is not mlci's; nothing was changed"
         )
     if not image:
         raise RefusedError(
-            f"{stage}: {name} {version} has no image in the store, so no cluster could run it; nothing was changed. "
+            f"{stage}: {name} {version} has no image sealed in git, so no cluster could run it; nothing was changed. "
             f"Build and push it with `nox -s image -- {version} --push REPOSITORY` (the release workflow does), "
             f"or record one built elsewhere with `mlci image {version} --record IMAGE@sha256:DIGEST`"
         )

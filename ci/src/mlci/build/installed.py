@@ -1,4 +1,5 @@
-"""Serve a stored build: fetched from the artifact store, checked against its checksum, never the working tree."""
+"""Serve a stored build: fetched from the artifact store, checked against the checksum git seals, imported once,
+and its every file checked against the sealed manifest at each install and start; never the working tree."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from mlci_serving.names import compiled_path
-
 from mlci.build.bento import build_version
-from mlci.core.errors import BuildError
+from mlci.build.manifest import check_tree
 from mlci.core.project import server_environment
 from mlci.core.repository import Repository
 from mlci.core.runner import CommandError, executable, run
-from mlci.core.store import Store, sha256
+from mlci.core.seals import BuildSeal, build_seal
+from mlci.core.store import Store
 
 
 def cache_home() -> Path:
@@ -38,7 +38,9 @@ class Installed:
     def env(self, port: int) -> dict[str, str]:
         """The environment `bentoml serve` of this build on `port` needs."""
         told = server_environment(self.version, self.model_sha256, self.compiled_sha256)
-        return {**os.environ, "BENTOML_HOME": str(server_home(self.home, port)), **told}
+        # no bytecode written into the build's files: a file the manifest does not list is refused at the next start
+        home = str(server_home(self.home, port))
+        return {**os.environ, "BENTOML_HOME": home, "PYTHONDONTWRITEBYTECODE": "1", **told}
 
     def command(self, port: int, host: str = "127.0.0.1") -> list[str]:
         return [executable("bentoml"), "serve", self.tag, "--port", str(port), "--host", host]
@@ -59,15 +61,26 @@ def server_home(build_home: Path, port: int) -> Path:
     return home
 
 
-def install(store: Store, name: str, version: str, model: Path) -> Installed:
-    """Fetch and check a stored bento, and import it once into a BentoML home named by its checksum.
+def install(store: Store, root: Path, name: str, version: str) -> Installed:
+    """Fetch a stored bento, checked against git's seal, and import it once into a BentoML home named by its
+    checksum.
 
-    A home per checksum is never changed once made, so a build can be imported while another one serves. The
-    model inside it is checked against the build's record on every install: an imported copy can be altered.
+    A home per checksum is never changed once made, so a build can be imported while another one serves. Every
+    file of the imported copy is checked against the sealed manifest on every install: a copy can be altered.
     """
+    sealed = build_seal(root, name, version)
+    home = cache_home() / "bentos" / sealed.bento_sha256
+    if not home.is_dir():
+        fetch_and_import(store, sealed, home)
+    check_tree(home / "bentos" / name / version, sealed.manifest, home)
+    return Installed(
+        f"{name}:{version}", sealed.version, sealed.bento_sha256, home, sealed.model_sha256, sealed.compiled_sha256
+    )
+
+
+def fetch_and_import(store: Store, sealed: BuildSeal, home: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="mlci-serve-") as scratch:
-        local, record = store.fetch(name, version, Path(scratch))
-        home = cache_home() / "bentos" / record["bento_sha256"]
+        local = store.fetch(sealed.name, sealed.version, Path(scratch), sealed.bento_sha256)
         if not home.is_dir():
             staging = home.with_name(f"{home.name}.{os.getpid()}.partial")
             env = {**os.environ, "BENTOML_HOME": str(staging)}
@@ -80,29 +93,11 @@ def install(store: Store, name: str, version: str, model: Path) -> Installed:
                 staging.rename(home)
             except OSError:  # another mlci imported the same bytes first
                 shutil.rmtree(staging, ignore_errors=True)
-    source = home / "bentos" / name / version / "src"
-    compiled = record.get("compiled_sha256", "")
-    check_installed_model(source / model, record["model_sha256"], home)
-    if compiled:
-        check_installed_model(source / compiled_path(model), compiled, home)
-    return Installed(
-        f"{name}:{version}", record["version"], record["bento_sha256"], home, record["model_sha256"], compiled
-    )
-
-
-def check_installed_model(path: Path, expected: str, home: Path) -> None:
-    """Refuse an imported build whose model is not the one built."""
-    actual = sha256(path) if path.is_file() else "no file"
-    if actual != expected:
-        raise BuildError(
-            f"{path}: the imported build holds a model other than the one built (sha256 {actual}, built {expected}); "
-            f"nothing was started. Remove {home} and run this again: the build is imported afresh from the store"
-        )
 
 
 def serve_stored(repository: Repository, named: str | None, port: int, host: str) -> NoReturn:
     """Install a stored build (default: HEAD's version), then become `bentoml serve` of it."""
     version = build_version(repository, named)
-    installed = install(repository.store, repository.project.name, version, repository.project.model)
+    installed = install(repository.store, repository.root, repository.project.name, version)
     print(f"serving {installed.tag} (bento sha256 {installed.bento_sha256[:12]}) on {host}:{port}", flush=True)
     os.execve(executable("bentoml"), installed.command(port, host), installed.env(port))

@@ -1,9 +1,10 @@
 """A build's own code and model, loaded in this process: how `mlci score` and `mlci shadow` answer as the service
 does, without a server.
 
-The stored bento is fetched and checked against its checksum, imported once into mlci's cache (as `mlci serve`
-does), and its model checked against the build's record; then the serving runtime and the package's schema are
-imported from the bento's source, ahead of this environment's, and the model loaded by the build's own runtime.
+The stored bento is fetched and checked against the checksum git seals, imported once into mlci's cache (as
+`mlci serve` does), and its files checked against the sealed manifest; then the serving runtime and the package's
+schema are imported from the bento's source, ahead of this environment's (writing no bytecode there, which the
+manifest would refuse), and the model loaded by the build's own runtime.
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ def import_from(source: Path | None, *modules: str) -> list[ModuleType]:
         forget(package)
     if source is not None:
         sys.path.insert(0, str(source))
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         return [importlib.import_module(module) for module in modules]
     finally:
+        sys.dont_write_bytecode = writes_bytecode
         if source is not None:
             sys.path.remove(str(source))
 
@@ -63,7 +66,7 @@ def import_from(source: Path | None, *modules: str) -> list[ModuleType]:
 def stored_build(repository: Repository, version: str) -> LoadedBuild:
     """A stored build, checked, loaded: its runtime, its package's schema and its model."""
     project = repository.project
-    installed = install(repository.store, project.name, version, project.model)
+    installed = install(repository.store, project.root, project.name, version)
     source = installed.home / "bentos" / project.name / installed.version / "src"
     if not (source / PACKAGE).is_dir():
         raise BuildError(

@@ -10,12 +10,12 @@ from mlci.cli.common import Commands, repository
 
 
 def build_command(args: argparse.Namespace) -> int:
-    """Build the current model's bento once and store it with its checksum."""
+    """Build the current model's bento once, store it, and seal its checksums in git."""
     from mlci.build.bento import build_stored
 
     opened = repository(args)
     built = build_stored(opened, args.version, args.store)
-    state = "built and stored" if built.made else "already in the store, nothing built"
+    state = "built, stored and sealed in git" if built.made else "already built, nothing built"
     name = opened.project.name
     print(f"{name} {built.version}: {state}: {built.store} (bento sha256 {built.record['bento_sha256']})")
     print(f"  it {built.serves}")
@@ -40,7 +40,7 @@ def image_command(args: argparse.Namespace) -> int:
     if made.context:
         print(f"{name} {made.version}: build context ready and checked in {made.context}")
     if made.image:
-        state = "built and pushed" if made.made else "recorded in the store"
+        state = "built, pushed and sealed in git" if made.made else "sealed in git"
         print(f"{name} {made.version}: image {made.image} ({state})")
     return 0
 

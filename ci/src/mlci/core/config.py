@@ -103,10 +103,19 @@ def load_config(path: Path) -> Config:
         ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.start} is {error.object[error.start]:#04x}): TOML is UTF-8; "
+            "save it so"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: values nested deeper than a TOML reader follows: mlci's settings are tables of plain values"
+        ) from None
     try:
         return Config.model_validate(data)
     except ValidationError as error:

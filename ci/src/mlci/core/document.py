@@ -45,19 +45,25 @@ class Chart:
 Block = Heading | Paragraph | Items | Table | Chart
 
 
+def text_of(text: str) -> str:
+    """Text as Markdown shows it, whatever it holds: `<`, `>` and `&` as entities, so that a value from the data
+    (a category, a column's name) can open no HTML tag or comment that would hide the rest of a report."""
+    return html.escape(text, quote=False)
+
+
 def cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return text_of(text).replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(blocks: list[Block]) -> str:
     parts = []
     for block in blocks:
         if isinstance(block, Heading):
-            parts.append(f"{'#' * block.level} {block.text}")
+            parts.append(f"{'#' * block.level} {text_of(block.text)}")
         elif isinstance(block, Paragraph):
-            parts.append(block.text)
+            parts.append(text_of(block.text))
         elif isinstance(block, Items):
-            parts.append("\n".join(f"- {item}" for item in block.items))
+            parts.append("\n".join(f"- {text_of(item)}" for item in block.items))
         elif isinstance(block, Table):
             lines = [block.header, ["---"] * len(block.header), *block.rows]
             parts.append("\n".join("| " + " | ".join(cell(c) for c in line) + " |" for line in lines))

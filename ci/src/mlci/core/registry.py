@@ -135,7 +135,8 @@ def exclusive(root: Path) -> Iterator[None]:
         yield
 
 
-REGISTRY_TAG = re.compile(r".+@v\d+\.\d+\.\d+|.+#[a-z][a-z0-9-]*#\d+")  # a registration or an assignment
+# a registration, an assignment, or a build's or image's seal (`seals`)
+REGISTRY_TAG = re.compile(r".+@v\d+\.\d+\.\d+|.+#[a-z][a-z0-9-]*#\d+|mlci-(?:build|image)/[^/]+/[^/]+")
 
 
 def sync(root: Path) -> list[str]:
@@ -144,7 +145,15 @@ def sync(root: Path) -> list[str]:
     nobody else sees). The tags dropped. Call it holding the registry lock (`exclusive`)."""
     if not has_origin(root):
         return []
-    git(root, "fetch", "--quiet", "--tags", "origin")
+    try:
+        git(root, "fetch", "--tags", "origin")  # not --quiet: a refusal's reason is in what it says
+    except CommandError as error:
+        if "would clobber existing tag" not in error.output:
+            raise
+        raise RegistryError(
+            "origin and this clone hold different tags of one name, and mlci never rewrites a tag: one was "
+            f"rewritten by hand. Find out who changed it before trusting either:\n{error.output}"
+        ) from None
     listed = git(root, "ls-remote", "--tags", "origin").splitlines()
     published = {line.partition("refs/tags/")[2].removesuffix("^{}") for line in listed}
     unpublished = [tag for tag in git(root, "tag", "--list").split() if REGISTRY_TAG.fullmatch(tag)]

@@ -1,7 +1,8 @@
-"""The artifact store: built bentos with their checksums, in a local folder or at any fsspec URL.
+"""The artifact store: built bentos with their records, in a local folder or at any fsspec URL.
 
 Layout: `<url>/<name>/<version>.bento` and `<url>/<name>/<version>.json`, the record written last,
-so a bento without its record is an interrupted upload and counts as absent.
+so a bento without its record is an interrupted upload and counts as absent. The store holds the
+bytes; git vouches for them (`seals`): a fetched bento is checked against the checksum git seals.
 """
 
 from __future__ import annotations
@@ -79,23 +80,6 @@ class Store:
                 "check that the location exists and that you may write to it ([store] url in mlci.toml)"
             ) from None
 
-    def annotate(self, name: str, version: str, added: dict[str, Any]) -> dict[str, Any]:
-        """Add keys to a build's record (never change one it has): what was made from the build, such as its
-        image; the record as it now is."""
-        record = self.record(name, version)
-        if record is None:
-            raise StoreError(f"{self.url}: no build of {name} {version}; make it with `mlci build {version}`")
-        changed = {key: (record[key], value) for key, value in added.items() if record.get(key, value) != value}
-        if changed:
-            key, (before, after) = next(iter(changed.items()))
-            raise StoreError(
-                f"{self.url}: {name} {version} already records {key} {before}, not {after}: a build's record is "
-                "never rewritten; register a new version instead"
-            )
-        record |= added
-        self._write_record(name, version, record)
-        return record
-
     def _write_record(self, name: str, version: str, record: dict[str, Any]) -> None:
         """Write a record whole or not at all: a partial file, then moved over the record."""
         path = self._path(name, version, ".json")
@@ -104,11 +88,14 @@ class Store:
                 json.dump(record, file, indent=2, sort_keys=True)
             self.fs.mv(f"{path}.partial", path)
 
-    def fetch(self, name: str, version: str, destination: Path) -> tuple[Path, dict[str, Any]]:
-        """Download a bento and check it against its record; the local file and the record."""
-        record = self.record(name, version)
-        if record is None:
-            raise StoreError(f"{self.url}: no build of {name} {version}; make it with `mlci build {version}`")
+    def fetch(self, name: str, version: str, destination: Path, bento_sha256: str) -> Path:
+        """Download a bento and check it against the checksum git seals for it; the local file."""
+        if self.record(name, version) is None:
+            raise StoreError(
+                f"{self.url}: no build of {name} {version}, which git records as built: was the store emptied, "
+                "or is [store] url another one? Remove the seal (`git push origin :refs/tags/mlci-build/"
+                f"{name}/{version}`, and here `git tag -d` it), then `mlci build {version}` from its commit"
+            )
         local = destination / f"{name}-{version}.bento"
         try:
             with self._reaching():
@@ -119,10 +106,10 @@ class Store:
                 f"a file removed by hand): remove {version}.json from the store and build it again"
             ) from None
         actual = sha256(local)
-        if actual != record["bento_sha256"]:
+        if actual != bento_sha256:
             raise StoreError(
-                f"{self.url}: the build of {name} {version} does not match its checksum "
-                f"(expected {record['bento_sha256']}, got {actual}): it was altered. "
-                "Remove both files of that version from the store and build it again."
+                f"{self.url}: the build of {name} {version} is not the one git seals (sha256 {actual}, sealed "
+                f"{bento_sha256}): the store's copy was altered or replaced, and nothing was deployed from it. Put "
+                "the sealed bento back from a backup of the store, or register a new version and build that"
             )
-        return local, record
+        return local

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+from mlci_serving.contract import LARGEST_NUMBER
 from mlci_serving.dates import is_date_column, moments
 
 from mlci.core.errors import MlciError
@@ -107,7 +109,7 @@ def read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         as_text = pd.read_csv(io.StringIO(text), dtype=str)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
         raise AdoptError(f"{path}: not a CSV table pandas can read: {str(error).strip()}") from None
-    names = next(csv.reader(io.StringIO(text)), [])
+    names = next(csv.reader(io.StringIO(text, newline="")), [])  # as csv reads files: any line ending
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise AdoptError(
@@ -115,7 +117,25 @@ def read_table(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         )
     if frame.shape[1] < 2:
         raise AdoptError(f"{path}: {frame.shape[1]} column(s): a table needs a target and at least one feature")
+    check_magnitudes(path, frame)
     return frame, as_text
+
+
+def check_magnitudes(path: Path, frame: pd.DataFrame) -> None:
+    """Refuse numbers no model here can read: infinities, and magnitudes past a 32-bit float (the trees and the
+    compiled model compute in them, so such a value would become infinity there too)."""
+    for name in frame.columns:
+        values = frame[name]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        past = values.notna() & ~(values.abs() <= LARGEST_NUMBER)
+        if past.any():
+            lines = ", ".join(str(line) for line in (np.flatnonzero(past.to_numpy())[:3] + 2))
+            raise AdoptError(
+                f"{path}: column {str(name)!r} holds {float(values[past].iloc[0])!r} (lines {lines}, of "
+                f"{int(past.sum())} such values): past {LARGEST_NUMBER:.4g}, no model here can read it. Replace "
+                "each with a value, or leave it empty for a missing one"
+            )
 
 
 def infer_task(target: pd.Series, name: str) -> Task:

@@ -4,8 +4,10 @@ the README's dataset section. Each is formatted as the repository's own formatte
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import textwrap
 from typing import Any
 
 from mlci.data.profiling import MISSING_SLACK, ColumnProfile, TableProfile
@@ -51,8 +53,13 @@ def column_code(column: ColumnProfile, indent: int) -> list[str]:
         lines.append(line(f"role={literal(column.role)},", inner))
     if column.lower is not None:
         lines.append(line(f"lower={literal(column.lower)},", inner))
-    comment = f"  # {column.reason}" if column.reason else ""
-    return [*lines, line(f"){',' if indent > 0 else ''}", indent) + comment]
+    closing = line(f"){',' if indent > 0 else ''}", indent)
+    if not column.reason:
+        return [*lines, closing]
+    if len(closing) + 4 + len(column.reason) <= LINE_LENGTH:
+        return [*lines, f"{closing}  # {column.reason}"]
+    said = textwrap.wrap(column.reason, LINE_LENGTH - indent - 2, break_long_words=False, break_on_hyphens=False)
+    return [*(line(f"# {part}", indent) for part in said), *lines, closing]  # too long to follow the column
 
 
 def schema_module(table: TableProfile, data_path: str) -> str:
@@ -166,12 +173,22 @@ def example_request(table: TableProfile) -> str:
 
 def cell(text: str) -> str:
     """Text safe inside a Markdown table cell, shown as code."""
-    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+    return "`" + html.escape(text.replace("`", "'"), quote=False).replace("|", "\\|").replace("\n", " ") + "`"
 
 
 def plain(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell: no column break, line break, code span or HTML (a value holding
+    the section's end marker, or an HTML comment, must neither end the section nor hide the rest)."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ").replace("`", "&#96;")
+
+
+def fenced_json(value: object) -> str:
+    """JSON to show in a fenced block: `<`, `>`, `&` and backticks escaped as JSON escapes (the same value), so
+    that no text of the data can close the fence or write the section's end marker."""
+    text = json.dumps(value, ensure_ascii=False)
+    for char in "<>&`":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
 
 
 def rule(column: ColumnProfile) -> str:
@@ -183,7 +200,7 @@ def rule(column: ColumnProfile) -> str:
         shown = ", ".join(column.categories[:8]) + (
             f", … ({len(column.categories)} in all)" if len(column.categories) > 8 else ""
         )
-        return "one of " + shown.replace("|", "\\|").replace("\n", " ")
+        return "one of " + plain(shown)
     return f"any text ({column.reason})"
 
 
@@ -199,7 +216,7 @@ def readme_section(table: TableProfile, package: str, data_path: str) -> str:
     note = (
         f" {unlabelled} rows have no target: `prepare` leaves them out of training and testing." if unlabelled else ""
     )
-    request = json.dumps({"records": [table.example]}, ensure_ascii=False)
+    request = fenced_json({"records": [table.example]})
     identifier = next((column for column in table.columns if column.role == "id"), None)
     named = (
         f", and {cell(identifier.name)} names each record: a request may carry it, and its answer and the "
@@ -213,7 +230,7 @@ def readme_section(table: TableProfile, package: str, data_path: str) -> str:
                 README_BEGINS,
                 "## The data",
                 "",
-                f"`{data_path}`: {table.rows} rows, adopted from `{table.source.name}` with `nox -s adopt`, and",
+                f"`{data_path}`: {table.rows} rows, adopted from {cell(table.source.name)} with `nox -s adopt`, and",
                 f"tracked by DVC (`{data_path}.dvc`), not by git. The model predicts {cell(table.target)}, a",
                 f"{task}.{note} `src/{package}/schema.py` states every column; `metadata` columns stay in the",
                 f"data but are never features{named}",

@@ -22,6 +22,7 @@ from mlci.core.errors import MlciError, RefusedError
 from mlci.core.project import Project
 from mlci.core.repository import Repository
 from mlci.core.runner import attempt, run
+from mlci.core.seals import build_seal
 from mlci.deploy.smoke import answer_problems, ready, smoke_for
 from mlci.deploy.targets.kubernetes import Release, namespace_of, release_manifest
 from mlci.deploy.targets.process import free_port
@@ -85,8 +86,7 @@ def prove(repository: Repository, version: str, stage: str) -> Proof:
         )
     overlay = project.root / config.deploy[stage].overlay_for(stage)
     context = prepare(store, project, version, project.root / "build" / "image" / version)
-    record = store.record(project.name, version)
-    assert record is not None  # prepare fetched it
+    sealed = build_seal(project.root, project.name, version)  # prepare checked the bento against it
     image = f"mlci.local/{project.name}:{version}"
     run("docker", "build", "--file", str(context / DOCKERFILE), "--tag", image, str(context))
     namespace = namespace_of(overlay)
@@ -96,7 +96,7 @@ def prove(repository: Repository, version: str, stage: str) -> Proof:
         run("kind", "load", "docker-image", image, "--name", CLUSTER)
         with tempfile.TemporaryDirectory(prefix="mlci-kind-") as scratch:
             manifests = Path(scratch) / "rendered.yaml"
-            release = Release(version, image, record["model_sha256"], record.get("compiled_sha256", ""))
+            release = Release(version, image, sealed.model_sha256, sealed.compiled_sha256)
             manifests.write_text(render_with(project, overlay, release, project.root / "build" / "kind"))
             run("kubectl", "create", "namespace", namespace)
             run("kubectl", "apply", "--filename", str(manifests))

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from mlci.build.image import require_image
 from mlci.core.config import Config
 from mlci.core.errors import RefusedError
 from mlci.core.registry import Assignment, Registry, assign, exclusive, sync
 from mlci.core.repository import Repository
+from mlci.core.seals import verified_build
 from mlci.promotion.gates import Check, committed_checks, committed_metrics, regression_checks, require, table
 
 
 def check_build(repository: Repository, version: str, stage: str) -> None:
-    """Fetch the stored build and check its checksum: every stage deploys exactly these bytes. A kubernetes stage
-    also needs the build's image."""
-    with tempfile.TemporaryDirectory(prefix="mlci-promote-") as scratch:
-        _, record = repository.store.fetch(repository.project.name, version, Path(scratch))
+    """Fetch the stored build and check it against git's seal: every stage deploys exactly these bytes. A
+    kubernetes stage also needs the build's sealed image."""
+    project = repository.project
+    verified_build(repository.store, project.root, project.name, version)
     if repository.config.deploy[stage].target == "kubernetes":
-        require_image(record, stage)
+        require_image(project.root, project.name, version, stage)
 
 
 def check_order(config: Config, registry: Registry, version: str, stage: str) -> None:

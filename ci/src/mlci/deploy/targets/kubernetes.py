@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from mlci.build.image import require_image
 from mlci.core.errors import MlciError, RefusedError
 from mlci.core.project import Project, server_environment
 from mlci.core.registry import exclusive
+from mlci.core.seals import verified_build
 from mlci.core.store import Store
 from mlci.deploy.gitops import commit_file, writable
 from mlci.deploy.targets.base import Deployment, Serving
@@ -147,11 +147,11 @@ class KubernetesTarget:
         self.location = f"git:{self.path.relative_to(project.root).as_posix()}"  # where the release is declared
 
     def checked_release(self, version: str) -> Release:
-        """The release of a stored build, once its bytes match their checksum and it names an image by digest."""
-        with tempfile.TemporaryDirectory(prefix="mlci-deploy-") as scratch:
-            _, record = self.store.fetch(self.project.name, version, Path(scratch))
+        """The release of a stored build, once its bytes match git's seal and git seals its image by digest."""
+        name, root = self.project.name, self.project.root
+        sealed = verified_build(self.store, root, name, version)
         return Release(
-            version, require_image(record, self.stage), record["model_sha256"], record.get("compiled_sha256", "")
+            version, require_image(root, name, version, self.stage), sealed.model_sha256, sealed.compiled_sha256
         )
 
     def require_overlay(self) -> None:

@@ -164,7 +164,7 @@ class LocalTarget:
 
     def deploy(self, version: str) -> Deployment:
         """Make the stage serve this build, keeping what runs now unless the build passes its smoke test."""
-        installed = install(self.store, self.project.name, version, self.project.model)
+        installed = install(self.store, self.project.root, self.project.name, version)
         smoke = smoke_for(self.project)
         self.state.mkdir(parents=True, exist_ok=True)
         with held(self.state / f"{self.stage}.lock", f"another deploy of {self.stage} is running"):
