@@ -2,7 +2,8 @@
 the served bento against the model in process and a minimal FastAPI app, and a promotion to a kubernetes stage
 (a commit in git) against one to a local stage (a server started and smoke-tested), with the rendered overlays,
 batch scoring of a table against the model scoring it in process, and the DVC remote in an S3 bucket (moto's
-server on this machine) against a local folder.
+server on this machine) against a local folder, and good traffic's latency while hostile requests arrive
+against the same traffic alone.
 
 Each figure is printed beside its baseline, both measured in this run on this machine.
 """
