@@ -384,7 +384,7 @@ def test_an_altered_build_is_refused(workspace: Workspace, first: First, more: V
     finally:
         shutil.copy2(tmp_path / "original.bento", bento)
     assert result.returncode == 2
-    assert "does not match its checksum" in result.stderr
+    assert f"the build of penguin-species {more.name} is not the one git seals" in result.stderr
     assert local_tags(workspace) == before
     promoted = mlci(workspace, "promote", more.name, "--to", "staging")
     assert promoted.returncode == 0, promoted.stderr

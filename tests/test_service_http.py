@@ -160,9 +160,10 @@ def test_hostile_requests_are_refused_at_once_and_good_traffic_keeps_its_pace(se
             time.sleep(2)
         alone.append(traffic.p99())
     refused = {}
+    built = [(hostile.name, hostile.body()) for hostile in hostile_requests.bodies(RECORD)]  # out of the window
     with GoodTraffic(server, 4) as traffic:
-        for hostile in hostile_requests.bodies(RECORD):
-            refused[hostile.name] = hostile_requests.post(f"{server}/predict", hostile.body())
+        for name, body in built:
+            refused[name] = hostile_requests.post(f"{server}/predict", body)
         time.sleep(1)
     assert {name: status for name, (status, _, _) in refused.items()} == dict.fromkeys(refused, 400)
     assert {name: length for name, (_, length, _) in refused.items() if length > 20_000} == {}  # short answers

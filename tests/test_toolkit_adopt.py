@@ -14,7 +14,15 @@ import pandas as pd
 import pytest
 from mlci.cli import main
 from mlci.data.profiling import AdoptError, dataset_name, nice_bounds
-from mlci.data.rendering import README_BEGINS, README_ENDS, literal, readme_section, schema_module, suite_module
+from mlci.data.rendering import (
+    README_BEGINS,
+    README_ENDS,
+    cell,
+    literal,
+    readme_section,
+    schema_module,
+    suite_module,
+)
 from mlci.data.roles import profile
 from test_toolkit_config import VALID
 
@@ -156,6 +164,13 @@ def test_no_value_of_the_data_can_end_or_hide_the_readmes_section(tmp_path: Path
     assert "<!--" not in section.replace(README_BEGINS, "").replace(README_ENDS, "")
     assert section.count("```") == 2  # the example request's fence, opened and closed
     assert "&lt;!-- the rest hidden" in section
+
+
+def test_a_column_name_is_code_unless_it_could_write_the_end_marker() -> None:
+    """A code span shows `&lt;` as written: a name holding `<` is plain text, escaped, and never the marker."""
+    assert cell("bill <mm> & `x`|y") == "bill &lt;mm> & &#96;x&#96;\\|y"
+    assert cell(README_ENDS) == README_ENDS.replace("<", "&lt;", 1)
+    assert cell("R&D `code` a|b") == "`R&D 'code' a\\|b`"
 
 
 def test_rendered_modules_are_python_with_every_column(tmp_path: Path) -> None:

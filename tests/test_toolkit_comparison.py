@@ -84,4 +84,10 @@ def test_markdown_tables_escape_pipes_in_cells() -> None:
 def test_a_value_in_a_report_opens_no_html_comment_or_tag() -> None:
     """A category from the data such as `<!--` would hide the rest of a report read on GitHub."""
     text = to_markdown([Paragraph("drifted: <!-- a & b"), Table(["feature"], [["<img src=x onerror=alert(1)>"]])])
-    assert text == "drifted: &lt;!-- a &amp; b\n\n| feature |\n| --- |\n| &lt;img src=x onerror=alert(1)&gt; |\n"
+    assert text == "drifted: &lt;!-- a & b\n\n| feature |\n| --- |\n| &lt;img src=x onerror=alert(1)> |\n"
+
+
+def test_a_report_keeps_comparisons_and_ampersands_as_they_read() -> None:
+    """Only a `<` that opens a tag and a `&` that names an entity are escaped: a rule reads as it is written."""
+    text = to_markdown([Paragraph("loss <= 0.05, PSI > 0.2, a<b, R&D, &amp; &#60; &x")])
+    assert text == "loss <= 0.05, PSI > 0.2, a&lt;b, R&D, &amp;amp; &amp;#60; &x\n"

@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import Clone, clone_with_origin, edited, run, serve_stages_on_free_ports, stop_stages
+from mlci.core.seals import image_seal
 from mlci.review.report import REVIEW_MARKER
 from served import post_records, request
 
@@ -179,13 +180,16 @@ def test_release_registers_builds_pushes_an_image_and_promotes_to_staging(runner
     reference = "ghcr.io/team/penguin-species:v0.0.1"  # lowercased by the step, as registries require
     assert released.engine_calls[0] == f"build --file {context}/env/docker/Dockerfile --tag {reference} {context}"
     assert released.engine_calls[1] == f"push {reference}"
-    record = json.loads((runner.clone.path.parent / "bentos" / "penguin-species" / "v0.0.1.json").read_text())
-    assert re.fullmatch(r"ghcr\.io/team/penguin-species@sha256:[0-9a-f]{64}", record["image"])
+    image = image_seal(runner.clone.path, "penguin-species", "v0.0.1")
+    assert image is not None and re.fullmatch(r"ghcr\.io/team/penguin-species@sha256:[0-9a-f]{64}", image)
     tags = subprocess.run(
         ["git", "ls-remote", "--tags", "origin"], cwd=runner.clone.path, capture_output=True, text=True
     )
     assert "refs/tags/model@v0.0.1" in tags.stdout
     assert "refs/tags/model#staging#" in tags.stdout
+    # The seals travel with the registry: a fresh clone checks the build and finds the image.
+    assert "refs/tags/mlci-build/penguin-species/v0.0.1\n" in tags.stdout
+    assert "refs/tags/mlci-image/penguin-species/v0.0.1\n" in tags.stdout
 
 
 def test_deploy_of_staging_as_the_release_calls_it(runner: Runner, released: Release) -> None:

@@ -72,6 +72,17 @@ def test_punctuation_inside_text_is_not_counted(small: TestClient, penguin_case:
     assert response.status_code == 200, response.text
 
 
+def test_more_strings_than_punctuation_allows_are_refused_at_the_bound() -> None:
+    """Valid JSON has punctuation between two strings: strings past that bound are values too many, and the
+    walk stops there rather than at the body's end."""
+    shape = BodyShape(max_records=2, fields=3)
+    text = b'"' + b"," * (shape.most_separators + 1) + b'"'  # punctuation only inside a string: over the quick count
+    at_bound = b"[" + text + b'""' * (shape.most_strings - 1) + b"]"
+    assert shape.problem(at_bound) is None
+    over = b"[" + text + b'""' * shape.most_strings + b"]"
+    assert shape.problem(over) == shape.too_many_values()
+
+
 def wrong_values(case: Case, count: int) -> list[dict[str, Any]]:
     """Records of the example with `count` values of the wrong type in all: `count` problems."""
     features = {column.name: "text" if isinstance(column, Numeric) else 7 for column in case.schema.features}

@@ -45,10 +45,15 @@ class Chart:
 Block = Heading | Paragraph | Items | Table | Chart
 
 
+OPENS_HTML = re.compile(r"<(?=[A-Za-z/!?])")  # a tag, a comment, a declaration or an autolink begins
+NAMES_ENTITY = re.compile(r"&(?=#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
+
+
 def text_of(text: str) -> str:
-    """Text as Markdown shows it, whatever it holds: `<`, `>` and `&` as entities, so that a value from the data
-    (a category, a column's name) can open no HTML tag or comment that would hide the rest of a report."""
-    return html.escape(text, quote=False)
+    """Text as Markdown shows it, whatever it holds: a `<` that would open an HTML tag or comment, and a `&` that
+    would name an entity, written as entities, so that a value from the data (a category, a column's name) can
+    hide nothing of a report; `<= 0.05` and `PSI > 0.2` stay as they read."""
+    return OPENS_HTML.sub("&lt;", NAMES_ENTITY.sub("&amp;", text))
 
 
 def cell(text: str) -> str:

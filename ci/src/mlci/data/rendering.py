@@ -4,12 +4,12 @@ the README's dataset section. Each is formatted as the repository's own formatte
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import textwrap
 from typing import Any
 
+from mlci.core.document import text_of
 from mlci.data.profiling import MISSING_SLACK, ColumnProfile, TableProfile
 
 LINE_LENGTH = 100  # the generated repository's ruff line length
@@ -172,14 +172,17 @@ def example_request(table: TableProfile) -> str:
 
 
 def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell, shown as code."""
-    return "`" + html.escape(text.replace("`", "'"), quote=False).replace("|", "\\|").replace("\n", " ") + "`"
+    """Text safe inside a Markdown table cell, shown as code; as plain text when it holds a `<`, since a code span
+    shows an entity as it is written and the section's end marker must never appear in a name."""
+    if "<" in text:
+        return plain(text)
+    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
 
 
 def plain(text: str) -> str:
     """Text safe inside a Markdown table cell: no column break, line break, code span or HTML (a value holding
     the section's end marker, or an HTML comment, must neither end the section nor hide the rest)."""
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ").replace("`", "&#96;")
+    return text_of(text).replace("|", "\\|").replace("\n", " ").replace("`", "&#96;")
 
 
 def fenced_json(value: object) -> str:
