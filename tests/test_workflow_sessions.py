@@ -181,7 +181,8 @@ def test_release_registers_builds_pushes_an_image_and_promotes_to_staging(runner
     assert released.engine_calls[0] == f"build --file {context}/env/docker/Dockerfile --tag {reference} {context}"
     assert released.engine_calls[1] == f"push {reference}"
     image = image_seal(runner.clone.path, "penguin-species", "v0.0.1")
-    assert image is not None and re.fullmatch(r"ghcr\.io/team/penguin-species@sha256:[0-9a-f]{64}", image)
+    assert image is not None
+    assert re.fullmatch(r"ghcr\.io/team/penguin-species@sha256:[0-9a-f]{64}", image)
     tags = subprocess.run(
         ["git", "ls-remote", "--tags", "origin"], cwd=runner.clone.path, capture_output=True, text=True
     )
