@@ -473,6 +473,12 @@ def test_a_promotion_while_another_holds_the_registry_is_refused_and_the_registr
     assert len(added) == 1, added
     assert added.pop().startswith("model#staging#")
     assert local_tags(workspace) == remote_tags(workspace)
+    tagged = local_tags(workspace)
+    again = mlci(workspace, *promote)  # the same promotion once more: it says so, and tags nothing
+    assert again.returncode == 0, again.stderr
+    assert f"{more.name} already holds staging" in again.stdout
+    assert "promoted" not in again.stdout
+    assert local_tags(workspace) == remote_tags(workspace) == tagged
 
 
 def test_stop_ends_a_stage_server_and_keeps_its_assignment(workspace: Workspace, first: First) -> None:
@@ -531,9 +537,14 @@ def test_a_deploy_killed_during_the_candidates_smoke_test_leaves_nothing_stop_ca
     candidate = deploy_killed_when(ws, "staging.candidate.json", "its candidate was smoke-tested")
     assert candidate["version"] == more.name
     assert Path(f"/proc/{candidate['pid']}").exists(), "the candidate should outlive the killed deploy"
+    shown = mlci(ws, "status").stdout
+    left = f"staging: a candidate of {more.name} (pid {candidate['pid']}) still runs at http://127.0.0.1:"
+    assert left in shown, shown
+    assert "`mlci stop staging` or the next `mlci deploy staging` stops it" in shown
     stopped = mlci(ws, "stop", "staging")
     assert stopped.returncode == 0, stopped.stderr
     assert gone(candidate["pid"]), "stop left the killed deploy's candidate running"
+    assert "a candidate of" not in mlci(ws, "status").stdout
     deployed(ws, "staging")
     assert answered_version(ws, ws.staging_port) == more.name
 

@@ -137,12 +137,24 @@ port = 4001
         ),
         (
             VALID.replace("port = 3001", 'target = "kubernetes"\noverlay = "../elsewhere"'),
-            "deploy.staging.overlay: '../elsewhere' is not a folder inside the repository",
+            "deploy.staging.overlay: '../elsewhere' is not a path inside the repository",
         ),
         (
             VALID.replace("port = 3001", 'target = "kubernetes"\noverlay = "/etc/overlay"'),
-            "deploy.staging.overlay: '/etc/overlay' is not a folder inside the repository",
+            "deploy.staging.overlay: '/etc/overlay' is not a path inside the repository",
         ),
+        (VALID + '[gates]\nholdout = "../other/test.csv"\n', "gates.holdout: '../other/test.csv' is not a path inside"),
+        (VALID + '[gates]\nholdout = "/etc/passwd"\n', "gates.holdout: '/etc/passwd' is not a path inside"),
+        (VALID + '[validation]\nsuites = "~/suites"\n', "validation.suites: '~/suites' is not a path inside"),
+        (VALID + '[drift]\nreference = "s3://b/train.csv"\n', "drift.reference: 's3://b/train.csv' is not a path"),
+        (VALID + '[contract]\nexample = "a/../../x.json"\n', "contract.example: 'a/../../x.json' is not a path"),
+        (VALID + '[retrain]\ndata = "../raw.csv"\n', "retrain.data: '../raw.csv' is not a path inside"),
+        (VALID.replace('"/srv/bentos"', '"../bentos"'), "store.url: '../bentos' leaves the repository through '..'"),
+        (VALID + '[monitoring]\nlog = "logs/../../x"\n', "monitoring.log: 'logs/../../x' leaves the repository"),
+        (VALID + '[kpi]\noutcomes = ".."\n', "kpi.outcomes: '..' leaves the repository"),
+        (VALID.replace("port = 3001", "port = 3001\nworkers = 65"), "deploy.staging.workers: Input should be less"),
+        (VALID + "[monitoring]\nsegment_mb = 1025\n", "monitoring.segment_mb: Input should be less than or equal"),
+        (VALID + "[monitoring]\nflush_seconds = 86401\n", "monitoring.flush_seconds: Input should be less"),
         ("store = [", "not valid TOML"),
         (VALID + "\nx = " + "[" * 100_000 + "]" * 100_000 + "\n", "values nested deeper than a TOML reader follows"),
     ],
@@ -152,6 +164,18 @@ def test_bad_config_names_file_and_key(tmp_path: Path, text: str, expected: str)
     message = error_of(path)
     assert message.startswith(str(path))
     assert expected in message
+
+
+def test_paths_at_the_edge_of_the_rules_load(tmp_path: Path) -> None:
+    """Inside the repository, a name holding dots is no '..'; a location outside is fine when it says so."""
+    text = VALID + (
+        '[gates]\nholdout = "data/..hidden/test.csv"\n[monitoring]\nlog = "~/logs"\nsegment_mb = 1024\n'
+        'flush_seconds = 86400\n[kpi]\noutcomes = "s3://bucket/outcomes"\n[retrain]\nsource = "/srv/incoming.csv"\n'
+    )
+    config = load_config(write(tmp_path, text.replace("port = 3001", "port = 3001\nworkers = 64")))
+    assert config.gates.holdout == "data/..hidden/test.csv"
+    assert config.deploy["staging"].workers == 64
+    assert (config.monitoring.log, config.kpi.outcomes) == ("~/logs", "s3://bucket/outcomes")
 
 
 def test_every_problem_is_listed(tmp_path: Path) -> None:

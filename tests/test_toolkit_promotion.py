@@ -10,7 +10,7 @@ import pytest
 from conftest import commit, run, store_and_seal
 from mlci.core.config import load_config
 from mlci.core.errors import RefusedError
-from mlci.core.registry import Registry, sync, try_sync
+from mlci.core.registry import Registry, publish, sync, try_sync
 from mlci.core.repository import Repository
 from mlci.core.seals import SealError
 from mlci.core.store import StoreError
@@ -145,6 +145,31 @@ def test_a_promotion_is_pushed_to_origin_and_sees_what_origin_holds(shared: tupl
     promotion = promote(house, "v0.0.2", "staging")
     assert promotion.assignment.tag in remote_tags(origin)
     assert holder(root, "staging") == "v0.0.2"
+
+
+def test_a_repeated_promotion_assigns_nothing(shared: tuple[Path, Repository, Path]) -> None:
+    _, house, origin = shared
+    first = promote(house, "v0.0.1", "staging")
+    again = promote(house, "v0.0.1", "staging")
+    assert (first.assigned, again.assigned) == (True, False)
+    assert again.assignment.tag == first.assignment.tag == "model#staging#1"
+    assert {tag for tag in remote_tags(origin) if "#" in tag} == {"model#staging#1"}
+
+
+def test_a_twin_tag_origin_already_holds_is_not_claimed(
+    shared: tuple[Path, Repository, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two machines tagging the same commit the same second with one identity make the very same tag object: the
+    second push changes nothing, and must not report that it did."""
+    root, _, origin = shared
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00+00:00")
+    twin = tmp_path / "twin"
+    run("git", "clone", "--quiet", str(origin), str(twin), cwd=tmp_path)
+    for clone in (root, twin):
+        run("git", "tag", "--annotate", "model#staging#1", "--message", "assign", "HEAD", cwd=clone)
+    publish(root, "model#staging#1")
+    with pytest.raises(RefusedError, match="origin already held the tag model#staging#1"):
+        publish(twin, "model#staging#1")
 
 
 def test_a_tag_origin_refuses_is_removed_here_too(shared: tuple[Path, Repository, Path]) -> None:

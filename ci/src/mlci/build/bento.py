@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from mlci.core.project import Project
 from mlci.core.registry import SEMVER
 from mlci.core.repository import Repository
 from mlci.core.runner import CommandError, run
+from mlci.core.scratch import scratch_folder
 from mlci.core.seals import BuildSeal, find_build_seal, seal_build
 from mlci.core.store import VERSION, Store, sha256
 from mlci.core.tracked import locked_md5s, md5
@@ -116,7 +116,7 @@ def build(repository: Repository, store: Store, version: str, sealing: bool = Tr
                 "register or name a new version"
             )
         return existing, False, served(existing)
-    with tempfile.TemporaryDirectory(prefix="mlci-build-") as scratch:
+    with scratch_folder("build") as scratch:
         context = Path(scratch) / "context"
         compiled = compile_into(repository, context / compiled_path(project.model))
         bento, runtime, manifest = make_bento(project, version, context, bool(compiled.sha256))

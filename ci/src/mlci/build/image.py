@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import shutil
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from mlci.core.errors import BuildError, RefusedError
 from mlci.core.project import Project
 from mlci.core.repository import Repository
 from mlci.core.runner import run
+from mlci.core.scratch import scratch_folder
 from mlci.core.seals import build_seal, image_seal, seal_image
 from mlci.core.store import Store
 
@@ -75,7 +75,7 @@ def prepare(store: Store, project: Project, version: str, folder: Path) -> Path:
     if folder.exists() and any(folder.iterdir()) and not (folder / "bento.yaml").is_file():
         raise BuildError(f"{folder}: not empty and not a build context of mlci's; name an empty folder")
     sealed = build_seal(project.root, project.name, version)
-    with tempfile.TemporaryDirectory(prefix="mlci-image-") as scratch:
+    with scratch_folder("image") as scratch:
         bento = store.fetch(project.name, version, Path(scratch), sealed.bento_sha256)
         unpacked = Path(scratch) / "context"
         try:

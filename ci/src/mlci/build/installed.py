@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -15,6 +14,7 @@ from mlci.build.manifest import check_tree
 from mlci.core.project import server_environment
 from mlci.core.repository import Repository
 from mlci.core.runner import CommandError, executable, run
+from mlci.core.scratch import scratch_folder
 from mlci.core.seals import BuildSeal, build_seal
 from mlci.core.store import Store
 
@@ -79,7 +79,7 @@ def install(store: Store, root: Path, name: str, version: str) -> Installed:
 
 
 def fetch_and_import(store: Store, sealed: BuildSeal, home: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="mlci-serve-") as scratch:
+    with scratch_folder("serve") as scratch:
         local = store.fetch(sealed.name, sealed.version, Path(scratch), sealed.bento_sha256)
         if not home.is_dir():
             staging = home.with_name(f"{home.name}.{os.getpid()}.partial")

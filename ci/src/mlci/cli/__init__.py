@@ -8,9 +8,13 @@ mistake ends as an MlciError, which `main` maps to a message and the error's exi
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from mlci import __version__
 from mlci.cli import build, data, deploy, monitoring, registry, review, scoring, settings, template
@@ -41,13 +45,35 @@ def command_line() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, so that it unwinds: its scratch folders and half-done work cleaned."""
+
+
+def terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextmanager
+def unwinding_on_sigterm() -> Iterator[None]:
+    """SIGTERM raises `Terminated` while the block runs (in the main thread only, where signals are handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; a user's mistake, or a file the machine refuses, ends with a message and exit code 2,
     never a traceback."""
     args = command_line().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with unwinding_on_sigterm():
+            return handler(args)
     except MlciError as error:
         if error.report:
             print(error.report)
@@ -61,3 +87,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mlci: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("mlci: terminated", file=sys.stderr)
+        return 143

@@ -42,7 +42,10 @@ def promote_command(args: argparse.Namespace) -> int:
     if promoted.promotion.checks:
         print(table(promoted.promotion.checks))
     assignment = promoted.promotion.assignment
-    print(f"promoted {assignment.version} to {assignment.stage} ({assignment.tag})")
+    if promoted.promotion.assigned:
+        print(f"promoted {assignment.version} to {assignment.stage} ({assignment.tag})")
+    else:
+        print(f"{assignment.version} already holds {assignment.stage} ({assignment.tag}): nothing was assigned")
     if promoted.deployment:
         show_deployment(opened, promoted.deployment)
     else:

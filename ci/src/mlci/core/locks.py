@@ -20,3 +20,16 @@ def held(lock: Path, busy: str) -> Iterator[None]:
         except BlockingIOError:
             raise RefusedError(f"{busy}; nothing was changed: run this again when it has finished") from None
         yield
+
+
+def is_held(lock: Path) -> bool:
+    """Whether another process holds the lock file `lock` now."""
+    if not lock.is_file():
+        return False
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False

@@ -177,11 +177,13 @@ def try_sync(root: Path) -> str | None:
 
 
 def publish(root: Path, tag: str) -> None:
-    """Push a new tag to `origin`; if the remote refuses it, delete it here too so both registries agree."""
+    """Push a new tag to `origin`; if the remote refuses it, delete it here too so both registries agree. A tag
+    origin already holds, the very same object, was made by an identical command in the same second on another
+    machine: that one did the work, and this one says so rather than claim it."""
     if not has_origin(root):
         return
     try:
-        git(root, "push", "--quiet", "origin", f"refs/tags/{tag}")
+        pushed = git(root, "push", "--porcelain", "origin", f"refs/tags/{tag}")
     except CommandError as refused:
         git(root, "tag", "--delete", tag)
         raise RefusedError(
@@ -189,6 +191,11 @@ def publish(root: Path, tag: str) -> None:
             f"{refused.output}\n"
             "If another promotion got there first, run `mlci status` and decide again."
         ) from None
+    if any(line.startswith("=\t") for line in pushed.splitlines()):
+        raise RefusedError(
+            f"origin already held the tag {tag}, made at the same moment by the same command elsewhere: that "
+            "command did the work, and this one changed nothing"
+        )
 
 
 def require_pushed_model(root: Path, model_path: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from mlci.core.errors import MlciError
 from mlci.core.git import git
 from mlci.core.registry import publish
+from mlci.core.scratch import scratch_folder
 from mlci.core.store import Store
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -133,6 +133,6 @@ def seal_image(root: Path, name: str, version: str, image: str) -> None:
 def verified_build(store: Store, root: Path, name: str, version: str) -> BuildSeal:
     """The sealed build of a version, once the store's bytes are proved to be it."""
     sealed = build_seal(root, name, version)
-    with tempfile.TemporaryDirectory(prefix="mlci-check-") as scratch:
+    with scratch_folder("check") as scratch:
         store.fetch(name, version, Path(scratch), sealed.bento_sha256)
     return sealed

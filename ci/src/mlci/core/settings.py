@@ -2,6 +2,11 @@
 
 `mlci.core.config` puts them together as `Config` and reads the file; a table's own rules (a port in range, an
 overlay inside the repository, an endpoint with no path) are stated here, with the table.
+
+Paths are of two kinds. A repository file (the holdout, the suites, the drift reference, the example request)
+is read at a version's commit or written by `mlci adopt`: it must be relative and stay inside the repository.
+A location (the store, the inference log, the outcomes, the retraining source) may be anywhere, but only on
+purpose: a URL, an absolute path or one from `~`; a relative one must not leave the repository with `..`.
 """
 
 from __future__ import annotations
@@ -11,13 +16,43 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 StageName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
 MetricName = Annotated[str, Field(min_length=1)]
 Direction = Literal["higher", "lower"]
 Margin = Annotated[float, Field(ge=0)]
 QUALIFIED_NAME = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"  # module:attribute
+MOST_WORKERS = 64  # server processes of one local stage, each holding the model: past that, a cluster's job
+MOST_SEGMENT_MB = 1024  # a log segment is held in memory until it is written
+MOST_FLUSH_SECONDS = 86_400  # a day: a segment older than that is written whatever its size
+
+
+def leaves_the_repository(value: str) -> bool:
+    return ".." in Path(value).parts
+
+
+def in_the_repository(value: str) -> str:
+    if "://" in value or Path(value).is_absolute() or value.startswith("~") or leaves_the_repository(value):
+        raise ValueError(
+            f"{value!r} is not a path inside the repository: give it relative to the repository's root, with no "
+            "'..' (mlci reads it at each version's commit, and `mlci adopt` writes there)"
+        )
+    return value
+
+
+def anywhere_on_purpose(value: str) -> str:
+    if "://" not in value and not value.startswith("~") and leaves_the_repository(value):
+        raise ValueError(
+            f"{value!r} leaves the repository through '..': for a place outside it give an absolute path, one "
+            "from ~, or a URL, so that the setting says so"
+        )
+    return value
+
+
+RepositoryPath = Annotated[str, Field(min_length=1), AfterValidator(in_the_repository)]
+RepositoryFile = Annotated[str, AfterValidator(lambda value: value and in_the_repository(value))]  # "": unset
+Location = Annotated[str, AfterValidator(anywhere_on_purpose)]
 
 
 class Section(BaseModel):
@@ -46,7 +81,7 @@ class Gates(Section):
     beat_baseline: dict[MetricName, Margin] = {}  # the margin by which a metric must beat baseline_<metric>
     limit: dict[MetricName, float] = {}  # at least this (higher is better) or at most this (lower is better)
     max_regression: dict[MetricName, Margin] = {}  # the largest loss against the stage's champion
-    holdout: str = Field(default="data/prepared/test.csv", min_length=1)
+    holdout: RepositoryPath = "data/prepared/test.csv"
 
     def metrics(self) -> dict[str, str]:
         """Every metric a gate names, with the first gate table naming it."""
@@ -60,7 +95,7 @@ class Gates(Section):
 class Store(Section):
     """Where built bentos live: a local folder or any fsspec URL."""
 
-    url: str = Field(min_length=1)
+    url: Annotated[Location, Field(min_length=1)]
 
 
 class Storage(Section):
@@ -84,9 +119,9 @@ class Deployment(Section):
 
     target: Literal["local", "kubernetes"] = "local"
     port: int | None = Field(default=None, ge=1, le=65535)  # local: the port the stage serves on
-    workers: int = Field(default=1, ge=1)  # local
+    workers: int = Field(default=1, ge=1, le=MOST_WORKERS)  # local
     host: str = "127.0.0.1"  # local: the address the server listens on; 0.0.0.0 for every interface
-    overlay: str = ""  # kubernetes: the stage's kustomize overlay (default deploy/kubernetes/overlays/<stage>)
+    overlay: RepositoryFile = ""  # kubernetes: its kustomize overlay (default deploy/kubernetes/overlays/<stage>)
 
     @field_validator("host")
     @classmethod
@@ -97,17 +132,6 @@ class Deployment(Section):
             raise ValueError(
                 f"{value!r} is not an IP address: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
             ) from None
-        return value
-
-    @field_validator("overlay")
-    @classmethod
-    def _overlay_is_inside_the_repository(cls, value: str) -> str:
-        path = Path(value)
-        if value and (path.is_absolute() or ".." in path.parts or value.startswith("~")):
-            raise ValueError(
-                f"{value!r} is not a folder inside the repository: give a relative path such as "
-                '"deploy/kubernetes/overlays/production" (mlci commits the file it writes there)'
-            )
         return value
 
     @model_validator(mode="after")
@@ -132,18 +156,18 @@ class Deployment(Section):
 class Validation(Section):
     """Where the data-validation suites live and where their results go."""
 
-    suites: str = Field(default="validation", min_length=1)
-    report: str = Field(default="reports/validation.json", min_length=1)
-    docs: str = Field(default="reports/data-docs", min_length=1)
+    suites: RepositoryPath = "validation"
+    report: RepositoryPath = "reports/validation.json"
+    docs: RepositoryPath = "reports/data-docs"
 
 
 class Monitoring(Section):
     """What each stage's server logs of its requests, for drift monitoring."""
 
-    log: str = ""  # a folder or fsspec URL; each stage logs under <log>/<stage>; "" turns logging off
+    log: Location = ""  # a folder or fsspec URL; each stage logs under <log>/<stage>; "" turns logging off
     sample: float = Field(default=1.0, ge=0, le=1)
-    segment_mb: float = Field(default=8, gt=0)
-    flush_seconds: float = Field(default=60, gt=0)
+    segment_mb: float = Field(default=8, gt=0, le=MOST_SEGMENT_MB)
+    flush_seconds: float = Field(default=60, gt=0, le=MOST_FLUSH_SECONDS)
 
     @property
     def remote(self) -> bool:
@@ -162,8 +186,8 @@ class Monitoring(Section):
 class Retrain(Section):
     """Where newly labelled data lands, and the DVC-tracked file it replaces before a retraining run."""
 
-    source: str = ""
-    data: str = ""  # `mlci adopt` sets it to the adopted table
+    source: Location = ""
+    data: RepositoryFile = ""  # `mlci adopt` sets it to the adopted table
 
 
 class Drift(Section):
@@ -171,13 +195,13 @@ class Drift(Section):
 
     psi_threshold: float = Field(default=0.2, gt=0)
     min_samples: int = Field(default=100, ge=1)
-    reference: str = Field(default="data/prepared/train.csv", min_length=1)
+    reference: RepositoryPath = "data/prepared/train.csv"
 
 
 class Kpi(Section):
     """What a deployed version must reach on the outcomes of its answers: the true targets, known later."""
 
-    outcomes: str = ""  # a folder or fsspec URL of CSV or Parquet tables: each record's id and its true target
+    outcomes: Location = ""  # a folder or fsspec URL of CSV or Parquet tables: each record's id and its true target
     min_outcomes: int = Field(default=30, ge=1)  # a version with fewer answers that have outcomes is not judged
     limit: dict[MetricName, float] = {}  # at least this (higher is better) or at most this (lower is better)
     max_drop: dict[MetricName, Margin] = {}  # the largest loss against the version's own test-set figure
@@ -197,5 +221,5 @@ class Contract(Section):
 
     service: str = Field(default="service:Predictor", pattern=QUALIFIED_NAME)  # module:class in the package
     scorer: str = Field(default="evaluate:score", pattern=QUALIFIED_NAME)  # score(model_file, data_file)
-    example: str = Field(default="examples/predict.json", min_length=1)  # a request the service answers
+    example: RepositoryPath = "examples/predict.json"  # a request the service answers
     outcome_metrics: str = Field(default="evaluate:outcome_metrics", pattern=QUALIFIED_NAME)  # (actual, predicted)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from mlci.core.errors import MlciError, RefusedError
 from mlci.core.project import Project
 from mlci.core.repository import Repository
 from mlci.core.runner import attempt, run
+from mlci.core.scratch import scratch_folder
 from mlci.core.seals import build_seal
 from mlci.deploy.smoke import answer_problems, ready, smoke_for
 from mlci.deploy.targets.kubernetes import Release, namespace_of, release_manifest
@@ -94,7 +94,7 @@ def prove(repository: Repository, version: str, stage: str) -> Proof:
     run("kind", "create", "cluster", "--name", CLUSTER, "--wait", "180s")
     try:
         run("kind", "load", "docker-image", image, "--name", CLUSTER)
-        with tempfile.TemporaryDirectory(prefix="mlci-kind-") as scratch:
+        with scratch_folder("kind") as scratch:
             manifests = Path(scratch) / "rendered.yaml"
             release = Release(version, image, sealed.model_sha256, sealed.compiled_sha256)
             manifests.write_text(render_with(project, overlay, release, project.root / "build" / "kind"))

@@ -30,11 +30,18 @@ def versions_table(project: Project, registry: Registry) -> str:
 
 
 def stages_table(repository: Repository, registry: Registry) -> str:
-    """One row per stage: the version git assigns, the version running (or declared), and where."""
-    rows = [["stage", "assigned", "running", "where", "state"]]
+    """One row per stage: the version git assigns, the version running (or declared), and where; then a line for
+    each candidate server a deploy stopped part-way left running."""
+    rows, notes = [["stage", "assigned", "running", "where", "state"]], []
     for stage in repository.config.registry.stages:
         assigned = registry.holder(stage) or "-"
         target = target_for(repository, stage)
+        left = target.leftover()
+        if left:
+            notes.append(
+                f"{stage}: a candidate of {left.version} ({left.detail.partition(',')[0]}) still runs at {left.url}, "
+                f"left by a deploy stopped part-way: `mlci stop {stage}` or the next `mlci deploy {stage}` stops it"
+            )
         current = target.current()
         serving = f"{current.version} ({current.detail})" if current else "-"
         if assigned == "-":
@@ -46,7 +53,7 @@ def stages_table(repository: Repository, registry: Registry) -> str:
         else:
             state = "in sync"
         rows.append([stage, assigned, serving, target.where, state])
-    return render(rows)
+    return render(rows) + "".join(f"\n{note}" for note in notes)
 
 
 @dataclass(frozen=True)

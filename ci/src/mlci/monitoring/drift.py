@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from mlci.core.document import Block, Heading, Paragraph, Table, to_html, to_mar
 from mlci.core.errors import MlciError
 from mlci.core.registry import Registry
 from mlci.core.repository import Repository
+from mlci.core.scratch import scratch_folder
 from mlci.core.settings import Drift
 from mlci.core.tracked import fetch_at
 from mlci.monitoring.log import Logged, NothingToJudgeError, read_log_entries
@@ -226,7 +226,7 @@ def judge_log(repository: Repository, query: DriftQuery) -> DriftReport:
     pending = None if query.log else config.monitoring.flush_seconds
     found, logged = read_log(log, query.since)
     windows, too_few = large_enough(found, config.drift, pending)
-    with tempfile.TemporaryDirectory(prefix="mlci-drift-") as scratch:
+    with scratch_folder("drift") as scratch:
         judgements = [
             judge(
                 window,

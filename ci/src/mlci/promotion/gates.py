@@ -9,7 +9,6 @@ challenger's held-out set, so both are measured by the same code on the same row
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from mlci.core.git import git
 from mlci.core.project import Project
 from mlci.core.registry import Version
 from mlci.core.runner import CommandError
+from mlci.core.scratch import scratch_folder
 from mlci.core.settings import Gates
 from mlci.core.tables import figure, render
 from mlci.core.tracked import fetch_at
@@ -177,7 +177,7 @@ def regression_checks(
         return [not_comparable(metric, champion.name, f"it has no {metric}: another task") for metric in lacking]
     score = project.scorer()
     holdout = Path(gates.holdout)
-    with tempfile.TemporaryDirectory(prefix="mlci-gates-") as scratch:
+    with scratch_folder("gates") as scratch:
         data = fetch_at(project.root, holdout, challenger.commit, Path(scratch) / "data")
         new_model = fetch_at(project.root, project.model, challenger.commit, Path(scratch))
         old_model = fetch_at(project.root, project.model, champion.commit, Path(scratch) / "champion")

@@ -40,10 +40,12 @@ def check_order(config: Config, registry: Registry, version: str, stage: str) ->
 
 @dataclass(frozen=True)
 class Promotion:
-    """A stage assigned to a version, and the gates it passed."""
+    """A stage assigned to a version, and the gates it passed; `assigned` is False when the version already held
+    the stage, so nothing was tagged."""
 
     assignment: Assignment
     checks: list[Check]
+    assigned: bool = True
 
 
 def promote(repository: Repository, version_name: str, stage: str) -> Promotion:
@@ -54,6 +56,8 @@ def promote(repository: Repository, version_name: str, stage: str) -> Promotion:
         sync(project.root)
         registry = repository.registry()
         version = registry.version(version_name)
+        if registry.holder(stage) == version.name:  # a repeated promotion, or one that waited for its twin
+            return Promotion(registry.history(stage)[-1], [], assigned=False)
         check_order(config, registry, version.name, stage)
         metrics = committed_metrics(project, version)
         checks = committed_checks(metrics, config.gates, config.metrics)

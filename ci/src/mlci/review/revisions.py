@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import yaml
 
 from mlci.core.git import git
 from mlci.core.runner import CommandError
+from mlci.core.scratch import scratch_folder
 from mlci.core.tracked import fetch_at
 from mlci.data.suites import Suite
 
@@ -104,7 +104,7 @@ def read_data(root: Path, suite: Suite, commit: str | None) -> pd.DataFrame:
     if commit is None:
         frame: pd.DataFrame = suite.read(root / suite.data)
         return frame
-    with tempfile.TemporaryDirectory(prefix="mlci-review-") as scratch:
+    with scratch_folder("review") as scratch:
         frame = suite.read(fetch_at(root, suite.data, commit, Path(scratch)))
         return frame
 

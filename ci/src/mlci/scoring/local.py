@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import pandas as pd
 from mlci.build.loaded import LoadedBuild, stored_build, version_for
 from mlci.core.errors import MlciError
 from mlci.core.repository import Repository
+from mlci.core.scratch import scratch_folder
 from mlci.core.storage import filesystem, reaching
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -214,7 +214,7 @@ def score(repository: Repository, request: ScoreRequest) -> Scored:
     version = version_for(repository, request.version, request.stage)
     build = stored_build(repository, version)
     started, rows, refused = time.monotonic(), 0, 0
-    with tempfile.TemporaryDirectory(prefix="mlci-score-") as scratch:
+    with scratch_folder("score") as scratch:
         output = TableWriter(request.output, Path(scratch) / f"scored.{kind}", kind)
         refusals = TableWriter(side, Path(scratch) / "refused.csv", "csv")
         added: list[str] = []

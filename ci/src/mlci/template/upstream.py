@@ -9,7 +9,6 @@ markers. Nothing is committed: the change is for a person to review.
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from mlci.core.errors import MlciError, RefusedError
 from mlci.core.git import git, is_clean
 from mlci.core.runner import CommandError, run
+from mlci.core.scratch import scratch_folder
 
 RECORD = ".cruft.json"
 
@@ -69,7 +69,7 @@ def behind(root: Path, ref: str | None = None) -> Behind:
     """How many template commits the repository lacks, against the template's HEAD or `ref`."""
     state = recorded(root)
     template, commit = state["template"], state["commit"]
-    with tempfile.TemporaryDirectory(prefix="mlci-template-") as scratch:
+    with scratch_folder("template") as scratch:
         clone = Path(scratch) / "template"
         try:
             git(Path(scratch), "clone", "--quiet", "--no-checkout", "--filter=blob:none", template, str(clone))

@@ -46,3 +46,7 @@ class Target(Protocol):
     def current(self) -> Serving | None:
         """What runs for the stage now."""
         ...
+
+    def leftover(self) -> Serving | None:
+        """What a deploy stopped part-way left running beside the stage (a candidate), or None."""
+        ...

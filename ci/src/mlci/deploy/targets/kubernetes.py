@@ -200,6 +200,9 @@ class KubernetesTarget:
             return Serving("?", self.location, str(error))
         return self.serving(release) if release else None
 
+    def leftover(self) -> Serving | None:
+        return None  # nothing starts here: the cluster applies what git declares
+
     def serving(self, release: Release) -> Serving:
         digest = release.image.rpartition("@")[2]
         cluster = observed(self.project.name, namespace_of(self.overlay), CONTAINER, VERSION_LABEL)

@@ -26,7 +26,7 @@ from mlci_serving.names import READY_ROUTE
 
 from mlci.build.installed import Installed, install
 from mlci.core.errors import RefusedError
-from mlci.core.locks import held
+from mlci.core.locks import held, is_held
 from mlci.core.project import Project
 from mlci.core.store import Store
 from mlci.deploy.smoke import Smoke, answer_problems, ready, smoke_for
@@ -107,6 +107,7 @@ class LocalTarget:
         self.record_path = self.state / f"{stage}.json"
         self.candidate_path = self.state / f"{stage}.candidate.json"
         self.log = self.state / f"{stage}.log"
+        self.lock = self.state / f"{stage}.lock"
 
     def preflight(self) -> None:
         """Nothing to check ahead: the deploy itself keeps what runs on any failure."""
@@ -125,6 +126,13 @@ class LocalTarget:
     def current(self) -> Serving | None:
         running = self.running()
         return running.serving(self.runtime.host) if running else None
+
+    def leftover(self) -> Serving | None:
+        """A candidate still running with no deploy under way: one stopped before it could stop its candidate."""
+        if is_held(self.lock):
+            return None  # a deploy is smoke-testing it now
+        candidate = self.read(self.candidate_path)
+        return candidate.serving(self.runtime.host) if candidate else None
 
     @staticmethod
     def write(path: Path, deployed: Running | None) -> None:
@@ -167,7 +175,7 @@ class LocalTarget:
         installed = install(self.store, self.project.root, self.project.name, version)
         smoke = smoke_for(self.project)
         self.state.mkdir(parents=True, exist_ok=True)
-        with held(self.state / f"{self.stage}.lock", f"another deploy of {self.stage} is running"):
+        with held(self.lock, f"another deploy of {self.stage} is running"):
             self.reap_candidate()
             return self.switch(installed, smoke)
 
