@@ -16,6 +16,7 @@ from conftest import run
 from mlci.cli import main
 from mlci.core.settings import Kpi
 from mlci.monitoring.kpi import kpi_checks
+from mlci.monitoring.outcomes import OutcomesError, read_outcomes
 from test_toolkit_config import VALID
 
 TOY_SCHEMA = """
@@ -227,3 +228,30 @@ def test_the_largest_drop_from_the_test_set_follows_the_metrics_direction(
     (check,) = kpi_checks({metric: live}, {metric: tested}, Kpi(max_drop={metric: 0.05}), {metric: direction})
     assert check.passed is passed
     assert check.rule == f"{metric} loss vs its test set <= 0.05"
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("latin1.csv", "id,species\n1,Ad\xe9lie\n".encode("latin-1")),
+        ("utf16.csv", "id,species\n1,Adelie\n".encode("utf-16")),
+        ("empty.csv", b""),
+        ("open-quote.csv", b'id,species\n1,"Adelie\n2,Gentoo\n'),
+        ("truncated.parquet", b"PAR1garbagePAR1"),
+    ],
+)
+def test_an_outcomes_table_that_cannot_be_read_is_named(tmp_path: Path, name: str, data: bytes) -> None:
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(OutcomesError, match=rf"{name}: not a table that can be read: "):
+        read_outcomes(str(tmp_path), "id", "species")
+
+
+def test_an_outcomes_table_with_old_mac_line_ends_or_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_bytes(b"id,species\r1,Adelie\r2,Gentoo\r")
+    (tmp_path / "b.csv").write_bytes(b"\xef\xbb\xbfid,species\n3,Chinstrap\n")
+    outcomes = read_outcomes(str(tmp_path), "id", "species")
+    assert outcomes.to_dict("records") == [
+        {"id": "1", "actual": "Adelie"},
+        {"id": "2", "actual": "Gentoo"},
+        {"id": "3", "actual": "Chinstrap"},
+    ]
