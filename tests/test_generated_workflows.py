@@ -84,6 +84,16 @@ def test_nothing_is_granted_at_the_top_and_each_job_says_what_it_needs(project: 
             assert "permissions" in job, f"{name}: {job_name}"
 
 
+def test_every_script_runs_with_pipefail(project: Path) -> None:
+    """GitHub runs a step with no shell as `bash -e {0}`, which ignores a failure inside a pipe; `shell: bash` is
+    `bash --noprofile --norc -eo pipefail {0}` (workflow syntax, jobs.<job_id>.steps[*].shell)."""
+    for name, workflow in workflows(project).items():
+        assert workflow["defaults"] == {"run": {"shell": "bash"}}, name
+        for job_name, job in workflow["jobs"].items():
+            assert "defaults" not in job, f"{name}: {job_name}"
+            assert all(step.get("shell", "bash") == "bash" for step in job.get("steps", [])), f"{name}: {job_name}"
+
+
 def test_every_workflow_or_each_of_its_jobs_has_a_concurrency_group_and_every_job_a_timeout(project: Path) -> None:
     for name, workflow in workflows(project).items():
         for job_name, job in workflow["jobs"].items():

@@ -55,10 +55,29 @@ def runner(reproduced: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     stop_stages(clone)
 
 
-def job(runner: Runner, workflow: str, name: str) -> dict[str, Any]:
-    path = runner.clone.path / ".github" / "workflows" / workflow
-    found: dict[str, Any] = yaml.safe_load(path.read_text())["jobs"][name]
+def workflow_file(runner: Runner, workflow: str) -> dict[str, Any]:
+    found: dict[str, Any] = yaml.safe_load((runner.clone.path / ".github" / "workflows" / workflow).read_text())
     return found
+
+
+def job(runner: Runner, workflow: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = workflow_file(runner, workflow)["jobs"][name]
+    return found
+
+
+# How GitHub's runner starts a `run` step on Linux, by its shell (the workflow syntax page, "jobs.<job_id>.steps
+# [*].shell"): with none given, `bash -e {0}`, so a failure inside a pipe goes unnoticed; `shell: bash` adds
+# `-o pipefail`.
+SHELLS = {None: ["bash", "-e"], "bash": ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail"]}
+
+
+def shell_of(runner: Runner, workflow: str, name: str, step: dict[str, Any]) -> list[str]:
+    """The command GitHub runs the step's script with: the step's shell, else the job's default, else the
+    workflow's."""
+    defaults = [job(runner, workflow, name), workflow_file(runner, workflow)]
+    shell = step.get("shell") or next((d["defaults"]["run"]["shell"] for d in defaults if "defaults" in d), None)
+    assert shell in SHELLS, f"{workflow}: {name}: a step runs with shell {shell!r}, which these tests do not model"
+    return SHELLS[shell]
 
 
 def run_steps(
@@ -76,7 +95,7 @@ def run_steps(
         env = {key: values[key] for key in step.get("env", {}) if key in values}
         script = "\n".join(line for line in lines if not line.strip().startswith("gh "))
         result = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script],
+            [*shell_of(runner, workflow, name, step), "-c", script],
             cwd=runner.clone.path,
             env={
                 **runner.clone.env,
@@ -126,6 +145,18 @@ def test_ci_uptodate_fails_when_the_lock_is_stale(runner: Runner) -> None:
     )
     with stale, pytest.raises(AssertionError, match="Run the session"):
         run_steps(runner, "ci.yml", "data", SESSION="uptodate")
+
+
+def test_a_template_update_that_fails_inside_a_pipe_fails_its_step(runner: Runner) -> None:
+    """The session's output goes through `tee`: run as GitHub runs the step, its exit 2 (no such template ref)
+    must still fail the job, never let it commit what a failed update left."""
+    head = run("git", "rev-parse", "HEAD", cwd=runner.clone.path).stdout
+    try:
+        with pytest.raises(AssertionError, match="Take the template's changes"):
+            run_steps(runner, "template-update.yml", "update", REF="no-such-ref-of-the-template")
+        assert run("git", "rev-parse", "HEAD", cwd=runner.clone.path).stdout == head
+    finally:
+        run("git", "reset", "--quiet", "--hard", head.strip(), cwd=runner.clone.path)
 
 
 def test_template_update_of_a_current_repository_changes_nothing(runner: Runner) -> None:
