@@ -84,6 +84,13 @@ def test_nothing_is_granted_at_the_top_and_each_job_says_what_it_needs(project: 
             assert "permissions" in job, f"{name}: {job_name}"
 
 
+def test_the_template_update_checks_out_the_whole_history(generated: Path) -> None:
+    """`git apply -3` needs the blobs of the generation commit; a shallow clone is refused by the session."""
+    steps = workflows(generated)["template-update.yml"]["jobs"]["update"]["steps"]
+    (checkout,) = [step for step in steps if step.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0
+
+
 def test_every_script_runs_with_pipefail(project: Path) -> None:
     """GitHub runs a step with no shell as `bash -e {0}`, which ignores a failure inside a pipe; `shell: bash` is
     `bash --noprofile --norc -eo pipefail {0}` (workflow syntax, jobs.<job_id>.steps[*].shell)."""

@@ -173,6 +173,18 @@ def test_a_file_both_changed_keeps_the_conflict_and_fails_naming_it(
     assert (second / "docs" / "operations.md").is_file()  # what merged cleanly is there, for review
 
 
+def test_a_shallow_clone_is_refused_before_it_could_merge_without_history(
+    projects: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, _ = projects
+    shallow = tmp_path / "shallow"
+    run("git", "clone", "--quiet", "--depth", "1", first.as_uri(), str(shallow), cwd=tmp_path)
+    with inside(shallow):
+        assert main(["template-update"]) == 2
+    assert "this clone is shallow" in capsys.readouterr().err
+    assert changed(shallow) == set()
+
+
 def test_uncommitted_changes_are_refused_and_left_alone(projects: tuple[Path, Path], tmp_path: Path) -> None:
     first, _ = projects
     readme = first / "README.md"

@@ -100,6 +100,12 @@ def update(root: Path, ref: str | None = None) -> Updated:
     state = recorded(root)
     if not is_clean(root):
         raise RefusedError("uncommitted changes: commit or stash them first, so the update is a change of its own")
+    if git(root, "rev-parse", "--is-shallow-repository") == "true":
+        raise MlciError(
+            "this clone is shallow: a three-way merge needs the files as they were generated, from the history, "
+            "or every change to a file edited since becomes a .rej file. Fetch the whole history first (`git "
+            "fetch --unshallow`; in a workflow, actions/checkout with fetch-depth: 0)"
+        )
     standing = behind(root, ref)
     if standing.commits == 0:
         return Updated(standing.template, standing.recorded, standing.latest, [])
