@@ -202,13 +202,17 @@ def test_deploys_run_from_the_default_branch_and_may_push_the_overlay(generated:
     assert deploy["permissions"]["contents"] == "write"
     _, step = step_running(deploy, "deploy")
     assert step["env"]["GH_TOKEN"] == "${{ github.token }}"
-    assert "gh auth setup-git" in step["run"]
+    assert CREDENTIAL_HELPER in step["run"]
     assert "git config user.email" in step["run"]
     release = workflows(generated)["release.yml"]["jobs"]["deploy-staging"]
     assert release["permissions"]["contents"] == "write"  # a called workflow gets no more than its caller grants
     promote = workflows(generated)["promote.yml"]["jobs"]["promote"]
     assert step_running(promote, "deploy")[1]["env"]["GH_TOKEN"] == "${{ github.token }}"
 
+
+# git asks the job's token of `gh`, set for this clone only: `gh auth setup-git` writes the runner's global
+# configuration, which a self-hosted runner keeps for every later job.
+CREDENTIAL_HELPER = "git config --local --add credential.https://github.com.helper '!gh auth git-credential'"
 
 # The sessions whose toolkit command fetches from or pushes to `origin` and must not fail doing so
 # (`registry.sync`, `registry.publish`, `gitops.commit_file`).
@@ -223,12 +227,13 @@ def test_every_step_that_talks_to_origin_has_the_jobs_token_for_git(generated: P
             git_set_up = False
             for step in job.get("steps", []):
                 script = step.get("run", "")
-                git_set_up = git_set_up or "gh auth setup-git" in script
+                assert "gh auth setup-git" not in script, f"{name}: {job_name}"
+                git_set_up = git_set_up or CREDENTIAL_HELPER in script
                 sessions = set(re.findall(r"nox -s (\S+)", script)) & ORIGIN_SESSIONS
                 if sessions:
                     checked += 1
                     where = f"{name}: {job_name}: nox -s {', '.join(sorted(sessions))}"
-                    assert git_set_up, f"{where}: no `gh auth setup-git` before it"
+                    assert git_set_up, f"{where}: no credential helper for this clone before it"
                     assert step.get("env", {}).get("GH_TOKEN") == "${{ github.token }}", f"{where}: no GH_TOKEN"
     assert checked >= 5  # release: register, promote; deploy; promote: promote, deploy
 
