@@ -57,7 +57,7 @@ def steps(project: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 def test_the_workflows_are_those_the_readme_describes(generated: Path) -> None:
     expected = {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml", "monitor.yml"}
-    expected |= {"template-update.yml", "cluster.yml"}
+    expected |= {"template-update.yml", "cluster.yml", "rollback.yml"}
     assert set(workflows(generated)) == expected
 
 
@@ -141,7 +141,7 @@ def test_jobs_in_an_environment_use_no_cache(generated: Path) -> None:
         for job in workflow["jobs"].values()
         if "environment" in job
     ]
-    assert len(deploying) == 2  # deploy.yml's deploy and promote.yml's promote
+    assert len(deploying) == 3  # deploy.yml's deploy, promote.yml's promote and rollback.yml's rollback
     for name, job in deploying:
         for step in job["steps"]:
             assert not step.get("uses", "").startswith("actions/cache@"), name
@@ -235,18 +235,21 @@ def test_every_step_that_talks_to_origin_has_the_jobs_token_for_git(generated: P
                     where = f"{name}: {job_name}: nox -s {', '.join(sorted(sessions))}"
                     assert git_set_up, f"{where}: no credential helper for this clone before it"
                     assert step.get("env", {}).get("GH_TOKEN") == "${{ github.token }}", f"{where}: no GH_TOKEN"
-    assert checked >= 5  # release: register, promote; deploy; promote: promote, deploy
+    assert checked >= 6  # release: register, promote; deploy; promote: promote, deploy; rollback
 
 
 def test_concurrency_of_deploys_is_the_stages_whatever_started_them(generated: Path) -> None:
     found = workflows(generated)
     deploy = found["deploy.yml"]["jobs"]["deploy"]["concurrency"]
     promote = found["promote.yml"]["jobs"]["promote"]["concurrency"]
+    rollback = found["rollback.yml"]["jobs"]["rollback"]
     assert deploy["group"] == "deploy-${{ needs.target.outputs.stage }}"  # the stage, from an input or a tag
     assert promote["group"] == "deploy-production"
+    assert rollback["concurrency"]["group"] == "deploy-${{ inputs.stage }}"
+    assert rollback["environment"] == "${{ inputs.stage }}"  # production's reviewers approve a rollback too
     for name, workflow in found.items():  # a job-level group would wait on the workflow's own
         assert not (workflow.get("concurrency") and any("concurrency" in j for j in workflow["jobs"].values())), name
-    for group in (deploy, promote, found["release.yml"]["concurrency"]):
+    for group in (deploy, promote, rollback["concurrency"], found["release.yml"]["concurrency"]):
         assert group["cancel-in-progress"] is False
         assert group["queue"] == "max"  # a third run waits too, instead of cancelling the one waiting
 

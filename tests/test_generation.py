@@ -44,6 +44,7 @@ ALWAYS = IGNORED | {
     ".github/workflows/promote.yml",
     ".github/workflows/release.yml",
     ".github/workflows/review.yml",
+    ".github/workflows/rollback.yml",
     ".gitignore",
     ".cruft.json",
     ".pre-commit-config.yaml",

@@ -250,6 +250,17 @@ def in_production(runner: Runner, released: Release) -> Path:
     return log
 
 
+def test_the_rollback_job_runs_the_rollback_session_and_fails_when_it_refuses(
+    runner: Runner, in_production: Path
+) -> None:
+    """Only v0.0.1 has held production: the session refuses (exit 1), so the job fails and production is as it
+    was. A rollback to an earlier version is the session's own test (test_registry_and_promotion)."""
+    with pytest.raises(AssertionError, match="no earlier version to roll back to: only v0.0.1 has held it"):
+        run_steps(runner, "rollback.yml", "rollback", STAGE="production")
+    status, body = request(f"http://127.0.0.1:{runner.production_port}/readyz")
+    assert status == 200, body
+
+
 def test_promotion_to_production_then_its_deploy(runner: Runner, in_production: Path) -> None:
     status, body = request(
         f"http://127.0.0.1:{runner.production_port}/predict",
