@@ -305,6 +305,9 @@ def test_the_readme_states_the_settings_and_subjects_the_workflows_need(generate
     assert subjects == {"ref:refs/heads/main", "pull_request", "environment:staging", "environment:production"}
     for subject in subjects:
         assert f"`repo:OWNER/REPOSITORY:{subject}`" in readme, subject
+    # the immutable form (repositories created from 15 July 2026 on): the same subjects, names with their IDs
+    assert "`repo:OWNER@OWNER_ID/REPOSITORY@REPOSITORY_ID:`" in readme
+    assert "`repo:OWNER@OWNER_ID/REPOSITORY@REPOSITORY_ID:environment:production`" in readme
     assert '"Allow GitHub Actions to create and approve pull\n   requests"' in readme
     assert "`model#*`" in readme  # the environments' deployment tag rule
     assert "more than three are pushed at once" in readme
