@@ -81,13 +81,13 @@ def shell_of(runner: Runner, workflow: str, name: str, step: dict[str, Any]) -> 
 
 
 def run_steps(
-    runner: Runner, workflow: str, name: str, path: Path | None = None, **values: str
+    runner: Runner, workflow: str, name: str, path: Path | None = None, only: str = "", **values: str
 ) -> list[subprocess.CompletedProcess[str]]:
-    """Run a job's scripts in order, its env filled from `values` (and `path` first on PATH); stop at the first
-    that fails."""
+    """Run a job's scripts in order (those whose name starts with `only`), its env filled from `values` (and
+    `path` first on PATH); stop at the first that fails."""
     results = []
     for step in job(runner, workflow, name)["steps"]:
-        if "run" not in step:
+        if "run" not in step or not step.get("name", "").startswith(only):
             continue
         lines = [line for line in step["run"].splitlines() if line.strip()]
         if all(GITHUB_ONLY.match(line) for line in lines):
@@ -255,10 +255,23 @@ def test_the_rollback_job_runs_the_rollback_session_and_fails_when_it_refuses(
 ) -> None:
     """Only v0.0.1 has held production: the session refuses (exit 1), so the job fails and production is as it
     was. A rollback to an earlier version is the session's own test (test_registry_and_promotion)."""
-    with pytest.raises(AssertionError, match="no earlier version to roll back to: only v0.0.1 has held it"):
+    with pytest.raises(AssertionError, match=r"no earlier version to roll back to: only v0\.0\.1 has held it"):
         run_steps(runner, "rollback.yml", "rollback", STAGE="production")
     status, body = request(f"http://127.0.0.1:{runner.production_port}/readyz")
     assert status == 200, body
+
+
+@pytest.mark.parametrize(("workflow", "name"), [("promote.yml", "promote"), ("rollback.yml", "rollback")])
+def test_production_changes_are_limited_to_the_people_named_when_the_variable_is_set(
+    runner: Runner, workflow: str, name: str
+) -> None:
+    """For plans whose private repositories have no required reviewers: the job itself refuses anyone else."""
+    check = "Only a person PRODUCTION_ACTORS names"
+    with pytest.raises(AssertionError, match="mallory may not change production: PRODUCTION_ACTORS names alice bob"):
+        run_steps(runner, workflow, name, only=check, ACTORS="alice bob", ACTOR="mallory", STAGE="production")
+    run_steps(runner, workflow, name, only=check, ACTORS="alice bob", ACTOR="bob", STAGE="production")
+    run_steps(runner, workflow, name, only=check, ACTORS="", ACTOR="mallory", STAGE="production")  # unset
+    run_steps(runner, workflow, name, only=check, ACTORS="alice", ACTOR="mallory", STAGE="staging")
 
 
 def test_promotion_to_production_then_its_deploy(runner: Runner, in_production: Path) -> None:
