@@ -159,6 +159,25 @@ def test_a_template_update_that_fails_inside_a_pipe_fails_its_step(runner: Runne
         run("git", "reset", "--quiet", "--hard", head.strip(), cwd=runner.clone.path)
 
 
+def test_an_update_of_workflow_files_without_an_apps_token_fails_naming_what_to_set(runner: Runner) -> None:
+    """GITHUB_TOKEN may not push `.github/workflows` changes: the commit step names them, and the job stops
+    before the pull request would fail to push, saying which variable and secret to set."""
+    head = run("git", "rev-parse", "HEAD", cwd=runner.clone.path).stdout
+    workflow = runner.clone.path / ".github" / "workflows" / "ci.yml"
+    try:
+        workflow.write_text(workflow.read_text() + "# a template release's change\n")
+        runner.output.write_text("")
+        run_steps(runner, "template-update.yml", "update", only="Commit the change")
+        assert runner.output.read_text() == "workflows=.github/workflows/ci.yml \n"
+        check, changed = "An update of workflow files", ".github/workflows/ci.yml "
+        with pytest.raises(AssertionError, match="set the variable TEMPLATE_UPDATE_APP_ID and the secret"):
+            run_steps(runner, "template-update.yml", "update", only=check, WORKFLOWS=changed, APP_TOKEN="")
+        run_steps(runner, "template-update.yml", "update", only=check, WORKFLOWS=changed, APP_TOKEN="ghs_x")
+        run_steps(runner, "template-update.yml", "update", only=check, WORKFLOWS="", APP_TOKEN="")
+    finally:
+        run("git", "reset", "--quiet", "--hard", head.strip(), cwd=runner.clone.path)
+
+
 def test_template_update_of_a_current_repository_changes_nothing(runner: Runner) -> None:
     head = run("git", "rev-parse", "HEAD", cwd=runner.clone.path).stdout
     try:
