@@ -189,9 +189,27 @@ def test_the_release_pushes_one_image_before_it_promotes(generated: Path) -> Non
     position, image = step_running(job, "image")
     assert image["run"].endswith('--push "${REPOSITORY,,}"')  # lowercase, as registries require
     assert image["env"]["REPOSITORY"] == "ghcr.io/${{ github.repository }}"
-    assert position < step_running(job, "promote")[0]
     login = next(n for n, step in enumerate(job["steps"]) if step.get("uses", "").startswith("docker/login-action@"))
     assert login < position
+    jobs = workflows(generated)["release.yml"]["jobs"]
+    assert jobs["promote-staging"]["needs"] == "release"  # after the image, in a job of its own
+    assert jobs["deploy-staging"]["needs"] == "promote-staging"
+
+
+def test_promotions_start_from_the_default_branchs_head(generated: Path) -> None:
+    """A kubernetes stage's overlay is committed onto the branch: a promotion checked out at the commit that
+    started the run (a release behind a merge, a late approval) could not push it."""
+    found = workflows(generated)
+    for workflow, name in (
+        ("release.yml", "promote-staging"),
+        ("promote.yml", "promote"),
+        ("rollback.yml", "rollback"),
+    ):
+        job = found[workflow]["jobs"][name]
+        checkout = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}", workflow
+        assert checkout["with"]["fetch-depth"] == 0, workflow
+        step_running(job, "promote" if name != "rollback" else "rollback")
 
 
 def test_deploys_run_from_the_default_branch_and_may_push_the_overlay(generated: Path) -> None:

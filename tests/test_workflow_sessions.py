@@ -80,6 +80,15 @@ def shell_of(runner: Runner, workflow: str, name: str, step: dict[str, Any]) -> 
     return SHELLS[shell]
 
 
+DEFAULT_BRANCH = "${{ github.event.repository.default_branch }}"
+
+
+def checkout_default_branch(runner: Runner) -> None:
+    """What actions/checkout does with `ref:` the default branch: the branch as origin has it when the job starts."""
+    run("git", "fetch", "--quiet", "--tags", "origin", "main", cwd=runner.clone.path, env=runner.clone.env)
+    run("git", "checkout", "--quiet", "-B", "main", "origin/main", cwd=runner.clone.path, env=runner.clone.env)
+
+
 def run_steps(
     runner: Runner, workflow: str, name: str, path: Path | None = None, only: str = "", **values: str
 ) -> list[subprocess.CompletedProcess[str]]:
@@ -87,6 +96,8 @@ def run_steps(
     `path` first on PATH); stop at the first that fails."""
     results = []
     for step in job(runner, workflow, name)["steps"]:
+        if not only and step.get("with", {}).get("ref") == DEFAULT_BRANCH:
+            checkout_default_branch(runner)
         if "run" not in step or not step.get("name", "").startswith(only):
             continue
         lines = [line for line in step["run"].splitlines() if line.strip()]
@@ -221,7 +232,22 @@ def released(runner: Runner) -> Release:
     run_steps(
         runner, "release.yml", "release", path=engine, VERSION="v0.0.1", REPOSITORY="ghcr.io/Team/Penguin-Species"
     )
-    return Release(runner.output.read_text(), (engine / "docker.log").read_text().splitlines())
+    output = runner.output.read_text()
+    merged = merge_meanwhile(runner)
+    run_steps(runner, "release.yml", "promote-staging", VERSION="v0.0.1")
+    assert run("git", "rev-parse", "HEAD", cwd=runner.clone.path).stdout.strip() == merged  # promoted from the head
+    return Release(output, (engine / "docker.log").read_text().splitlines())
+
+
+def merge_meanwhile(runner: Runner) -> str:
+    """Another change merged into origin's main while the release built: the commit it made."""
+    other = runner.clone.path.parent / "meanwhile"
+    run("git", "clone", "--quiet", str(runner.clone.origin), str(other), cwd=runner.clone.path.parent)
+    with (other / "README.md").open("a") as readme:
+        readme.write("\nA note merged while the release was building.\n")
+    run("git", "commit", "--quiet", "--all", "-m", "A note merged meanwhile", cwd=other, env=runner.clone.env)
+    run("git", "push", "--quiet", "origin", "HEAD:main", cwd=other, env=runner.clone.env)
+    return run("git", "rev-parse", "HEAD", cwd=other).stdout.strip()
 
 
 def test_release_registers_builds_pushes_an_image_and_promotes_to_staging(runner: Runner, released: Release) -> None:
