@@ -335,10 +335,13 @@ def test_the_readme_states_the_settings_and_subjects_the_workflows_need(generate
 def test_the_templates_dependabot_watches_the_generated_workflows_too() -> None:
     config = yaml.safe_load((TEMPLATE / ".github" / "dependabot.yml").read_text())
     (actions,) = [update for update in config["updates"] if update["package-ecosystem"] == "github-actions"]
-    for directory in actions["directories"]:
-        folder = TEMPLATE / directory.lstrip("/")
-        assert folder.is_dir(), directory
-    assert "/{{cookiecutter.project}}/.github/workflows" in actions["directories"]
+    watched = {
+        folder
+        for directory in actions["directories"]
+        for folder in ([TEMPLATE] if directory == "/" else TEMPLATE.glob(directory.lstrip("/")))
+    }
+    assert all("{" not in directory for directory in actions["directories"])  # braces: alternatives in a glob
+    assert watched == {TEMPLATE, TEMPLATE / "{{cookiecutter.project}}" / ".github" / "workflows"}
 
 
 def test_the_cluster_proof_runs_a_version_on_kind_by_hand_only(generated: Path) -> None:

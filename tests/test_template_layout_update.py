@@ -111,9 +111,7 @@ def tracked(project: Path) -> dict[str, bytes]:
     return {name: (project / name).read_bytes() for name in listed if (project / name).is_file()}
 
 
-def test_the_updated_repository_is_what_the_template_generates_today(
-    updated: Updated, tmp_path: Path
-) -> None:
+def test_the_updated_repository_is_what_the_template_generates_today(updated: Updated, tmp_path: Path) -> None:
     from cookiecutter.main import cookiecutter
 
     answers = offline_answers(updated.project.parent / "storage", project_name="Layout Probe")
