@@ -3,10 +3,12 @@
 `mlci.core.config` puts them together as `Config` and reads the file; a table's own rules (a port in range, an
 overlay inside the repository, an endpoint with no path) are stated here, with the table.
 
-Paths are of two kinds. A repository file (the holdout, the suites, the drift reference, the example request)
-is read at a version's commit or written by `mlci adopt`: it must be relative and stay inside the repository.
-A location (the store, the inference log, the outcomes, the retraining source) may be anywhere, but only on
-purpose: a URL, an absolute path or one from `~`; a relative one must not leave the repository with `..`.
+Paths are of three kinds. A repository file (the holdout, the drift reference, the example request, the
+adopted data, an overlay) is read at a version's commit or written by `mlci adopt` and committed: it must be
+relative and stay inside the repository. A local path (the suites, the validation report and data docs) is a
+folder or file of this machine, and a location (the store, the inference log, the outcomes, the retraining
+source) may also be a URL: both may lie outside the repository only on purpose, as an absolute path or one
+from `~`; a relative one must not leave it with `..`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ def in_the_repository(value: str) -> str:
     return value
 
 
+def on_this_machine(value: str) -> str:
+    if "://" in value:
+        raise ValueError(f"{value!r} is a URL: give a folder or file of this machine (relative to the repository)")
+    return anywhere_on_purpose(value)
+
+
 def anywhere_on_purpose(value: str) -> str:
     if "://" not in value and not value.startswith("~") and leaves_the_repository(value):
         raise ValueError(
@@ -52,6 +60,7 @@ def anywhere_on_purpose(value: str) -> str:
 
 RepositoryPath = Annotated[str, Field(min_length=1), AfterValidator(in_the_repository)]
 RepositoryFile = Annotated[str, AfterValidator(lambda value: value and in_the_repository(value))]  # "": unset
+LocalPath = Annotated[str, Field(min_length=1), AfterValidator(on_this_machine)]
 Location = Annotated[str, AfterValidator(anywhere_on_purpose)]
 
 
@@ -156,9 +165,9 @@ class Deployment(Section):
 class Validation(Section):
     """Where the data-validation suites live and where their results go."""
 
-    suites: RepositoryPath = "validation"
-    report: RepositoryPath = "reports/validation.json"
-    docs: RepositoryPath = "reports/data-docs"
+    suites: LocalPath = "validation"
+    report: LocalPath = "reports/validation.json"
+    docs: LocalPath = "reports/data-docs"
 
 
 class Monitoring(Section):
