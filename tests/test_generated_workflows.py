@@ -169,7 +169,7 @@ def test_the_release_calls_the_deploy_workflow_itself(generated: Path) -> None:
     assert release["jobs"]["deploy-staging"]["uses"] == "$/.github/workflows/deploy.yml"
     deploy = triggers(workflows(generated)["deploy.yml"])
     assert set(deploy) == {"workflow_call", "push"}
-    assert deploy["push"] == {"tags": ["model#*#*"]}
+    assert deploy["push"] == {"tags": ["*#*#*"]}  # <model>#<stage>#<n>, whatever [registry] model says
     promote = workflows(generated)["promote.yml"]
     assert set(triggers(promote)) == {"workflow_dispatch"}
     assert promote["jobs"]["promote"]["environment"] == "production"
