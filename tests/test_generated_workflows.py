@@ -336,6 +336,14 @@ def test_the_readme_states_the_settings_and_subjects_the_workflows_need(generate
     assert "holds each run until someone approves it" in readme
 
 
+def test_every_variable_and_secret_a_workflow_reads_is_in_the_readmes_setup(generated: Path) -> None:
+    texts = [path.read_text() for path in (generated / ".github" / "workflows").glob("*.yml")]
+    named = {name for text in texts for name in re.findall(r"\b(?:vars|secrets)\.([A-Z][A-Z0-9_]*)", text)}
+    assert {"AWS_ROLE_ARN", "PRODUCTION_ACTORS", "TEMPLATE_UPDATE_APP_KEY", "RELEASE_APP_ID"} <= named
+    setup = (generated / "README.md").read_text().split("To set it up", 1)[1].split("\n\n", 2)[1]
+    assert sorted(name for name in named if f"`{name}`" not in setup) == []
+
+
 def test_the_templates_dependabot_watches_the_generated_workflows_too() -> None:
     config = yaml.safe_load((TEMPLATE / ".github" / "dependabot.yml").read_text())
     (actions,) = [update for update in config["updates"] if update["package-ecosystem"] == "github-actions"]
