@@ -68,7 +68,9 @@ def test_a_store_that_cannot_be_written_is_named(tmp_path: Path) -> None:
         Store(str(blocker / "store")).put(bento, "house", "v1", {})
 
 
-@pytest.mark.parametrize("version", ["../../elsewhere", "v1/../../x", ".hidden", "v 1", "v1\n"])
+@pytest.mark.parametrize(
+    "version", ["../../elsewhere", "v1/../../x", ".hidden", "v 1", "v1\n", "v1..2", "v1.lock", "v1."]
+)
 def test_a_version_that_is_not_a_plain_name_never_reaches_a_path(tmp_path: Path, version: str) -> None:
     with pytest.raises(StoreError, match=r"use letters, digits, '\.', '_' and '-'"):
         Store(str(tmp_path)).record("house", version)

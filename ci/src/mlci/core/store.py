@@ -19,7 +19,8 @@ from typing import Any
 from mlci.core.errors import MlciError
 from mlci.core.storage import STORE_SETTING, Location, filesystem, reaching, require_bucket
 
-VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # a build's name in the store: no path in it
+# A build's name in the store, and in its seal's git tag: no path in it, nothing git refuses in a ref name.
+VERSION = re.compile(r"^(?!.*\.\.)(?!.*\.lock$)[A-Za-z0-9][A-Za-z0-9_.-]{0,127}(?<!\.)$")
 
 
 class StoreError(MlciError):
@@ -52,7 +53,8 @@ class Store:
     def _path(self, name: str, version: str, suffix: str) -> str:
         if version and not VERSION.fullmatch(version):
             raise StoreError(
-                f"version {version!r}: use letters, digits, '.', '_' and '-', starting with a letter or digit"
+                f"version {version!r}: use letters, digits, '.', '_' and '-', starting with a letter or digit, "
+                "with no '..' and not ending in '.' or '.lock' (git names its seal after it)"
             )
         return f"{self.root.rstrip('/')}/{name}/{version}{suffix}"
 
