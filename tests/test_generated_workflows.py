@@ -361,8 +361,10 @@ def test_the_cluster_proof_runs_a_version_on_kind_by_hand_only(generated: Path) 
     assert set(triggers(cluster)) == {"workflow_dispatch"}
     assert triggers(cluster)["workflow_dispatch"]["inputs"]["version"]["required"] is True
     job = cluster["jobs"]["kind"]
-    assert job["permissions"] == {"contents": "read", "id-token": "write"}
-    _, proof = step_running(job, "kind-proof")
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "packages": "read"}  # the sealed image
+    position, proof = step_running(job, "kind-proof")
+    login = next(n for n, step in enumerate(job["steps"]) if step.get("uses", "").startswith("docker/login-action@"))
+    assert login < position
     assert proof["env"]["VERSION"] == "${{ inputs.version }}"
 
 

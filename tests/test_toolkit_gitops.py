@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from mlci.core.errors import BuildError, MlciError, RefusedError
 from mlci.core.registry import Registry
 from mlci.core.repository import Repository
 from mlci.core.seals import image_seal, seal_image
+from mlci.deploy.kind_proof import proof_image
 from mlci.deploy.stages import deploy_stage, promote_stage, rollback_stage, stop_stage
 from mlci.deploy.status import stages_table
 from mlci.deploy.targets.kubernetes import Release, read_release, release_manifest
@@ -320,6 +323,22 @@ def test_without_an_origin_the_deploy_is_committed_here(repository: tuple[Path, 
     assert deployment.changed
     assert run("git", "rev-parse", "HEAD~1", cwd=root).stdout.strip() == before
     assert declared(root, "staging") == Release("v0.0.1", digest_of("v0.0.1"), model_of("v0.0.1"))
+
+
+def test_the_kind_proof_runs_the_sealed_image_pulled_by_its_digest(
+    repository: tuple[Path, Repository, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proof runs the bytes the cluster will pull: the image git seals, pulled by digest, not one built here."""
+    _, house, _ = repository
+    engine = tmp_path / "engine"
+    engine.mkdir()
+    shutil.copy(Path(__file__).parent / "fake-docker", engine / "docker")
+    monkeypatch.setenv("PATH", f"{engine}:{os.environ['PATH']}")
+    image, source = proof_image(house, "v0.0.1")
+    assert image == "mlci.local/house:v0.0.1"
+    assert source == f"the sealed image {digest_of('v0.0.1')}"
+    calls = (engine / "docker.log").read_text().splitlines()
+    assert calls == [f"pull {digest_of('v0.0.1')}", f"tag {digest_of('v0.0.1')} mlci.local/house:v0.0.1"]
 
 
 def test_status_names_the_declared_digest_and_the_overlay(repository: tuple[Path, Repository, Path]) -> None:

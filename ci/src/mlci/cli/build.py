@@ -70,8 +70,8 @@ def kind_proof_command(args: argparse.Namespace) -> int:
     opened = repository(args)
     proof = prove(opened, args.version, args.stage)
     print(
-        f"{opened.project.name} {proof.version}: {proof.image} rolled out in {proof.namespace} on a kind cluster "
-        f"and answered the smoke test at {proof.url} (the cluster is deleted)"
+        f"{opened.project.name} {proof.version}: {proof.source} rolled out in {proof.namespace} on a kind "
+        f"cluster and answered the smoke test at {proof.url} (the cluster is deleted)"
     )
     return 0
 

@@ -1,5 +1,9 @@
-"""A proof on a throwaway kind cluster: a stored version's image, built from its bento, runs through a stage's
-overlay as the cluster's controller would apply it, and answers the smoke test through a port-forward.
+"""A proof on a throwaway kind cluster: a stored version's image runs through a stage's overlay as the
+cluster's controller would apply it, and answers the smoke test through a port-forward.
+
+The image is the one git seals for the version (`mlci image --push`), pulled by its digest, which docker checks:
+the very bytes the cluster will pull. Only a version with no image sealed yet is proved with one built here from
+its bento, and the proof says so.
 
 It needs docker with a running engine, kind and kubectl, as GitHub's hosted runners have; the generated
 `cluster.yml` runs it there. Where they are missing it refuses before doing anything.
@@ -22,7 +26,7 @@ from mlci.core.project import Project
 from mlci.core.repository import Repository
 from mlci.core.runner import attempt, run
 from mlci.core.scratch import scratch_folder
-from mlci.core.seals import build_seal
+from mlci.core.seals import build_seal, image_seal
 from mlci.deploy.smoke import answer_problems, ready, smoke_for
 from mlci.deploy.targets.kubernetes import Release, namespace_of, release_manifest
 from mlci.deploy.targets.process import free_port
@@ -34,10 +38,12 @@ FORWARD_TIMEOUT_S = 60
 
 @dataclass(frozen=True)
 class Proof:
-    """What the proof ran: the version, its local image, the stage's namespace, and the smoke test's URL."""
+    """What the proof ran: the version, its image's local name and where the image came from, the stage's
+    namespace, and the smoke test's URL."""
 
     version: str
     image: str
+    source: str
     namespace: str
     url: str
 
@@ -74,9 +80,9 @@ def render_with(project: Project, overlay: Path, release: Release, workdir: Path
 
 
 def prove(repository: Repository, version: str, stage: str) -> Proof:
-    """Build the image, start a kind cluster, apply the stage's overlay with it, wait for the rollout, and
+    """Pull (or build) the image, start a kind cluster, apply the stage's overlay with it, wait for the rollout, and
     smoke-test it through a port-forward; the cluster is deleted whatever happens."""
-    config, project, store = repository.config, repository.project, repository.store
+    config, project = repository.config, repository.project
     config.check_stage(stage)
     missing = missing_tools()
     if missing:
@@ -85,10 +91,8 @@ def prove(repository: Repository, version: str, stage: str) -> Proof:
             "Here, `mlci image VERSION` checks the build context and `mlci smoke URL` a running server"
         )
     overlay = project.root / config.deploy[stage].overlay_for(stage)
-    context = prepare(store, project, version, project.root / "build" / "image" / version)
-    sealed = build_seal(project.root, project.name, version)  # prepare checked the bento against it
-    image = f"mlci.local/{project.name}:{version}"
-    run("docker", "build", "--file", str(context / DOCKERFILE), "--tag", image, str(context))
+    sealed = build_seal(project.root, project.name, version)
+    image, source = proof_image(repository, version)
     namespace = namespace_of(overlay)
     attempt("kind", "delete", "cluster", "--name", CLUSTER)  # a cluster a killed proof left behind
     run("kind", "create", "cluster", "--name", CLUSTER, "--wait", "180s")
@@ -112,7 +116,22 @@ def prove(repository: Repository, version: str, stage: str) -> Proof:
         url = smoke_through_port_forward(project, namespace, version)
     finally:
         attempt("kind", "delete", "cluster", "--name", CLUSTER)
-    return Proof(version, image, namespace, url)
+    return Proof(version, image, source, namespace, url)
+
+
+def proof_image(repository: Repository, version: str) -> tuple[str, str]:
+    """The image to load into kind under a local name, and where it came from: the sealed image pulled by its
+    digest, or, with none sealed, one built here from the stored bento (checked against its seal)."""
+    project = repository.project
+    image = f"mlci.local/{project.name}:{version}"
+    sealed = image_seal(project.root, project.name, version)
+    if sealed:
+        run("docker", "pull", sealed)  # docker refuses content that does not match the digest
+        run("docker", "tag", sealed, image)
+        return image, f"the sealed image {sealed}"
+    context = prepare(repository.store, project, version, project.root / "build" / "image" / version)
+    run("docker", "build", "--file", str(context / DOCKERFILE), "--tag", image, str(context))
+    return image, f"an image built here from the stored bento: no image of {version} is sealed yet"
 
 
 def smoke_through_port_forward(project: Project, namespace: str, version: str) -> str:
