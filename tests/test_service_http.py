@@ -153,7 +153,9 @@ class GoodTraffic:
 
 def test_hostile_requests_are_refused_at_once_and_good_traffic_keeps_its_pace(server: str, server_log: Path) -> None:
     """Each request of the integrity probe, once, beside four clients of good traffic: each refused with a short
-    answer, and the good traffic's p99 within the spread it has alone (the worst of three windows, doubled)."""
+    answer, and the good traffic's p99 within the spread it has alone (the worst of three windows, doubled) and
+    a tenth of a second for the noise of two cores shared with the test's own clients. A stall is more: one
+    record of 900,000 keys, judged over the whole body, held every client 0.44 s (p99 0.49 s against 0.09 s)."""
     alone = []
     for _ in range(3):
         with GoodTraffic(server, 4) as traffic:
@@ -168,7 +170,7 @@ def test_hostile_requests_are_refused_at_once_and_good_traffic_keeps_its_pace(se
     assert {name: status for name, (status, _, _) in refused.items()} == dict.fromkeys(refused, 400)
     assert {name: length for name, (_, length, _) in refused.items() if length > 20_000} == {}  # short answers
     assert set(traffic.statuses) == {200}
-    assert traffic.p99() <= 2 * max(alone), (traffic.p99(), alone, refused)
+    assert traffic.p99() <= 2 * max(alone) + 0.1, (traffic.p99(), alone, refused)
     assert "forged line" not in [line.partition(" ")[2] for line in server_log.read_text().splitlines()]
 
 
