@@ -144,10 +144,13 @@ def test_ci_data_jobs(runner: Runner, session: str) -> None:
 def test_ci_builds_the_bento_outside_the_artifact_store(runner: Runner) -> None:
     store = runner.clone.path.parent / "bentos"
     kept = sorted(store.rglob("*"))
-    run_steps(runner, "ci.yml", "bento")
+    tags = run("git", "tag", cwd=runner.clone.path).stdout
+    results = run_steps(runner, "ci.yml", "bento")
     # Named git-<commit>, or the version registered at HEAD once the release has run.
     assert list((runner.temp / "bentos" / "penguin-species").glob("*.bento"))
     assert sorted(store.rglob("*")) == kept
+    assert "built and stored as a trial, not sealed" in results[-1].stdout + results[-1].stderr
+    assert run("git", "tag", cwd=runner.clone.path).stdout == tags  # a trial seals nothing
 
 
 def test_ci_uptodate_fails_when_the_lock_is_stale(runner: Runner) -> None:

@@ -29,12 +29,13 @@ from mlci.core.tracked import locked_md5s, md5
 
 @dataclass(frozen=True)
 class Built:
-    """A version's build in the store: its record, and whether this call made it."""
+    """A version's build in the store: its record, whether this call made it, and whether git seals it."""
 
     version: str
     store: str
     record: dict[str, Any]
     made: bool
+    sealed: bool  # False for a trial build into another store: no stage can deploy it
     serves: str  # which model the build serves, and why: said when it is made
 
 
@@ -44,7 +45,7 @@ def build_stored(repository: Repository, named: str | None, store_url: str | Non
     store = Store(store_url) if store_url else repository.store
     version = build_version(repository, named)
     record, made, serves = build(repository, store, version, sealing=store_url is None)
-    return Built(version, store.url, record, made, serves)
+    return Built(version, store.url, record, made, store_url is None, serves)
 
 
 def build_version(repository: Repository, named: str | None) -> str:

@@ -15,7 +15,8 @@ def build_command(args: argparse.Namespace) -> int:
 
     opened = repository(args)
     built = build_stored(opened, args.version, args.store)
-    state = "built, stored and sealed in git" if built.made else "already built, nothing built"
+    stored = "built, stored and sealed in git" if built.sealed else "built and stored as a trial, not sealed"
+    state = stored if built.made else "already built, nothing built"
     name = opened.project.name
     print(f"{name} {built.version}: {state}: {built.store} (bento sha256 {built.record['bento_sha256']})")
     print(f"  it {built.serves}")
