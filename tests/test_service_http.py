@@ -100,18 +100,20 @@ def test_32_concurrent_clients_get_no_errors(server: str) -> None:
     assert set(statuses) == {200}
 
 
-def test_a_thousand_generated_requests_get_no_5xx_and_answers_the_schema_describes(server: str, tmp_path: Path) -> None:
+def test_generated_requests_get_no_5xx_and_answers_the_schema_describes(server: str, tmp_path: Path) -> None:
     """schemathesis generates requests from the served OpenAPI schema, valid and broken, and checks each answer
-    against that schema: its status is documented, its body and content type are as described, none is a 5xx."""
+    against that schema: its status is documented, its body and content type are as described, none is a 5xx.
+    Five hundred of them (a thousand took a minute of the suite; the runtime's own tests try the contract's
+    edges in process, serving/tests)."""
     checks = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
     command = [str(Path(sys.executable).parent / "st"), "run", f"{server}/docs.json", "--include-path", "/predict"]
-    command += ["--max-examples", "1000", "--checks", checks, "--seed", "20261124", "--no-color", "--workers", "1"]
+    command += ["--max-examples", "500", "--checks", checks, "--seed", "20261124", "--no-color", "--workers", "1"]
     # Run elsewhere than the checkout: schemathesis keeps a cache folder where it runs.
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
     counted = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert counted, result.stdout[-2000:]
-    assert int(counted[1]) == int(counted[2]) >= 1000
+    assert int(counted[1]) == int(counted[2]) >= 500
 
 
 class GoodTraffic:
