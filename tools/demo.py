@@ -46,8 +46,10 @@ def commit_all(project: Path, message: str) -> None:
 def ask_the_stored_build(project: Path) -> None:
     """Serve the stored build on a free port, send it the example request, print the answer, stop it."""
     command = ["uv", "run", "mlci", "serve", "--port", "{port}"]
-    print(f"\n==> Serve the stored build and ask it the example request\n    $ {' '.join(command)}", flush=True)
+    print("\n==> Serve the stored build and ask it the example request", flush=True)
     with local_server(command, "/readyz", project) as url:
+        port = url.rsplit(":", 1)[1]
+        print(f"    $ {' '.join(command).replace('{port}', port)}", flush=True)
         status, answer = post_json(f"{url}/predict", (project / "examples" / "predict.json").read_bytes())
         print(f"    POST /predict -> {status}: {answer}", flush=True)
 
