@@ -37,7 +37,8 @@ def storage_endpoint() -> dict[str, str]:
 def uv_run(session: nox.Session, *args: str, success_codes: list[int] | None = None) -> None:
     """Run a command in the project's environment, synced with the lock file once per session."""
     if session.name not in synced:
-        session.log("syncing .venv with uv.lock (the first sync installs the ML stack: minutes)")
+        if not os.path.isdir(".venv"):  # said before the one sync that takes minutes
+            session.log("creating .venv from uv.lock: installing the ML stack takes minutes")
         session.run("uv", "sync", "--inexact", "--quiet", external=True, env=OWN_ENVIRONMENT)
         synced.add(session.name)
     session.run(
