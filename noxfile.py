@@ -46,6 +46,15 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def docs(session: nox.Session) -> None:
+    """Build the docs site into build/site, strictly (`-- --look`: photograph two pages in headless Chromium)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"), *PACKAGES, env=COMPILED)
+    session.run("mkdocs", "build", "--strict", env={**USER_ENV, "NO_MKDOCS_2_WARNING": "1"})
+    if "--look" in session.posargs:
+        session.run("python", "tools/look.py", "build/site", "build/site-shots")
+
+
+@nox.session(default=False)
 def demo(session: nox.Session) -> None:
     """Generate a repository into build/demo and run its life cycle, printing each step."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "demo"))

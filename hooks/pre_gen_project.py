@@ -33,7 +33,7 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
 def check_line(value: str) -> str | None:
-    """Free text: something, on one line."""
+    """Free text on one line: not empty, no control characters."""
     if not value.strip():
         return "is empty. Give a short text on one line."
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
@@ -42,14 +42,15 @@ def check_line(value: str) -> str | None:
 
 
 def check_project_name(value: str) -> str | None:
-    """The project's name as people read it: one line, short enough to name things."""
+    """Free text on one line, at most 100 characters: its slug is the default repository name."""
     if len(value) > MAX_PROJECT_NAME:
         return f"is {len(value)} characters long. Keep it to {MAX_PROJECT_NAME}: its slug names the repository."
     return check_line(value)
 
 
 def check_project(value: str) -> str | None:
-    """The repository and distribution name."""
+    """Lowercase letters and digits, words joined by single hyphens, starting with a letter; at most 48
+    characters, since it also names the Kubernetes objects and namespaces of the deploy manifests."""
     if len(value) > MAX_PROJECT:
         return (
             f"is {len(value)} characters long. Keep it to {MAX_PROJECT}: it names a folder, a package, and the "
@@ -64,7 +65,8 @@ def check_project(value: str) -> str | None:
 
 
 def check_package(value: str) -> str | None:
-    """The importable Python package name."""
+    """Lowercase letters, digits and underscores, starting with a letter; at most 48 characters; not a Python
+    keyword, a standard-library module or a dependency's name (`mlci`, `dvc`, `pandas`, ...)."""
     if len(value) > MAX_PACKAGE:
         return (
             f"is {len(value)} characters long. Keep it to {MAX_PACKAGE}: the generated code names it in lines of "
@@ -81,7 +83,7 @@ def check_package(value: str) -> str | None:
 
 
 def check_email(value: str) -> str | None:
-    """The author's e-mail address."""
+    """An e-mail address, `name@domain.tld`."""
     if not EMAIL.fullmatch(value):
         return "is not an e-mail address. Give one like 'name@example.com'."
     return None
@@ -95,6 +97,7 @@ def check_choice(choices: tuple[str, ...]) -> Callable[[str], str | None]:
             return f"is not supported. Choose one of: {', '.join(choices)}."
         return None
 
+    check.__doc__ = f"One of: {', '.join(choices)}."
     return check
 
 
@@ -121,7 +124,8 @@ def check_credentials(value: str) -> str | None:
 
 
 def check_storage(value: str) -> str | None:
-    """A local folder outside the repository, or a cloud URL DVC and fsspec understand."""
+    """An absolute or `~` folder outside the repository, or an `s3://`, `gs://` or `azure://` URL naming a bucket or
+    container; no credentials, quotes, `$`, `;`, `#` or control characters (it lands in TOML, INI and shell)."""
     problem = check_location_text(value) or check_credentials(value)
     if problem:
         return problem
@@ -151,8 +155,8 @@ def check_storage(value: str) -> str | None:
 
 
 def check_mlci_source(value: str) -> str | None:
-    """A git URL pip and uv can install from, or the path of a checkout's ci/ folder; the serving runtime is the
-    same checkout's serving/ folder."""
+    """A `git+https://`, `git+ssh://` or `git+file://` URL ending in `#subdirectory=ci`, or the absolute path of a
+    checkout's `ci/` folder; the serving runtime is the same checkout's `serving/` folder."""
     problem = check_location_text(value) or check_credentials(value.removeprefix("git+"))
     if problem:
         return problem

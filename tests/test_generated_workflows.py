@@ -310,7 +310,7 @@ def test_the_review_edits_its_own_comment_only(generated: Path) -> None:
 
 
 def test_the_readme_states_the_settings_and_subjects_the_workflows_need(generated: Path) -> None:
-    readme = (generated / "README.md").read_text()
+    readme = (generated / "README.md").read_text() + (generated / "docs" / "github.md").read_text()
     subjects = set()
     for workflow in workflows(generated).values():
         for job in workflow["jobs"].values():

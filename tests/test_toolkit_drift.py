@@ -62,7 +62,9 @@ def drift(*args: str) -> int:
 
 def test_logs_like_the_training_data_pass(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert drift("--log", str(write_log(repository / "log.jsonl", live()))) == 0
-    assert "no drift past the thresholds" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"v0.0.1: {ROWS} logged requests judged: no drift\n" in out  # which version, on how many requests
+    assert "no drift past the thresholds" in out
     assert "**no drift**" in (repository / "reports" / "drift.md").read_text()
 
 
@@ -74,7 +76,9 @@ def test_a_shift_of_two_deviations_and_a_new_category_name_exactly_those_feature
     write_log(logs / "part-1.jsonl", live(shift=2)[:200])
     write_log(logs / "part-2.jsonl", live(shift=2)[200:])
     assert drift("--log", str(logs)) == 1
-    assert capsys.readouterr().err.strip().endswith("drift past the thresholds in v0.0.1: flipper")
+    printed = capsys.readouterr()
+    assert f"v0.0.1: {ROWS} logged requests judged: drift in flipper\n" in printed.out
+    assert printed.err.strip().endswith("drift past the thresholds in v0.0.1: flipper")
     assert drift("--log", str(write_log(repository / "island.jsonl", live(island="Atlantis")))) == 1
     assert capsys.readouterr().err.strip().endswith("drift past the thresholds in v0.0.1: island")
     report = (repository / "reports" / "drift.md").read_text()

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench_page import recorded
 from demo import TEMPLATE, generate
 from local_server import free_port, local_server
 
@@ -422,6 +423,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="emptied, then used")
     parts = ("validation", "pipeline", "service", "serving", "hostile", "promotion", "scoring", "storage")
     parser.add_argument("--parts", default=",".join(parts), help=f"which to measure, of {', '.join(parts)}")
+    parser.add_argument(
+        "--page", type=Path, default=TEMPLATE / "docs" / "benchmarks.md", help="the docs page the run is written to"
+    )
     args = parser.parse_args()
     chosen = args.parts.split(",")
     unknown = sorted(set(chosen) - set(parts))
@@ -430,6 +434,12 @@ def main() -> None:
     workdir = args.workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
+    with recorded(args.page, sys.argv[1:]):
+        measure(args, chosen, workdir)
+
+
+def measure(args: argparse.Namespace, chosen: list[str], workdir: Path) -> None:
+    """Each chosen part, in order, on one generated repository."""
     project = generate(workdir)
     run("uv", "sync", "--quiet", cwd=project)
     print(f"Machine: {machine()}")

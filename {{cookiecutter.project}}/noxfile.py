@@ -98,6 +98,11 @@ def reproduce(session: nox.Session) -> None:
     uv_run(session, "python", "-m", "{{ cookiecutter.package_name }}.params")
     # A missing bucket or refused credentials, named with what to check before DVC meets them.
     uv_run(session, "mlci", "storage")
+    if not os.path.exists("dvc.lock"):
+        session.log(
+            "no dvc.lock yet: DVC warns 'No file hash info found' for the outputs no run has made"
+            " yet; that is harmless"
+        )
     uv_run(session, "dvc", "pull", "--allow-missing")
     uv_run(session, "dvc", "repro", *session.posargs)
 

@@ -20,6 +20,9 @@ def drift_command(args: argparse.Namespace) -> int:
         print(f"mlci: warning: {checked.warning}", file=sys.stderr)
     for window in checked.too_few:
         print(f"{window.version}: {len(window.inputs)} logged requests, too few to judge; left out")
+    for judgement in checked.judgements:
+        verdict = f"drift in {', '.join(judgement.drifted)}" if judgement.drifted else "no drift"
+        print(f"{judgement.window.version}: {len(judgement.window.inputs)} logged requests judged: {verdict}")
     print(f"the drift report: {checked.markdown} and {checked.html}")
     if checked.drifted:
         versions = "; ".join(f"{j.window.version}: {', '.join(j.drifted)}" for j in checked.drifted)

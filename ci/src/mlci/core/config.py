@@ -41,9 +41,8 @@ class Config(Section):
     """The whole config file."""
 
     registry: Registry = Registry()
-    metrics: dict[MetricName, Direction] = Field(
-        default_factory=dict
-    )  # every metric the pipeline writes, and which way is better
+    metrics: dict[MetricName, Direction] = Field(default_factory=dict)
+    """Every metric the pipeline writes, and which way is better: `"higher"` or `"lower"`."""
     gates: Gates = Gates()
     store: Store
     storage: Storage = Storage()

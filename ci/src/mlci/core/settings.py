@@ -67,14 +67,16 @@ Location = Annotated[str, AfterValidator(anywhere_on_purpose)]
 class Section(BaseModel):
     """A table of the config file: typed, strict, and closed to unknown keys."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
 
 
 class Registry(Section):
     """Which model the registry tracks and the order of the stages it moves through."""
 
     model: str = Field(default="model", min_length=1)
+    """The model's name in the registry: its tags read `<model>@v0.0.1` and `<model>#<stage>#<n>`."""
     stages: list[StageName] = Field(default=["staging", "production"], min_length=1)
+    """The stages a version moves through, in order; each needs its `[deploy.<stage>]` table."""
 
     @model_validator(mode="after")
     def _stages_are_unique(self) -> Registry:
@@ -87,10 +89,14 @@ class Registry(Section):
 class Gates(Section):
     """What a version must reach to be promoted; each metric's direction comes from [metrics]."""
 
-    beat_baseline: dict[MetricName, Margin] = {}  # the margin by which a metric must beat baseline_<metric>
-    limit: dict[MetricName, float] = {}  # at least this (higher is better) or at most this (lower is better)
-    max_regression: dict[MetricName, Margin] = {}  # the largest loss against the stage's champion
+    beat_baseline: dict[MetricName, Margin] = {}
+    """The margin by which a metric must beat `baseline_<metric>`, which the pipeline writes beside it."""
+    limit: dict[MetricName, float] = {}
+    """At least this (a metric where higher is better) or at most this (lower is better)."""
+    max_regression: dict[MetricName, Margin] = {}
+    """The largest loss against the stage's champion, measured on the same rows by the same code."""
     holdout: RepositoryPath = "data/prepared/test.csv"
+    """The held-out table the champion comparison scores both versions on, read at the challenger's commit."""
 
     def metrics(self) -> dict[str, str]:
         """Every metric a gate names, with the first gate table naming it."""
@@ -105,12 +111,15 @@ class Store(Section):
     """Where built bentos live: a local folder or any fsspec URL."""
 
     url: Annotated[Location, Field(min_length=1)]
+    """A folder or fsspec URL (`s3://`, `gs://`, `az://`) where `<name>/<version>.bento` and its record live."""
 
 
 class Storage(Section):
     """How the toolkit, DVC and the service reach an S3-compatible service other than AWS (MinIO, Ceph, R2)."""
 
-    endpoint: str = ""  # http(s)://host[:port]; "" is AWS itself, or AWS_ENDPOINT_URL when the environment sets it
+    endpoint: str = ""
+    """An S3-compatible service's `http(s)://host[:port]`; `""` is AWS itself, or `AWS_ENDPOINT_URL` when the
+    environment sets it."""
 
     @field_validator("endpoint")
     @classmethod
@@ -127,10 +136,15 @@ class Deployment(Section):
     """How one stage runs its model: a process on this machine (`local`), or a cluster that git declares."""
 
     target: Literal["local", "kubernetes"] = "local"
-    port: int | None = Field(default=None, ge=1, le=65535)  # local: the port the stage serves on
-    workers: int = Field(default=1, ge=1, le=MOST_WORKERS)  # local
-    host: str = "127.0.0.1"  # local: the address the server listens on; 0.0.0.0 for every interface
-    overlay: RepositoryFile = ""  # kubernetes: its kustomize overlay (default deploy/kubernetes/overlays/<stage>)
+    """Where the stage runs: a server on this machine, or the overlay a cluster's GitOps agent applies."""
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """local: the port the stage serves on (each stage its own)."""
+    workers: int = Field(default=1, ge=1, le=MOST_WORKERS)
+    """local: server processes, each holding the model."""
+    host: str = "127.0.0.1"
+    """local: the address the server listens on; `0.0.0.0` for every interface."""
+    overlay: RepositoryFile = ""
+    """kubernetes: its kustomize overlay (default `deploy/kubernetes/overlays/<stage>`)."""
 
     @field_validator("host")
     @classmethod
@@ -166,17 +180,24 @@ class Validation(Section):
     """Where the data-validation suites live and where their results go."""
 
     suites: LocalPath = "validation"
+    """The folder of suite modules, one per data file."""
     report: LocalPath = "reports/validation.json"
+    """The JSON record of the last validation, the `validate` stage's output."""
     docs: LocalPath = "reports/data-docs"
+    """Where Great Expectations' Data Docs (HTML) are written; not versioned."""
 
 
 class Monitoring(Section):
     """What each stage's server logs of its requests, for drift monitoring."""
 
-    log: Location = ""  # a folder or fsspec URL; each stage logs under <log>/<stage>; "" turns logging off
+    log: Location = ""
+    """A folder or fsspec URL; each stage logs under `<log>/<stage>`; `""` turns logging off."""
     sample: float = Field(default=1.0, ge=0, le=1)
+    """The share of records logged, drawn at random per record."""
     segment_mb: float = Field(default=8, gt=0, le=MOST_SEGMENT_MB)
+    """A log file is written when its buffer reaches this size."""
     flush_seconds: float = Field(default=60, gt=0, le=MOST_FLUSH_SECONDS)
+    """A log file is also written when its oldest record is this old."""
 
     @property
     def remote(self) -> bool:
@@ -196,24 +217,33 @@ class Retrain(Section):
     """Where newly labelled data lands, and the DVC-tracked file it replaces before a retraining run."""
 
     source: Location = ""
-    data: RepositoryFile = ""  # `mlci adopt` sets it to the adopted table
+    """Where newly labelled data lands; `mlci refresh` copies it over `data`."""
+    data: RepositoryFile = ""
+    """The DVC-tracked raw table that `mlci refresh` replaces; `mlci adopt` sets it."""
 
 
 class Drift(Section):
     """When live inputs count as drifted from the training data."""
 
     psi_threshold: float = Field(default=0.2, gt=0)
+    """A feature drifts when its population stability index reaches this."""
     min_samples: int = Field(default=100, ge=1)
+    """A version with fewer logged requests is not judged (exit 3)."""
     reference: RepositoryPath = "data/prepared/train.csv"
+    """The training table each version's requests are compared with, read at its commit."""
 
 
 class Kpi(Section):
     """What a deployed version must reach on the outcomes of its answers: the true targets, known later."""
 
-    outcomes: Location = ""  # a folder or fsspec URL of CSV or Parquet tables: each record's id and its true target
-    min_outcomes: int = Field(default=30, ge=1)  # a version with fewer answers that have outcomes is not judged
-    limit: dict[MetricName, float] = {}  # at least this (higher is better) or at most this (lower is better)
-    max_drop: dict[MetricName, Margin] = {}  # the largest loss against the version's own test-set figure
+    outcomes: Location = ""
+    """A folder or fsspec URL of CSV or Parquet tables: each record's id and its true target."""
+    min_outcomes: int = Field(default=30, ge=1)
+    """A version with fewer answers that have outcomes is not judged (exit 3)."""
+    limit: dict[MetricName, float] = {}
+    """At least this (higher is better) or at most this (lower is better), on outcomes."""
+    max_drop: dict[MetricName, Margin] = {}
+    """The largest loss against the version's own test-set figure."""
 
     def metrics(self) -> list[str]:
         return sorted({*self.limit, *self.max_drop})
@@ -222,13 +252,18 @@ class Kpi(Section):
 class Shadow(Section):
     """When a challenger's answer agrees with the one a stage gave."""
 
-    tolerance: float = Field(default=0.1, ge=0)  # a number within this share of the answer given agrees with it
+    tolerance: float = Field(default=0.1, ge=0)
+    """A number within this share of the answer given agrees with it."""
 
 
 class Contract(Section):
     """What the repository's package offers the toolkit, by name (mlci.core.project describes the whole contract)."""
 
-    service: str = Field(default="service:Predictor", pattern=QUALIFIED_NAME)  # module:class in the package
-    scorer: str = Field(default="evaluate:score", pattern=QUALIFIED_NAME)  # score(model_file, data_file)
-    example: RepositoryPath = "examples/predict.json"  # a request the service answers
-    outcome_metrics: str = Field(default="evaluate:outcome_metrics", pattern=QUALIFIED_NAME)  # (actual, predicted)
+    service: str = Field(default="service:Predictor", pattern=QUALIFIED_NAME)
+    """The service class, `module:class` in the package."""
+    scorer: str = Field(default="evaluate:score", pattern=QUALIFIED_NAME)
+    """`score(model_file, data_file)`, which gates and the champion comparison call."""
+    example: RepositoryPath = "examples/predict.json"
+    """A request the service answers, which deploys smoke-test with."""
+    outcome_metrics: str = Field(default="evaluate:outcome_metrics", pattern=QUALIFIED_NAME)
+    """`(actual, predicted)` to metrics, which `mlci kpi` calls on outcomes."""
