@@ -127,7 +127,8 @@ def test_each_answers_rule_states_its_limit() -> None:
 
 def hand_written() -> dict[Path, str]:
     paths = [*DOCS.rglob("*.md"), *GENERATED_DOCS.glob("*.md"), TEMPLATE / "README.md"]
-    paths.append(TEMPLATE / "{{cookiecutter.project}}" / "README.md")
+    paths += [TEMPLATE / "{{cookiecutter.project}}" / "README.md", TEMPLATE / "ci" / "README.md"]
+    paths += [TEMPLATE / "serving" / "README.md", TEMPLATE / "CHANGELOG.md"]
     return {path: path.read_text(encoding="utf-8") for path in paths if path.name != "benchmarks.md"}
 
 
@@ -143,10 +144,12 @@ def test_hand_written_pages_name_only_commands_and_sessions_that_exist() -> None
     sessions = session_names(TEMPLATE / "noxfile.py") | session_names(generated)
     named_commands, named_sessions = set(), set()
     for path, text in hand_written().items():
-        for name in re.findall(r"`(?:uv run )?mlci ([a-z][a-z-]*)", text):
+        code = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.DOTALL) + re.findall(r"`([^`\n]+)`", text)
+        commanded = r"(?:^|\$ |uv run |&& )mlci ([a-z][a-z-]*)(?=\s|$)"  # where a command line starts
+        for name in re.findall(commanded, "\n".join(code), flags=re.MULTILINE):
             named_commands.add(name)
             assert name in commands, f"{path.name} names `mlci {name}`, which the command line lacks"
-        for group in re.findall(r"nox -s ((?:[a-z][a-z-]* ?)+)", text):
+        for group in re.findall(r"nox -s ((?:[a-z][a-z-]* ?)+)", "\n".join(code)):
             for name in group.split():
                 named_sessions.add(name)
                 assert name in sessions, f"{path.name} names `nox -s {name}`, which no noxfile has"
