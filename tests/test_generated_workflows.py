@@ -57,7 +57,7 @@ def steps(project: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 def test_the_workflows_are_those_the_readme_describes(generated: Path) -> None:
     expected = {"ci.yml", "review.yml", "release.yml", "deploy.yml", "promote.yml", "monitor.yml"}
-    expected |= {"template-update.yml", "cluster.yml", "rollback.yml"}
+    expected |= {"template-update.yml", "cluster.yml", "rollback.yml", "experiment.yml"}
     assert set(workflows(generated)) == expected
 
 
@@ -251,13 +251,16 @@ def test_every_step_that_talks_to_origin_has_the_jobs_token_for_git(generated: P
                 assert "gh auth setup-git" not in script, f"{name}: {job_name}"
                 git_set_up = git_set_up or CREDENTIAL_HELPER in script
                 sessions = set(re.findall(r"nox -s (\S+)", script)) & ORIGIN_SESSIONS
+                sessions |= {
+                    f"experiment -- {a}" for a in re.findall(r"nox -s experiment -- (push|pull|propose)", script)
+                }
                 if sessions:
                     checked += 1
                     where = f"{name}: {job_name}: nox -s {', '.join(sorted(sessions))}"
                     assert git_set_up, f"{where}: no credential helper for this clone before it"
                     token = step.get("env", {}).get("GH_TOKEN")
                     assert token in JOB_TOKENS, f"{where}: GH_TOKEN is {token!r}"
-    assert checked >= 6  # release: register, promote; deploy; promote: promote, deploy; rollback
+    assert checked >= 7  # release: register, promote; deploy; promote: promote, deploy; rollback; experiment: push
 
 
 def test_concurrency_of_deploys_is_the_stages_whatever_started_them(generated: Path) -> None:

@@ -65,7 +65,7 @@ def projects(upstream: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     service.write_text(service.read_text().replace(FIRST_LINE, f"{FIRST_LINE}\nIts answers carry the model version."))
     workflow = upstream / WORKFLOW
     workflow.write_text(workflow.read_text() + "# checked weekly by the template's maintainers\n")
-    (upstream / NEW_FILE).parent.mkdir()
+    (upstream / NEW_FILE).parent.mkdir(exist_ok=True)  # the guides live there too
     (upstream / NEW_FILE).write_text("# Operating {{ cookiecutter.project_name }}\n")
     commit(upstream, "Change a workflow and the service, add a page")
     return first, second

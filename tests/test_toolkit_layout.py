@@ -10,7 +10,8 @@ import pytest
 from conftest import TEMPLATE
 
 SOURCES = {"mlci": TEMPLATE / "ci" / "src" / "mlci", "mlci_serving": TEMPLATE / "serving" / "src" / "mlci_serving"}
-CONCERNS = {"cli", "core", "data", "build", "promotion", "deploy", "review", "monitoring", "scoring", "template"}
+CONCERNS = {"cli", "core", "data", "experiments", "build", "promotion", "deploy", "review", "monitoring", "scoring"}
+CONCERNS |= {"template"}
 LONGEST = 300  # lines of a module
 
 

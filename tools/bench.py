@@ -1,7 +1,8 @@
 """Measure a generated repository: validation against plain pandas, a no-op `dvc repro` against `dvc status`,
 the served bento against the model in process and a minimal FastAPI app, and a promotion to a kubernetes stage
 (a commit in git) against one to a local stage (a server started and smoke-tested), with the rendered overlays,
-batch scoring of a table against the model scoring it in process, and the DVC remote in an S3 bucket (moto's
+batch scoring of a table against the model scoring it in process, one experiment against a plain `dvc repro`
+and a sweep run two at a time against one at a time, and the DVC remote in an S3 bucket (moto's
 server on this machine) against a local folder, and good traffic's latency while hostile requests arrive
 against the same traffic alone.
 
@@ -24,6 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench_experiments import experiments
 from bench_page import recorded
 from demo import TEMPLATE, generate
 from local_server import free_port, local_server
@@ -421,7 +423,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="seconds of load per server at each level")
     parser.add_argument("--rounds", type=int, default=4, help="turns the servers take at each level")
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "bench", help="emptied, then used")
-    parts = ("validation", "pipeline", "service", "serving", "hostile", "promotion", "scoring", "storage")
+    parts = (
+        "validation",
+        "pipeline",
+        "service",
+        "serving",
+        "hostile",
+        "promotion",
+        "scoring",
+        "experiments",
+        "storage",
+    )
     parser.add_argument("--parts", default=",".join(parts), help=f"which to measure, of {', '.join(parts)}")
     parser.add_argument(
         "--page", type=Path, default=TEMPLATE / "docs" / "benchmarks.md", help="the docs page the run is written to"
@@ -445,7 +457,7 @@ def measure(args: argparse.Namespace, chosen: list[str], workdir: Path) -> None:
     print(f"Machine: {machine()}")
     if "validation" in chosen:
         validation(project, args.rows)
-    if {"pipeline", "service", "serving", "hostile", "promotion", "scoring"} & set(chosen):
+    if {"pipeline", "service", "serving", "hostile", "promotion", "scoring", "experiments"} & set(chosen):
         pipeline(project, args.repeat)  # the model the later parts serve and promote
     if "service" in chosen:
         service(project, args.levels, args.seconds, args.rounds)
@@ -458,6 +470,9 @@ def measure(args: argparse.Namespace, chosen: list[str], workdir: Path) -> None:
         promotion(project)
     if "scoring" in chosen:
         scoring(project, args.score_rows)
+    if "experiments" in chosen:
+        commit_reproduced(project)  # experiments start from a commit
+        experiments(project)
     if "storage" in chosen:
         storage(workdir / "storage-parts")
 

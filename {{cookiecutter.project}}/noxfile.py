@@ -108,6 +108,13 @@ def reproduce(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def experiment(session: nox.Session) -> None:
+    """Sweep params as DVC experiments (`-- run -S KEY=A,B [-j N]`), compare them (`-- log`),
+    share them (`-- push`, `-- pull`), make the best a pull request's branch (`-- propose NAME`)."""
+    uv_run(session, "mlci", "experiment", *session.posargs)
+
+
+@nox.session(default=False)
 def preview(session: nox.Session) -> None:
     """Reproduce the pipeline here, pushing nothing: what a pull request's review runs."""
     reproduce(session)

@@ -17,12 +17,23 @@ from pathlib import Path
 from types import FrameType
 
 from mlci import __version__
-from mlci.cli import build, data, deploy, monitoring, registry, review, scoring, settings, template
+from mlci.cli import build, data, deploy, experiments, monitoring, registry, review, scoring, settings, template
 from mlci.cli.common import Handler
 from mlci.core.config import CONFIG_FILE
 from mlci.core.errors import MlciError
 
-FAMILIES = (settings, data, build, registry, deploy, review, monitoring, scoring, template)  # in `--help`'s order
+FAMILIES = (
+    settings,
+    data,
+    experiments,
+    build,
+    registry,
+    deploy,
+    review,
+    monitoring,
+    scoring,
+    template,
+)  # in `--help`'s order
 
 
 def command_line() -> argparse.ArgumentParser:

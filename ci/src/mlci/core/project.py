@@ -8,8 +8,9 @@ A repository offers the toolkit:
   `IDENTIFIER`, the column naming each record or None: then outcomes name records by `id`, the id each answer
   carries), and the names `[contract]` of `mlci.toml` gives: the BentoML service (`service:Predictor`, made by
   the runtime's `model_service`, served from the bento and smoke-tested at `/predict` and `/readyz`), the scoring
-  function the champion gate calls (`evaluate:score`, `score(model_file, data_file) -> {metric: value}`) and the
-  one that measures logged answers against outcomes (`evaluate:outcome_metrics`, `(actual, predicted) -> {...}`);
+  function the champion gate calls (`evaluate:score`, `score(model_file, data_file) -> {metric: value}`), the
+  one that measures logged answers against outcomes (`evaluate:outcome_metrics`, `(actual, predicted) -> {...}`)
+  and the check of a params file experiments call (`params:read`, `read(path)`, a ValueError naming each key);
 - `[contract] example`: a request the service must answer with 200, each answer naming the served version;
   a request with no records it must refuse with 400.
 
@@ -48,6 +49,7 @@ EMPTY_REQUEST = b'{"records": []}'  # a request the contract refuses: a batch mu
 
 Scorer = Callable[[Path, Path], dict[str, float]]
 OutcomeScorer = Callable[[Any, Any], dict[str, float]]
+ParamsReader = Callable[[Path], Any]  # raises ValueError naming each key at fault
 
 
 class ProjectError(MlciError):
@@ -68,6 +70,7 @@ class Project:
     scorer_name: str = "evaluate:score"  # [contract] scorer
     outcome_metrics_name: str = "evaluate:outcome_metrics"  # [contract] outcome_metrics
     example: Path = Path("examples/predict.json")  # [contract] example
+    params_name: str = "params:read"  # [contract] params
 
     @classmethod
     def read(cls, root: Path, config: Config) -> Project:
@@ -96,6 +99,7 @@ class Project:
             contract.scorer,
             contract.outcome_metrics,
             Path(contract.example),
+            contract.params,
         )
 
     @property
@@ -131,6 +135,13 @@ class Project:
                 f"{self.package}.{module_name} defines no {function}{arguments} ([contract] {key} in mlci.toml): {why}"
             )
         return found
+
+    def params_reader(self) -> ParamsReader:
+        """The repository's own check of a params file."""
+        reader: ParamsReader = self._function(
+            self.params_name, "(path)", "params", "experiments check their overrides with it"
+        )
+        return reader
 
     def outcome_columns(self) -> tuple[str, str]:
         """The columns of an outcomes table: the record's id and the true target, as the schema names them."""

@@ -267,3 +267,6 @@ class Contract(Section):
     """A request the service answers, which deploys smoke-test with."""
     outcome_metrics: str = Field(default="evaluate:outcome_metrics", pattern=QUALIFIED_NAME)
     """`(actual, predicted)` to metrics, which `mlci kpi` calls on outcomes."""
+    params: str = Field(default="params:read", pattern=QUALIFIED_NAME)
+    """`read(path)`, which checks a params file (raising ValueError naming each key at fault): `mlci experiment`
+    checks every override with it before anything runs."""
