@@ -10,7 +10,7 @@ import pytest
 from mlci.core.errors import MlciError
 from mlci.experiments.grid import MOST_EXPERIMENTS, Override, OverrideError, applied, check_keys, expand
 from mlci.experiments.log import Row, condition, sorted_rows
-from mlci.experiments.records import Experiment, record
+from mlci.experiments.records import Experiment, record, setup_failure
 
 PARAMS: dict[str, Any] = {
     "prepare": {"test_size": 0.25, "seed": 42},
@@ -122,6 +122,18 @@ def test_a_condition_on_an_unknown_column_or_in_another_form_is_refused() -> Non
         condition("acc>1", COLUMNS)
     with pytest.raises(MlciError, match=r"write COLUMN OP VALUE"):
         condition("accuracy", COLUMNS)
+
+
+def test_an_experiment_dvc_could_not_set_up_says_what_its_worker_said(tmp_path: Path) -> None:
+    celery = tmp_path / ".dvc" / "tmp" / "exps" / "celery"
+    celery.mkdir(parents=True)
+    (celery / "dvc-exp-worker-1.out").write_text(
+        "[...] Task run_exp[7c31] received\n[...] Task run_exp[7c31] raised unexpected: DuplicateError('line 14.')\n"
+    )
+    assert setup_failure(tmp_path) == "DVC could not set it up: DuplicateError('line 14.')"
+    assert setup_failure(tmp_path / "elsewhere") == "its output is gone (the queue was cleared)"
+    failed = record({"rev": "ab" * 20, "data": None}, "base", Path("m"), {"state": "failed"}, setup_failure(tmp_path))
+    assert failed.reason == "DVC could not set it up: DuplicateError('line 14.')"
 
 
 def test_a_record_of_dvc_is_read_with_its_params_metrics_model_and_state(tmp_path: Path) -> None:
