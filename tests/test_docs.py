@@ -196,10 +196,12 @@ def test_a_benchmark_run_writes_its_page_only_when_it_completes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     page = tmp_path / "benchmarks.md"
-    with bench_page.recorded(page, ["--parts", "scoring"]):
-        print("Machine: a test, 2 cores")
+    with bench_page.recorded(page, ["--parts", "scoring"], tmp_path):
+        print(f"==> Generate a repository into {tmp_path}/build/bench")
+        print("Machine: a test, 2 cores   ")  # trailing spaces: the page keeps none
     text = page.read_text(encoding="utf-8")
     assert "Machine: a test, 2 cores\n```" in text
+    assert "==> Generate a repository into build/bench\n" in text  # no machine's folders
     assert "`nox -s bench -- --parts scoring`" in text
     assert re.search(r"\*\*date\*\*: \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
     assert "Machine: a test, 2 cores" in capsys.readouterr().out  # still printed as it runs
@@ -210,6 +212,6 @@ def test_a_benchmark_run_writes_its_page_only_when_it_completes(
 
 
 def half_a_run(page: Path) -> None:
-    with bench_page.recorded(page, []):
+    with bench_page.recorded(page, [], page.parent):
         print("half a run")
         sys.exit("bench: a part failed")

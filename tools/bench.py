@@ -446,7 +446,7 @@ def main() -> None:
     workdir = args.workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    with recorded(args.page, sys.argv[1:]):
+    with recorded(args.page, sys.argv[1:], TEMPLATE):
         measure(args, chosen, workdir)
 
 

@@ -38,12 +38,15 @@ class Tee(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def recorded(page: Path, options: list[str]) -> Iterator[None]:
-    """Print as usual; when the block ends without error, write what it printed as the benchmarks page."""
+def recorded(page: Path, options: list[str], root: Path) -> Iterator[None]:
+    """Print as usual; when the block ends without error, write what it printed as the benchmarks page, with
+    paths under `root` (the checkout) shown relative to it: the page names no machine's folders."""
     tee = Tee(sys.stdout)
     with contextlib.redirect_stdout(tee):
         yield
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     shown = " ".join(options) or "(defaults)"
-    page.write_text(HEADER.format(date=date, options=shown, output=tee.copy.getvalue()), encoding="utf-8")
+    printed = tee.copy.getvalue().replace(f"{root}/", "")
+    output = "".join(line.rstrip() + "\n" for line in printed.splitlines())  # as the linters keep it
+    page.write_text(HEADER.format(date=date, options=shown, output=output), encoding="utf-8")
     print(f"bench: wrote {page}")
