@@ -4,6 +4,7 @@ its hand-written pages naming only commands, sessions and messages that exist.""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import html.parser
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import TEMPLATE, generate
 from mlci.cli import command_line
+from mlci_serving.service import ServingSettings
 from pydantic import Field
 
 sys.path.insert(0, str(TEMPLATE / "tools"))
@@ -82,6 +84,9 @@ def test_the_reference_pages_hold_every_command_setting_answer_and_session(site:
     answers = (reference / "answers.html").read_text(encoding="utf-8")
     for answer in ("project_name", "package_name", "storage", "mlci_source"):
         assert f"<code>{answer}</code>" in answers, answer
+    serving = (reference / "serving.html").read_text(encoding="utf-8")
+    for setting in dataclasses.fields(ServingSettings):
+        assert f"<code>{setting.name}</code>" in serving, setting.name
     sessions = (reference / "sessions.html").read_text(encoding="utf-8")
     for session in ("repro", "kind-proof", "kpi-check", "template-update"):
         assert f"<code>nox -s {session}</code>" in sessions, session

@@ -232,9 +232,43 @@ def sessions_page() -> str:
     )
 
 
+# The service's settings
+
+EXAMPLE_SETTINGS = "Predictor = model_service(schema, MODEL, settings=ServingSettings(timeout=5, max_records=500))"
+
+
+def serving_page() -> str:
+    """Each field of the runtime's `ServingSettings`: its type, its default and what it does (its comment)."""
+    from mlci_serving import service
+
+    source = Path(service.__file__).read_text(encoding="utf-8")
+    lines = source.splitlines()
+    (settings,) = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "ServingSettings"]
+    defaults, rows = service.ServingSettings(), []
+    for node in settings.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name = node.target.id
+            comment = lines[node.lineno - 1].partition("#")[2].strip()
+            if not comment:
+                raise SystemExit(f"docs: ServingSettings.{name} has no comment: say what it does beside it")
+            rows.append((f"`{name}`", ast.unparse(node.annotation), f"`{getattr(defaults, name)!r}`", comment))
+    return "\n".join(
+        [
+            "# The service's settings\n",
+            "Generated from the serving runtime's `ServingSettings` (`mlci_serving.service`) when the site is built. "
+            "A generated repository's `service.py` passes them to `model_service(...)`; what a stage runs with "
+            "(its port, workers, address, or its Kubernetes overlay) is `[deploy.<stage>]` of "
+            "[mlci.toml](config.md), and the inference log's settings are `[monitoring]`.\n",
+            f"```python\n{EXAMPLE_SETTINGS}\n```\n",
+            table(("setting", "type", "default", "what it does"), rows) + "\n",
+        ]
+    )
+
+
 PAGES = {
     "reference/command-line.md": command_line_page,
     "reference/config.md": config_page,
     "reference/answers.md": answers_page,
     "reference/sessions.md": sessions_page,
+    "reference/serving.md": serving_page,
 }
