@@ -66,9 +66,6 @@ def swept(lab: Runner) -> list[str]:
     before = set(shown(lab.clone))
     for step in ("Pull", "Run the sweep", "Write the experiment log", "Push the experiments"):
         run_steps(lab, "experiment.yml", "sweep", only=step, SETS=SWEEP, JOBS="2")
-    status = re.search(r"^status=(\d+)$", lab.output.read_text(), re.MULTILINE)
-    assert status, lab.output.read_text()
-    run_steps(lab, "experiment.yml", "sweep", only="Fail when", STATUS=status[1])  # 0: it passes
     # The runner's clone ends with the job; this one goes on as a person's would, without the job's git helper
     # (a key set twice in .git/config, which DVC's experiments cannot read: the workflow sets it after the sweep).
     run("git", "config", "--local", "--unset-all", "credential.https://github.com.helper", cwd=lab.clone.path)
@@ -86,17 +83,6 @@ def test_the_workflow_runs_every_combination_logs_them_and_pushes_them(lab: Runn
     assert "accuracy ↑" in summary  # every metric, with its direction
     refs = tool(lab.clone, "dvc", "exp", "list", "--name-only", "origin").stdout.split()
     assert set(swept) <= set(refs)
-
-
-def test_the_same_overrides_give_the_same_model_bytes(lab: Runner, swept: list[str]) -> None:
-    before = shown(lab.clone)
-    again = tool(lab.clone, "mlci", "experiment", "run", "-S", "train.n_estimators=12", "-S", "train.max_depth=2")
-    assert again.returncode == 0, again.stdout + again.stderr
-    (name,) = set(shown(lab.clone)) - set(before)
-    (first,) = [before[old] for old in swept if before[old].n_estimators == 12]
-    assert shown(lab.clone)[name].model_md5 == first.model_md5
-    assert first.model_md5 != next(before[old] for old in swept if before[old].n_estimators == 3).model_md5
-    tool(lab.clone, "dvc", "exp", "remove", name)
 
 
 def test_a_teammates_clone_sees_the_pushed_experiments(lab: Runner, swept: list[str], tmp_path: Path) -> None:
@@ -128,7 +114,7 @@ def test_the_best_experiment_becomes_a_reviewed_branch_and_after_its_merge_passe
 ) -> None:
     clone = lab.clone
     log = tool(clone, "mlci", "experiment", "log", "--sort", "f1_macro", "--where", "train.max_depth=2")
-    best = log.stdout.splitlines()[1].split()[0]  # the first row under the header: the sweep's best macro F1
+    best = log.stdout.splitlines()[1].split()[0]  # the first row under the header: the best macro F1 of those
     assert best in swept
     proposed = tool(clone, "mlci", "experiment", "propose", best)
     assert proposed.returncode == 0, proposed.stdout + proposed.stderr
@@ -141,6 +127,9 @@ def test_the_best_experiment_becomes_a_reviewed_branch_and_after_its_merge_passe
     run("git", "switch", "--quiet", "main", cwd=clone.path)
     run("git", "merge", "--quiet", "--ff-only", f"experiment/{best}", cwd=clone.path)
     run("git", "push", "--quiet", "origin", "main", cwd=clone.path, env=clone.env)
+    # The experiment's model is the pipeline's: training it again from the merged params gives the same bytes.
+    run("uv", "run", "--no-sync", "dvc", "repro", "--force", "--single-item", "train", cwd=clone.path, env=clone.env)
+    assert run("git", "status", "--porcelain", "dvc.lock", cwd=clone.path).stdout == ""
     version = register_and_build(clone.path, clone.env)
     promoted = tool(clone, "mlci", "promote", version, "--to", "staging")
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr

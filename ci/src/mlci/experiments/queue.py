@@ -93,8 +93,12 @@ def watched(root: Path, jobs: int) -> None:
     process = subprocess.Popen(command, cwd=root, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         alone_since: float | None = None
-        while process.poll() is None:
-            time.sleep(WATCH_EVERY_S)
+        while True:
+            try:
+                process.wait(timeout=WATCH_EVERY_S)
+                return
+            except subprocess.TimeoutExpired:
+                pass
             if workers(root):
                 alone_since = None
             elif alone_since is None:
