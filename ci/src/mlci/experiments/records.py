@@ -11,6 +11,7 @@ from typing import Any
 from mlci.core.runner import run
 from mlci.experiments.grid import PARAMS_FILE
 
+OUTPUT_GONE = "its output is gone (the queue was cleared)"
 LOG_LINES_SHOWN = 4  # of a failed experiment's output, the last lines (where the reason is)
 
 
@@ -50,7 +51,7 @@ def setup_failure(root: Path) -> str:
         for m in SETUP_FAILED.findall(path.read_text(encoding="utf-8", errors="replace"))
     ]
     if not said:
-        return "its output is gone (the queue was cleared)"
+        return OUTPUT_GONE
     return f"DVC could not set it up: {said[-1]}"
 
 
@@ -69,7 +70,7 @@ def failure_reason(executor: dict[str, Any] | None, fallback: str) -> str:
 
 
 def record(
-    revision: dict[str, Any], baseline: str, model: Path, executor: dict[str, Any] | None, fallback: str = ""
+    revision: dict[str, Any], baseline: str, model: Path, executor: dict[str, Any] | None, fallback: str = OUTPUT_GONE
 ) -> Experiment:
     data = revision.get("data") or {}
     params = flattened(((data.get("params") or {}).get(PARAMS_FILE) or {}).get("data") or {})
@@ -78,9 +79,7 @@ def record(
         metrics.update({k: v for k, v in (figures.get("data") or {}).items() if isinstance(v, int | float)})
     outs = (data.get("outs") or {}).get(model.as_posix()) or {}
     state = (executor or {}).get("state") or ("failed" if revision.get("error") else "success")
-    reason = (
-        failure_reason(executor, fallback or "its output is gone (the queue was cleared)") if state == "failed" else ""
-    )
+    reason = failure_reason(executor, fallback) if state == "failed" else ""
     name = revision.get("name") or revision["rev"][:7]
     return Experiment(name, revision["rev"], baseline, state, params, metrics, outs.get("hash"), reason)
 
