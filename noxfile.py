@@ -32,7 +32,8 @@ COMPILED = {"UV_COMPILE_BYTECODE": "1"}
 def tests(session: nox.Session) -> None:
     """Run the tests of the hooks, the toolkit and generated repositories."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"), *PACKAGES, env=COMPILED)
-    session.run("pytest", *session.posargs, env=USER_ENV)
+    # Each core runs test files of its own: the slow tests mostly wait on one command at a time, one core each.
+    session.run("pytest", "--numprocesses=auto", "--maxprocesses=4", "--dist=loadfile", *session.posargs, env=USER_ENV)
 
 
 @nox.session
