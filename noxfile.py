@@ -3,6 +3,9 @@
 # ///
 """The template's own sessions: tests, lint, a demo of a generated repository's life cycle, and benchmarks."""
 
+import os
+import shutil
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -31,9 +34,25 @@ COMPILED = {"UV_COMPILE_BYTECODE": "1"}
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the tests of the hooks, the toolkit and generated repositories."""
+    java_runtime(session)
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"), *PACKAGES, env=COMPILED)
     # Each core runs test files of its own: the slow tests mostly wait on one command at a time, one core each.
     session.run("pytest", "--numprocesses=auto", "--maxprocesses=4", "--dist=loadfile", *session.posargs, env=USER_ENV)
+
+
+def java_runtime(session: nox.Session) -> None:
+    """Spark, which the batch-scoring tests run, needs a Java runtime (17 or later): Debian's default one is
+    installed where the machine has none and may install packages; elsewhere the session says what to do."""
+    if shutil.which("java"):
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "default-jre-headless", external=True)
+        return
+    session.error(
+        "the tests run Spark, which needs a Java runtime of version 17 or later: install one (on Debian or "
+        "Ubuntu: apt-get install default-jre-headless), then run again"
+    )
 
 
 @nox.session

@@ -22,6 +22,7 @@ from mlci.core.repository import Repository
 from mlci.monitoring.log import NothingToJudgeError
 from mlci.monitoring.shadow import agreeing, replay
 from mlci.scoring import local as scoring
+from mlci.scoring import partition
 from test_toolkit_config import VALID
 
 
@@ -50,6 +51,7 @@ def toy_scorer(classes: list[str]) -> types.SimpleNamespace:
         )
 
     return types.SimpleNamespace(
+        schema=types.SimpleNamespace(identifier="name"),
         required_columns=["x"],
         answer_columns=answer_columns,
         classes_of=lambda model: classes,
@@ -90,14 +92,45 @@ def test_a_table_larger_than_a_chunk_is_scored_whole_and_refused_rows_named(
     assert "out/scored.csv: 247 rows scored by v1.0.0" in said.out
     scored = pd.read_csv(repository / "out" / "scored.csv", dtype={"x": str})
     assert len(scored) == 247
-    assert list(scored.columns) == ["name", "x", "prediction", "probability_big", "probability_small", "model_version"]
+    answers = ["prediction", "probability_big", "probability_small", "model_version", "scored_at"]
+    assert list(scored.columns) == ["row", "name", "x", *answers]
     assert set(scored["model_version"]) == {"v1.0.0"}
+    assert scored["row"].tolist() == [row for row in range(1, 251) if row not in (8, 131, 250)]
+    assert scored["scored_at"].nunique() == 1  # the moment the run began
     assert (scored["prediction"] == np.where(scored["x"].astype(float) > 5, "big", "small")).all()
     refused = pd.read_csv(repository / "out" / "scored.refused.csv", dtype=str, keep_default_na=False)
     assert refused["row"].tolist() == ["8", "131", "250"]  # the rows' numbers in the table, header not counted
     assert refused["name"].tolist() == ["n7", "n130", "n249"]
     assert refused["x"].tolist() == ["seven", "11", ""]
     assert set(refused["reason"]) == {"x: out of range"}
+
+
+@pytest.mark.parametrize(
+    ("keep", "kept"),
+    [
+        ("x", ["name", "x"]),  # the identifier, the record's id, is always kept
+        ("none", ["name"]),
+        ("x,name", ["name", "x"]),  # in the table's order
+        ("all", ["name", "x", "note"]),
+    ],
+)
+def test_the_scores_keep_the_columns_asked_for_and_the_side_file_every_one(
+    repository: Path, keep: str, kept: list[str]
+) -> None:
+    frame = pd.DataFrame({"name": ["a", "b"], "x": [1.0, 99.0], "note": ["n", "m"]})
+    frame.to_csv(repository / "in.csv", index=False)
+    assert main(["score", "in.csv", "out.csv", "--keep", keep]) == 0
+    scored = pd.read_csv(repository / "out.csv")
+    assert list(scored.columns) == [
+        "row",
+        *kept,
+        "prediction",
+        "probability_big",
+        "probability_small",
+        "model_version",
+        "scored_at",
+    ]
+    assert list(pd.read_csv(repository / "out.refused.csv").columns) == ["row", "name", "x", "note", "reason"]
 
 
 def test_the_side_files_own_columns_never_hide_the_tables(repository: Path) -> None:
@@ -128,16 +161,16 @@ def test_an_interrupted_run_leaves_the_previous_output_as_it_was(
     (repository / "scored.csv").write_text("the previous scores\n")
     chunked = 0
 
-    def failing(chunk: pd.DataFrame, first_row: int, build: LoadedBuild) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def failing(chunk: pd.DataFrame, *args: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         nonlocal chunked
         chunked += 1
         if chunked == 2:
             raise KeyboardInterrupt
-        return original(chunk, first_row, build)
+        return original(chunk, *args)
 
-    original = scoring.score_chunk
-    monkeypatch.setattr(scoring, "score_chunk", failing)
-    assert main(["score", "in.csv", "scored.csv", "--chunk-rows", "10"]) == 130
+    original = partition.score_part
+    monkeypatch.setattr(scoring, "score_part", failing)
+    assert main(["score", "in.csv", "scored.csv", "--chunk-rows", "10", "--overwrite"]) == 130
     assert (repository / "scored.csv").read_text() == "the previous scores\n"
     assert not (repository / "scored.refused.csv").exists()
     assert sorted(path.name for path in repository.iterdir()) == sorted(
@@ -155,6 +188,11 @@ def test_an_interrupted_run_leaves_the_previous_output_as_it_was(
         (["in.csv", "out.csv", "--chunk-rows", "0"], "--chunk-rows 0: give a number of rows of 1 or more"),
         (["wrong.csv", "out.csv"], "wrong.csv: no column 'x', which v1.0.0 needs (the table has: 'y')"),
         (["clash.csv", "out.csv"], "already has column(s) 'prediction', which scoring adds"),
+        (["stamped.csv", "out.csv"], "already has column(s) 'scored_at', which scoring adds"),
+        (["in.csv", "out.csv", "--keep", "x,nmae"], "--keep: in.csv has no column 'nmae' (it has: 'name', 'x')"),
+        (["in.csv", "out.csv", "--keep", " , "], "--keep ' , ': name columns separated by commas"),
+        (["in.csv", "there.csv"], "there.refused.csv: already there, from an earlier run: add --overwrite"),
+        (["in.csv", "out.csv", "--master", "local[2]"], "--master local[2]: a Spark master, for --engine spark only"),
     ],
 )
 def test_a_table_that_cannot_be_scored_is_refused_and_nothing_written(
@@ -164,6 +202,8 @@ def test_a_table_that_cannot_be_scored_is_refused_and_nothing_written(
     (repository / "in.txt").write_text("x\n1\n")
     (repository / "wrong.csv").write_text("y\n1\n")
     (repository / "clash.csv").write_text("x,prediction\n1,a\n")
+    (repository / "stamped.csv").write_text("x,scored_at\n1,a\n")
+    (repository / "there.refused.csv").write_text("an earlier run's refusals\n")
     assert main(["score", *args]) == 2
     assert message in capsys.readouterr().err
     assert not (repository / "out.csv").exists()

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bench_experiments import experiments
 from bench_page import recorded
+from bench_spark import spark_scoring
 from demo import TEMPLATE, generate
 from local_server import free_port, local_server
 
@@ -419,6 +420,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic frame")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each DVC command")
     parser.add_argument("--score-rows", type=int, default=500_000, help="rows of the table `mlci score` scores")
+    parser.add_argument(
+        "--spark-rows", default="100000,1000000,3000000", help="table sizes of the Spark part, comma-separated"
+    )
     parser.add_argument("--levels", default="1,8,32", help="concurrent clients for the service, comma-separated")
     parser.add_argument("--seconds", type=float, default=20, help="seconds of load per server at each level")
     parser.add_argument("--rounds", type=int, default=4, help="turns the servers take at each level")
@@ -432,6 +436,7 @@ def main() -> None:
         "promotion",
         "scoring",
         "experiments",
+        "spark",
         "storage",
     )
     parser.add_argument("--parts", default=",".join(parts), help=f"which to measure, of {', '.join(parts)}")
@@ -457,7 +462,7 @@ def measure(args: argparse.Namespace, chosen: list[str], workdir: Path) -> None:
     print(f"Machine: {machine()}")
     if "validation" in chosen:
         validation(project, args.rows)
-    if {"pipeline", "service", "serving", "hostile", "promotion", "scoring", "experiments"} & set(chosen):
+    if {"pipeline", "service", "serving", "hostile", "promotion", "scoring", "experiments", "spark"} & set(chosen):
         pipeline(project, args.repeat)  # the model the later parts serve and promote
     if "service" in chosen:
         service(project, args.levels, args.seconds, args.rounds)
@@ -473,6 +478,9 @@ def measure(args: argparse.Namespace, chosen: list[str], workdir: Path) -> None:
     if "experiments" in chosen:
         commit_reproduced(project)  # experiments start from a commit
         experiments(project)
+    if "spark" in chosen:
+        commit_reproduced(project)  # a build is made of a commit
+        spark_scoring(project, [int(rows) for rows in args.spark_rows.split(",")])
     if "storage" in chosen:
         storage(workdir / "storage-parts")
 

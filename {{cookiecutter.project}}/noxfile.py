@@ -17,6 +17,9 @@ nox.options.sessions = ["lint", "tests"]
 
 # uv runs in the project's own .venv: a virtual environment the user has activated is not it.
 OWN_ENVIRONMENT: dict[str, str | None] = {"VIRTUAL_ENV": None}
+# `score --engine spark` runs with pyspark beside the environment (`uv run --with`): not in
+# uv.lock, so that a repository that never uses Spark never downloads it.
+SPARK = "pyspark>=4.0,<5"
 synced: set[str] = set()  # the sessions of this nox run that have synced the environment
 
 
@@ -230,8 +233,11 @@ def shadow(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def score(session: nox.Session) -> None:
-    """Score a table with a stored build (`-- INPUT OUTPUT [--stage S | --version V]`)."""
-    uv_run(session, "mlci", "score", *session.posargs)
+    """Score a table with a stored build (`-- INPUT OUTPUT --version V [--engine spark]`)."""
+    arguments = " ".join(session.posargs)
+    on_spark = "--engine spark" in arguments or "--engine=spark" in arguments
+    spark = ["--with", SPARK] if on_spark else []
+    uv_run(session, *spark, "mlci", "score", *session.posargs)
 
 
 @nox.session(default=False)

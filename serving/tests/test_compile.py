@@ -21,6 +21,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from mlci_serving import compile as compiling
 from mlci_serving.answers import TrainedModel, answers, frame_rows
+from mlci_serving.batch import TableScorer
 from mlci_serving.compiled import TOLERANCE, CompiledModel, load_compiled
 from mlci_serving.contract import ClassPrediction
 from mlci_serving.names import COMPILED_SHA256_VARIABLE, compiled_path
@@ -72,6 +73,17 @@ def test_the_compiled_model_answers_as_the_trained_one_with_values_missing(workd
         expected = case.model.predict(frame)
         share = np.abs(compiled.predict(rows) - expected) / np.maximum(1.0, np.abs(expected))
         assert share.max() <= TOLERANCE
+
+
+def test_the_compiled_model_reads_a_tables_columns_as_it_reads_records(workdir: Path, case: Case) -> None:
+    """`mlci score` hands the compiled model a frame of features (as `TableScorer` reads a table): its answers
+    are exactly those it gives the same rows sent as records, missing values included."""
+    assert compile_here(case)["compiled"] is True
+    compiled, frame = load_compiled(COMPILED, sha256(COMPILED), case.schema), features(case)
+    columns = TableScorer(case.schema).model_inputs(frame)
+    if case.schema.task == "classification":
+        assert np.array_equal(compiled.predict_proba(columns), compiled.predict_proba(frame_rows(frame)))
+    assert np.array_equal(compiled.predict(columns), compiled.predict(frame_rows(frame)))
 
 
 def test_a_model_compiles_to_the_same_bytes_its_operator_sets_sorted(case: Case) -> None:

@@ -68,13 +68,22 @@ def install(store: Store, root: Path, name: str, version: str) -> Installed:
     A home per checksum is never changed once made, so a build can be imported while another one serves. Every
     file of the imported copy is checked against the sealed manifest on every install: a copy can be altered.
     """
-    sealed = build_seal(root, name, version)
+    return install_sealed(store, build_seal(root, name, version))
+
+
+def install_sealed(store: Store, sealed: BuildSeal) -> Installed:
+    """`install`, given the seal git holds (as a Spark executor is, which has no clone)."""
     home = cache_home() / "bentos" / sealed.bento_sha256
     if not home.is_dir():
         fetch_and_import(store, sealed, home)
-    check_tree(home / "bentos" / name / version, sealed.manifest, home)
+    check_tree(home / "bentos" / sealed.name / sealed.version, sealed.manifest, home)
     return Installed(
-        f"{name}:{version}", sealed.version, sealed.bento_sha256, home, sealed.model_sha256, sealed.compiled_sha256
+        f"{sealed.name}:{sealed.version}",
+        sealed.version,
+        sealed.bento_sha256,
+        home,
+        sealed.model_sha256,
+        sealed.compiled_sha256,
     )
 
 

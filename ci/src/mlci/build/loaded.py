@@ -16,10 +16,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlci.build.installed import install
+from mlci.build.installed import install_sealed
 from mlci.build.runtime import PACKAGE
 from mlci.core.errors import BuildError, MlciError
 from mlci.core.repository import Repository
+from mlci.core.seals import BuildSeal, build_seal
+from mlci.core.store import Store
 
 
 @dataclass(frozen=True)
@@ -63,35 +65,74 @@ def import_from(source: Path | None, *modules: str) -> list[ModuleType]:
             sys.path.remove(str(source))
 
 
+@dataclass(frozen=True)
+class BuildTicket:
+    """What a process needs to load a stored build without a clone (a Spark executor): where the store is,
+    what git seals of the build, and where the package keeps its schema and model."""
+
+    store_url: str
+    sealed: BuildSeal
+    package: str
+    model: str  # the trained model's path in the repository, as in the bento
+
+    @property
+    def version(self) -> str:
+        return self.sealed.version
+
+
+def ticket_for(repository: Repository, version: str) -> BuildTicket:
+    """A stored version's ticket, from git's seal."""
+    project = repository.project
+    sealed = build_seal(project.root, project.name, version)
+    return BuildTicket(repository.store.url, sealed, project.package, str(project.model))
+
+
 def stored_build(repository: Repository, version: str) -> LoadedBuild:
     """A stored build, checked, loaded: its runtime, its package's schema and its model."""
-    project = repository.project
-    installed = install(repository.store, project.root, project.name, version)
-    source = installed.home / "bentos" / project.name / installed.version / "src"
+    return ticketed_build(ticket_for(repository, version))
+
+
+def ticketed_build(ticket: BuildTicket) -> LoadedBuild:
+    """The build a ticket names, fetched and checked (once per checksum on this machine), loaded."""
+    installed = install_sealed(Store(ticket.store_url), ticket.sealed)
+    source = installed.home / "bentos" / ticket.sealed.name / installed.version / "src"
     if not (source / PACKAGE).is_dir():
         raise BuildError(
             f"the build of {installed.version} carries no serving runtime ({PACKAGE}): it was made before the "
             "runtime became a package of its own; take the template update, then register and build a new version"
         )
-    return load_build(source, repository, installed.version, installed.model_sha256)
+    return load_build(
+        source,
+        ticket.package,
+        installed.version,
+        source / ticket.model,
+        installed.model_sha256,
+        installed.compiled_sha256,
+    )
 
 
 def working_tree_build(repository: Repository, model_file: Path, version: str) -> LoadedBuild:
     """The working tree's package and this environment's runtime, with a model file (the review's challenger)."""
-    return load_build(None, repository, version, "", model_file)
+    return load_build(None, repository.project.package, version, model_file, "", "")
 
 
 def load_build(
-    source: Path | None, repository: Repository, version: str, model_sha256: str, model_file: Path | None = None
+    source: Path | None, package: str, version: str, trained: Path, model_sha256: str, compiled_sha256: str
 ) -> LoadedBuild:
-    project = repository.project
-    answers, batch, schema_view, schema = import_from(
-        source, f"{PACKAGE}.answers", f"{PACKAGE}.batch", f"{PACKAGE}.schema", f"{project.package}.schema"
+    """The build's scorer and model: its compiled model when it has one that reads tables (as its service
+    serves it), else the trained one; each checked against the build's checksum."""
+    answers, batch, compiled, names, schema_view, schema = import_from(
+        source,
+        *(f"{PACKAGE}.{module}" for module in ("answers", "batch", "compiled", "names", "schema")),
+        f"{package}.schema",
     )
     try:
         scorer = batch.TableScorer(schema_view.Schema.of(schema))
     except ValueError as error:
         where = f"the build of {version}" if source else "the working tree"
         raise BuildError(f"{where}: {error}") from None
-    model = answers.load_model(model_file or (source or project.root) / project.model, model_sha256)
+    if compiled_sha256 and hasattr(compiled.CompiledModel, "frame_inputs"):  # a 0.1.0 runtime: the trained one
+        model = compiled.load_compiled(names.compiled_path(trained), compiled_sha256, scorer.schema)
+    else:
+        model = answers.load_model(trained, model_sha256)
     return LoadedBuild(version, model, scorer)

@@ -14,37 +14,37 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow
+import pyarrow.parquet
 
-from mlci.build.loaded import LoadedBuild, stored_build, version_for
-from mlci.core.errors import MlciError
+from mlci.build.loaded import stored_build, version_for
 from mlci.core.repository import Repository
 from mlci.core.scratch import scratch_folder
 from mlci.core.storage import filesystem, reaching
+from mlci.scoring.partition import KEEP_ALL, ScoreError, as_arrow, layout, score_part
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REFUSED_SUFFIX = ".refused.csv"
-ROW_COLUMN, REASON_COLUMN = "row", "reason"  # the side file's own columns: the row's number in the table, and why
 INPUT_SETTING = "the table to score (INPUT)"
 OUTPUT_SETTING = "the scored table (OUTPUT)"
 
 
-class ScoreError(MlciError):
-    """A table that cannot be scored, or a place the scores cannot be written; nothing was written."""
-
-
 @dataclass(frozen=True)
 class ScoreRequest:
-    """What to score, where the scores go, and with which build."""
+    """What to score, where the scores go, with which build, and which of the table's columns the scores keep."""
 
     table: str
     output: str
     version: str | None = None
     stage: str | None = None
     chunk_rows: int = 50_000
+    keep: str = KEEP_ALL
+    overwrite: bool = False  # replace outputs that exist, rather than refuse to
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Scored:
     rows: int
     refused: int
     seconds: float
+    retried: int = 0  # parts an engine ran again after a failure
 
 
 def table_format(url: str) -> str:
@@ -90,30 +91,41 @@ def chunks(url: str, rows: int) -> Iterator[pd.DataFrame]:
 
 
 def parquet_chunks(handle: Any, url: str, rows: int) -> Iterator[pd.DataFrame]:
-    import pyarrow
-    import pyarrow.parquet
 
-    try:
-        table = pyarrow.parquet.ParquetFile(handle)
-    except pyarrow.ArrowException as error:
-        raise ScoreError(f"{url}: not a Parquet file that can be read: {error}") from None
-    for batch in table.iter_batches(batch_size=rows):
+    for batch in parquet_file(handle, url).iter_batches(batch_size=rows):
         yield batch.to_pandas()
 
 
-class TableWriter:
-    """A table written a chunk at a time into a local temporary file, then moved or uploaded whole."""
+def parquet_file(handle: Any, url: str) -> Any:
+    """A Parquet file opened for reading, or a clear refusal."""
+    import pyarrow.parquet
 
-    def __init__(self, url: str, local: Path, kind: str) -> None:
-        self.url, self.kind, self.path = url, kind, local
+    try:
+        return pyarrow.parquet.ParquetFile(handle)
+    except pyarrow.ArrowException as error:
+        raise ScoreError(f"{url}: not a Parquet file that can be read: {error}") from None
+
+
+def column_types(url: str) -> dict[str, pyarrow.DataType]:
+    """The table's column types: a Parquet file's own; none for a CSV, whose values are text as written."""
+    if table_format(url) == "csv":
+        return {}
+    fs, path = filesystem(url)
+    with reaching(url, INPUT_SETTING), fs.open(path, "rb") as handle:
+        schema = parquet_file(handle, url).schema_arrow
+    return {field.name: field.type for field in schema}
+
+
+class TableWriter:
+    """A table written a part at a time into a local file (to be moved or uploaded whole), in the run's types."""
+
+    def __init__(self, local: Path, kind: str, schema: pyarrow.Schema) -> None:
+        self.path, self.kind, self.schema = local, kind, schema
         self.writer: Any = None
-        self.schema: Any = None
-        self.columns: list[str] = []
         self.rows = 0
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Add a chunk's rows; empty chunks only say which columns an empty table has."""
-        self.columns = self.columns or list(frame.columns)
+        """Add a part's rows."""
         if frame.empty:
             return
         self.rows += len(frame)
@@ -121,31 +133,30 @@ class TableWriter:
             frame.to_csv(self.path, mode="a", header=self.writer is None, index=False)
             self.writer = True
             return
-        import pyarrow
-        import pyarrow.parquet
-
         if self.writer is None:
-            inferred = pyarrow.Schema.from_pandas(frame, preserve_index=False)
-            # a column empty in the first chunk has no type yet: text, as a CSV's columns are read
-            self.schema = pyarrow.schema(
-                [pyarrow.field(f.name, pyarrow.string()) if pyarrow.types.is_null(f.type) else f for f in inferred]
-            )
             self.writer = pyarrow.parquet.ParquetWriter(self.path, self.schema)
-        self.writer.write_table(pyarrow.Table.from_pandas(frame, schema=self.schema, preserve_index=False))
+        self.writer.write_table(as_arrow(frame, self.schema))
 
     def finish(self) -> None:
-        """Close the local file; an empty table still gets its header."""
+        """Close the file; an empty table still gets its header."""
         if self.writer is None:
-            empty = pd.DataFrame(columns=self.columns)
             if self.kind == "csv":
-                empty.to_csv(self.path, index=False)
+                pd.DataFrame(columns=self.schema.names).to_csv(self.path, index=False)
             else:
-                empty.to_parquet(self.path, index=False)
+                pyarrow.parquet.write_table(self.schema.empty_table(), self.path)
         elif self.kind == "parquet":
             self.writer.close()
 
 
-def publish(writers: list[TableWriter]) -> None:
+class PlacedWriter(TableWriter):
+    """A writer of one of a run's outputs, with the place it is published to."""
+
+    def __init__(self, url: str, local: Path, kind: str, schema: pyarrow.Schema) -> None:
+        super().__init__(local, kind, schema)
+        self.url = url
+
+
+def publish(writers: list[PlacedWriter]) -> None:
     """Put the whole files where they belong: on a local disk, each copied beside its place first and then all
     moved in at once, so that an output never stands beside a side file of another run; in a bucket, uploaded in
     turn (an object shows only once it is whole)."""
@@ -164,70 +175,46 @@ def publish(writers: list[TableWriter]) -> None:
         os.replace(f"{path}.partial", path)
 
 
-def check_columns(chunk: pd.DataFrame, build: LoadedBuild, url: str) -> list[str]:
-    """The columns the scores add, once the table has what the contract needs and none of them."""
-    missing = [name for name in build.scorer.required_columns if name not in chunk.columns]
-    if missing:
-        raise ScoreError(
-            f"{url}: no column {', '.join(map(repr, missing))}, which {build.version} needs "
-            f"(the table has: {', '.join(map(repr, chunk.columns))})"
-        )
-    added: list[str] = build.scorer.answer_columns(build.scorer.classes_of(build.model))
-    clashing = [name for name in added if name in chunk.columns]
-    if clashing:
-        raise ScoreError(
-            f"{url}: the table already has column(s) {', '.join(map(repr, clashing))}, which scoring adds: "
-            "rename or drop them first"
-        )
-    return added
-
-
-def own_name(name: str, taken: pd.Index) -> str:
-    """A side-file column's name, `_` before it as often as the table's own columns need (a table may have a `row`)."""
-    while name in taken:
-        name = f"_{name}"
-    return name
-
-
-def score_chunk(chunk: pd.DataFrame, first_row: int, build: LoadedBuild) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The chunk's answered rows with their answers, and its refused rows with their numbers and reasons."""
-    inputs, reasons = build.scorer.judged(chunk)
-    kept = [position for position in range(len(chunk)) if position not in reasons]
-    answered = chunk.iloc[kept].reset_index(drop=True)
-    if kept:
-        answers = build.scorer.predictions(build.model, inputs, build.version)
-        answered = pd.concat([answered, answers], axis=1)
-    refused = chunk.iloc[list(reasons)].reset_index(drop=True)
-    refused.insert(0, own_name(ROW_COLUMN, chunk.columns), [first_row + position for position in reasons])
-    refused[own_name(REASON_COLUMN, chunk.columns)] = list(reasons.values())
-    return answered, refused
-
-
-def score(repository: Repository, request: ScoreRequest) -> Scored:
-    """Score a table with a stored build, writing the answers and the refused rows."""
+def checked_request(request: ScoreRequest) -> tuple[str, str]:
+    """The output's format and its side file's place, once the request names formats and no overwriting."""
     if request.chunk_rows < 1:
         raise ScoreError(f"--chunk-rows {request.chunk_rows}: give a number of rows of 1 or more")
     kind, side = table_format(request.output), refused_path(request.output)
     table_format(request.table)
     if request.table in (request.output, side):
         raise ScoreError(f"{request.output}: the output would overwrite the table scored; name another file")
+    if not request.overwrite:
+        for url in (request.output, side):
+            fs, path = filesystem(url)
+            with reaching(url, OUTPUT_SETTING):
+                if fs.exists(path):
+                    raise ScoreError(f"{url}: already there, from an earlier run: add --overwrite to replace it")
+    return kind, side
+
+
+def score(repository: Repository, request: ScoreRequest) -> Scored:
+    """Score a table with a stored build, writing the answers and the refused rows."""
+    kind, side = checked_request(request)
     version = version_for(repository, request.version, request.stage)
     build = stored_build(repository, version)
-    started, rows, refused = time.monotonic(), 0, 0
+    types = column_types(request.table)
+    started, scored_at, rows, refused = time.monotonic(), datetime.now(UTC), 0, 0
     with scratch_folder("score") as scratch:
-        output = TableWriter(request.output, Path(scratch) / f"scored.{kind}", kind)
-        refusals = TableWriter(side, Path(scratch) / "refused.csv", "csv")
-        added: list[str] = []
-        seen = False
+        output: PlacedWriter | None = None
+        refusals: PlacedWriter | None = None
         for chunk in chunks(request.table, request.chunk_rows):
-            added, seen = added or check_columns(chunk, build, request.table), True
-            answered, refused_rows = score_chunk(chunk, rows + 1, build)
-            output.write(answered.reindex(columns=[*chunk.columns, *added]))  # a chunk all refused has no answers
+            if output is None or refusals is None:
+                shape = layout(list(chunk.columns), build, request.keep, request.table)
+                here = Path(scratch)
+                output = PlacedWriter(request.output, here / f"scored.{kind}", kind, shape.scored_schema(types))
+                refusals = PlacedWriter(side, here / "refused.csv", "csv", shape.refused_schema(types))
+            answered, refused_rows = score_part(chunk, rows + 1, build, shape, scored_at)
+            output.write(answered)
             refusals.write(refused_rows)
             rows, refused = rows + len(chunk), refused + len(refused_rows)
             rate = rows / max(time.monotonic() - started, 1e-9)
             print(f"{request.table}: {rows:,} rows scored, {refused:,} refused ({rate:,.0f} rows/s)", file=sys.stderr)
-        if not seen:
+        if output is None or refusals is None:
             raise ScoreError(f"{request.table}: the table has no header row: nothing to score")
         publish([output, refusals])
     return Scored(version, request.output, side, rows, refused, time.monotonic() - started)
