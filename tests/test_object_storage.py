@@ -256,6 +256,19 @@ def test_a_table_in_the_bucket_is_scored_into_the_bucket(pushed: Bucketed, built
     assert refused["row"].tolist() == [3]
     assert refused["reason"].iloc[0].startswith("body_mass_g: Input should be a valid number")
     assert refused["reason"].iloc[0].endswith("(got 'heavy')")
+    # Spark's executors read the table and write their parts through the same endpoint setting
+    spark = ["--version", built, "--engine", "spark", "--master", "local[2,4]"]
+    done = nox(
+        pushed.path, pushed.env, "-s", "score", "--", f"{base}/tables/in.csv", f"{base}/spark/out.parquet", *spark
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    keys = set(pushed.keys(f"{PREFIX}/spark/"))
+    assert {f"{PREFIX}/spark/out.parquet/_SUCCESS", f"{PREFIX}/spark/out.refused.csv/_SUCCESS"} <= keys
+    assert not [key for key in keys if ".partial" in key]
+    parts = sorted(key for key in keys if key.startswith(f"{PREFIX}/spark/out.parquet/part-"))
+    on_spark = pd.concat([pd.read_parquet(io.BytesIO(pushed.read(key))) for key in parts], ignore_index=True)
+    columns = ["row", "prediction", "model_version"]
+    pd.testing.assert_frame_equal(on_spark[columns], scored[columns])
 
 
 def test_the_review_fetches_the_base_and_the_champion_through_the_remote(fresh_clone: Bucketed) -> None:

@@ -4,6 +4,7 @@ the rows the local engine gives, and survives a Python worker killed mid-job."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -88,13 +89,13 @@ def test_spark_scores_the_rows_the_local_engine_scores(built: tuple[Path, str], 
         keep = ["--keep", "island,sex"]
     common = [str(source), "--version", version, "--chunk-rows", "10000", *keep]
     local = score(project, common[0], str(tmp_path / "local.parquet"), *common[1:])
-    assert local.returncode == 0, local.stderr
+    assert local.returncode == 0, local.stdout + local.stderr
     target = [common[0], str(tmp_path / "spark.parquet"), *common[1:]]
     if kind == "csv":  # through spark-submit, as on a cluster, with the entry point mlci ships
         spark = submit(project, "--master", MASTER, *target)
     else:
         spark = score(project, *target, "--engine", "spark", "--master", MASTER)
-    assert spark.returncode == 0, spark.stderr
+    assert spark.returncode == 0, spark.stdout + spark.stderr
     assert "119997 rows scored" in spark.stdout
     assert "3 refused" in spark.stdout
     scored_locally = pd.read_parquet(tmp_path / "local.parquet")
@@ -133,10 +134,45 @@ def test_refusals_come_before_spark_starts_and_write_nothing(built: tuple[Path, 
             *(spark if "--master" not in args else []),
         )
         assert done.returncode != 0, name
-        assert message in done.stderr, (name, done.stderr[-2000:])
-        assert "log4j" not in done.stderr, name  # Spark never started: its logging says so first
+        assert message in done.stdout + done.stderr, (name, done.stdout[-2000:], done.stderr[-2000:])
+        assert "log4j" not in done.stdout + done.stderr, name  # Spark never started: its logging says so first
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv", "short.csv", "there.parquet"]
     assert list((tmp_path / "there.parquet").iterdir()) == []
+
+
+def test_an_altered_build_is_refused_before_a_task_loads_it(built: tuple[Path, str], tmp_path: Path) -> None:
+    """The driver loads the build as every load does, each file checked against git's seal, before any task."""
+    project, version = built
+    table_to_score(project, 50).to_csv(tmp_path / "in.csv", index=False)
+    script = (
+        "import sys; from pathlib import Path; from mlci.build.installed import install\n"
+        "from mlci.core.store import Store\n"
+        "print(install(Store(sys.argv[1]), Path('.'), 'penguin-species', sys.argv[2]).home)"
+    )
+    store = str(project.parent / "storage" / "bentos")
+    home = Path(run("uv", "run", "--no-sync", "python", "-c", script, store, version, cwd=project).stdout.strip())
+    compiled = home / "bentos" / "penguin-species" / version / "src" / "models" / "model.onnx"
+    compiled.parent.parent.chmod(0o755)
+    compiled.chmod(0o644)
+    compiled.write_bytes(compiled.read_bytes() + b"\0")
+    try:
+        spark = score(
+            project,
+            str(tmp_path / "in.csv"),
+            str(tmp_path / "out.parquet"),
+            "--version",
+            version,
+            "--engine",
+            "spark",
+            "--master",
+            MASTER,
+        )
+    finally:
+        shutil.rmtree(home)  # the next load imports the build afresh from the store
+    assert spark.returncode != 0
+    said = spark.stdout + spark.stderr  # nox prints what its commands print on its output
+    assert "the imported build is not the one built and sealed in git (changed: src/models/model.onnx)" in said
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv"]
 
 
 def test_a_csv_whose_quoted_field_spans_a_cut_is_refused_naming_the_engine_that_reads_it(
@@ -161,11 +197,14 @@ def test_a_csv_whose_quoted_field_spans_a_cut_is_refused_naming_the_engine_that_
         MASTER,
     )
     assert spark.returncode != 0
-    assert "a quoted field holds a line break" in spark.stderr, spark.stderr[-3000:]
-    assert "score it with the local engine, or as Parquet" in spark.stderr
+    said = spark.stdout + spark.stderr
+    assert "a quoted field holds a line break" in said, said[-3000:]
+    assert "score it with the local engine, or as Parquet" in said
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv"]
     local = score(project, str(source), str(tmp_path / "out.parquet"), "--version", version)
-    assert local.returncode == 0, local.stderr  # the local engine reads the field whole, and refuses its value
+    assert local.returncode == 0, (
+        local.stdout + local.stderr
+    )  # the local engine reads the field whole, and refuses its value
     assert len(pd.read_csv(tmp_path / "out.refused.csv")) == 4
 
 
@@ -209,7 +248,7 @@ def test_a_worker_killed_mid_job_leaves_each_row_in_the_output_once(built: tuple
         if job.poll() is None:
             job.kill()
     assert killed, "no Python worker of Spark's was found to kill"
-    assert job.returncode == 0, stderr[-3000:]
+    assert job.returncode == 0, (stdout + stderr)[-3000:]
     assert "ran again after a task failed" in stdout, stdout
     scored = parts(output, "parquet")
     refused = parts(tmp_path / "out.refused.csv", "csv")

@@ -14,7 +14,7 @@ from mlci.core.config import Config, ConfigError, load_config
 from mlci.core.errors import RefusedError
 from mlci.core.project import Project, ProjectError, log_environment, server_environment
 from mlci.core.registry import Assignment, Registry, Version
-from mlci.core.runner import CommandError, attempt, run
+from mlci.core.runner import CommandError, attempt, executable, run
 from mlci.core.settings import Drift
 from mlci.deploy.targets.local import Running, Step, decide, state_dir
 from mlci.monitoring.drift import Window, large_enough
@@ -246,3 +246,22 @@ def test_a_server_of_a_compiled_build_is_told_the_compiled_models_checksum_too()
         MODEL_SHA256_VARIABLE: "ab" * 32,
         COMPILED_SHA256_VARIABLE: "cd" * 32,
     }
+
+
+def test_a_tool_of_the_environment_is_found_beside_an_environment_layered_under_this_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`uv run --with pyspark python -m mlci` runs a Python of its own over the project's environment: bentoml
+    and dvc are the project's, beside the site-packages the layered Python reads."""
+    overlay, project = tmp_path / "overlay", tmp_path / "project"
+    site = project / "lib" / "python3.11" / "site-packages"
+    for folder in (overlay / "bin", project / "bin", site):
+        folder.mkdir(parents=True)
+    (project / "bin" / "bentoml").touch()
+    monkeypatch.setattr(sys, "executable", str(overlay / "bin" / "python"))
+    monkeypatch.setattr(sys, "path", [str(overlay / "lib" / "python3.11" / "site-packages"), str(site)])
+    assert executable("bentoml") == str(project / "bin" / "bentoml")
+    (overlay / "bin" / "bentoml").touch()
+    assert executable("bentoml") == str(overlay / "bin" / "bentoml")  # the Python's own environment first
+    assert executable("dvc") == str(overlay / "bin" / "dvc")  # found nowhere: where it would be
+    assert executable("git") == "git"

@@ -236,8 +236,9 @@ def score(session: nox.Session) -> None:
     """Score a table with a stored build (`-- INPUT OUTPUT --version V [--engine spark]`)."""
     arguments = " ".join(session.posargs)
     on_spark = "--engine spark" in arguments or "--engine=spark" in arguments
-    spark = ["--with", SPARK] if on_spark else []
-    uv_run(session, *spark, "mlci", "score", *session.posargs)
+    # the `mlci` script runs the environment's own Python, which does not see what `--with` adds
+    command = ["--with", SPARK, "python", "-m", "mlci"] if on_spark else ["mlci"]
+    uv_run(session, *command, "score", *session.posargs)
 
 
 @nox.session(default=False)

@@ -21,11 +21,24 @@ class CommandError(MlciError):
         self.output = output
 
 
+def environment_folders() -> list[Path]:
+    """Where this environment's programs are: beside its python, then beside each site-packages it reads (an
+    environment layered over another, as `uv run --with` makes, reads the project's)."""
+    folders = [Path(sys.executable).parent]
+    for entry in map(Path, sys.path):
+        if entry.name == "site-packages" and len(entry.parents) > 2:
+            folders.append(entry.parents[2] / "bin")
+    return folders
+
+
 def executable(tool: str) -> str:
     """The program to run for `tool`: this environment's python, dvc and bentoml, else PATH's (git, uv)."""
     if tool == "python":
         return sys.executable
-    return str(Path(sys.executable).parent / tool) if tool in TOOLS_OF_THIS_ENVIRONMENT else tool
+    if tool not in TOOLS_OF_THIS_ENVIRONMENT:
+        return tool
+    found = [folder / tool for folder in environment_folders() if (folder / tool).is_file()]
+    return str(found[0] if found else Path(sys.executable).parent / tool)
 
 
 def attempt(

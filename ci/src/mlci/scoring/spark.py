@@ -53,8 +53,8 @@ def spark_session(master: str | None) -> Iterator[Any]:
         from pyspark.sql import SparkSession
     except ImportError:
         raise ScoreError(
-            "--engine spark needs pyspark: `uv sync --group spark` in a generated repository (or install "
-            "mlci[spark]), and a Java runtime of version 17 or later"
+            "--engine spark needs pyspark beside mlci: `nox -s score -- ... --engine spark` adds it for the run "
+            "(as `uv run --with 'pyspark>=4.0,<5' python -m mlci score ...` does), or install mlci[spark]"
         ) from None
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this environment's
     builder = SparkSession.builder.appName("mlci score")
