@@ -137,9 +137,12 @@ def commit(staging: str, final: str) -> None:
         if "file" in fs.protocol:
             fs.touch(f"{staged}/{DONE_MARKER}")
             os.replace(staged, path)
-        else:
-            fs.mv(staged, path, recursive=True)
+        else:  # a bucket has no folders to rename: each part is copied, then the marker written, then the staging gone
+            fs.invalidate_cache()  # the executors wrote the parts, not this process: its listings are stale
+            for part in fs.find(staged):
+                fs.copy(part, path + part[len(staged) :])
             fs.touch(f"{path}/{DONE_MARKER}")
+            fs.rm(staged, recursive=True)
 
 
 def score_on_spark(repository: Repository, request: ScoreRequest, master: str | None) -> Scored:
