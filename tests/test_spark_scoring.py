@@ -140,6 +140,46 @@ def test_refusals_come_before_spark_starts_and_write_nothing(built: tuple[Path, 
     assert list((tmp_path / "there.parquet").iterdir()) == []
 
 
+def test_a_build_gone_from_the_store_is_refused_before_spark_starts(built: tuple[Path, str], tmp_path: Path) -> None:
+    """A version git records as built, its build gone from the store and from this machine's cache: as on a
+    cluster's driver, which has never imported it."""
+    project, version = built
+    table_to_score(project, 50).to_csv(tmp_path / "in.csv", index=False)
+    script = (
+        "import sys; from pathlib import Path; from mlci.build.installed import install\n"
+        "from mlci.core.store import Store\n"
+        "print(install(Store(sys.argv[1]), Path('.'), 'penguin-species', sys.argv[2]).home)"
+    )
+    store = project.parent / "storage" / "bentos"
+    home = Path(run("uv", "run", "--no-sync", "python", "-c", script, str(store), version, cwd=project).stdout.strip())
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    stored = sorted((store / "penguin-species").glob(f"{version}.*"))
+    assert stored, f"no files of {version} in {store}"
+    for path in [*stored, home]:
+        path.rename(kept / path.name)
+    try:
+        done = score(
+            project,
+            str(tmp_path / "in.csv"),
+            str(tmp_path / "out.parquet"),
+            "--version",
+            version,
+            "--engine",
+            "spark",
+            "--master",
+            MASTER,
+        )
+    finally:
+        for path in [*stored, home]:
+            (kept / path.name).rename(path)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert f"no build of penguin-species {version}, which git records as built" in said
+    assert "log4j" not in said  # Spark never started: its logging says so first
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv", "kept"]
+
+
 def test_an_altered_build_is_refused_before_a_task_loads_it(built: tuple[Path, str], tmp_path: Path) -> None:
     """The driver loads the build as every load does, each file checked against git's seal, before any task."""
     project, version = built
