@@ -48,6 +48,23 @@ def submit(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=600)
 
 
+def installed_home(project: Path, version: str) -> Path:
+    """Where this machine keeps the stored build of `version` once imported (importing it if need be)."""
+    script = (
+        "import sys; from pathlib import Path; from mlci.build.installed import install\n"
+        "from mlci.core.store import Store\n"
+        "print(install(Store(sys.argv[1]), Path('.'), 'penguin-species', sys.argv[2]).home)"
+    )
+    store = str(project.parent / "storage" / "bentos")
+    return Path(run("uv", "run", "--no-sync", "python", "-c", script, store, version, cwd=project).stdout.strip())
+
+
+def score_on_spark(project: Path, folder: Path, version: str) -> subprocess.CompletedProcess[str]:
+    """`folder/in.csv` scored on Spark into `folder/out.parquet` with the build of `version`."""
+    table, output = str(folder / "in.csv"), str(folder / "out.parquet")
+    return score(project, table, output, "--version", version, "--engine", "spark", "--master", MASTER)
+
+
 def table_to_score(project: Path, rows: int) -> pd.DataFrame:
     """The repository's data drawn `rows` times, with a value of each kind the contract refuses."""
     data = pd.read_csv(project / "data" / "penguins.csv", dtype=str)
@@ -145,13 +162,8 @@ def test_a_build_gone_from_the_store_is_refused_before_spark_starts(built: tuple
     cluster's driver, which has never imported it."""
     project, version = built
     table_to_score(project, 50).to_csv(tmp_path / "in.csv", index=False)
-    script = (
-        "import sys; from pathlib import Path; from mlci.build.installed import install\n"
-        "from mlci.core.store import Store\n"
-        "print(install(Store(sys.argv[1]), Path('.'), 'penguin-species', sys.argv[2]).home)"
-    )
     store = project.parent / "storage" / "bentos"
-    home = Path(run("uv", "run", "--no-sync", "python", "-c", script, str(store), version, cwd=project).stdout.strip())
+    home = installed_home(project, version)
     kept = tmp_path / "kept"
     kept.mkdir()
     stored = sorted((store / "penguin-species").glob(f"{version}.*"))
@@ -159,17 +171,7 @@ def test_a_build_gone_from_the_store_is_refused_before_spark_starts(built: tuple
     for path in [*stored, home]:
         path.rename(kept / path.name)
     try:
-        done = score(
-            project,
-            str(tmp_path / "in.csv"),
-            str(tmp_path / "out.parquet"),
-            "--version",
-            version,
-            "--engine",
-            "spark",
-            "--master",
-            MASTER,
-        )
+        done = score_on_spark(project, tmp_path, version)
     finally:
         for path in [*stored, home]:
             (kept / path.name).rename(path)
@@ -184,29 +186,13 @@ def test_an_altered_build_is_refused_before_a_task_loads_it(built: tuple[Path, s
     """The driver loads the build as every load does, each file checked against git's seal, before any task."""
     project, version = built
     table_to_score(project, 50).to_csv(tmp_path / "in.csv", index=False)
-    script = (
-        "import sys; from pathlib import Path; from mlci.build.installed import install\n"
-        "from mlci.core.store import Store\n"
-        "print(install(Store(sys.argv[1]), Path('.'), 'penguin-species', sys.argv[2]).home)"
-    )
-    store = str(project.parent / "storage" / "bentos")
-    home = Path(run("uv", "run", "--no-sync", "python", "-c", script, store, version, cwd=project).stdout.strip())
+    home = installed_home(project, version)
     compiled = home / "bentos" / "penguin-species" / version / "src" / "models" / "model.onnx"
     compiled.parent.parent.chmod(0o755)
     compiled.chmod(0o644)
     compiled.write_bytes(compiled.read_bytes() + b"\0")
     try:
-        spark = score(
-            project,
-            str(tmp_path / "in.csv"),
-            str(tmp_path / "out.parquet"),
-            "--version",
-            version,
-            "--engine",
-            "spark",
-            "--master",
-            MASTER,
-        )
+        spark = score_on_spark(project, tmp_path, version)
     finally:
         shutil.rmtree(home)  # the next load imports the build afresh from the store
     assert spark.returncode != 0
