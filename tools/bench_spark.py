@@ -122,12 +122,13 @@ class Measured:
 
 
 def table(project: Path, rows: int) -> Path:
-    """The data drawn `rows` times, as Parquet in row groups of 100,000."""
+    """The data drawn `rows` times, as Parquet in row groups of 100,000, and the same rows as CSV beside it."""
     path = project.parent / f"spark-{rows}.parquet"
     script = (
         "import sys, pandas as pd; t = pd.read_csv('data/penguins.csv', dtype=str);"
         "n = int(sys.argv[1]); t = t.sample(n, replace=True, random_state=1).reset_index(drop=True);"
-        "pd.read_csv(__import__('io').StringIO(t.to_csv(index=False))).to_parquet(sys.argv[2], row_group_size=100_000)"
+        "t.to_csv(sys.argv[2].replace('.parquet', '.csv'), index=False);"
+        "pd.read_csv(sys.argv[2].replace('.parquet', '.csv')).to_parquet(sys.argv[2], row_group_size=100_000)"
     )
     subprocess.run(["uv", "run", "--no-sync", "python", "-c", script, str(rows), str(path)], cwd=project, check=True)
     return path
@@ -152,12 +153,17 @@ def spark_scoring(project: Path, sizes: list[int]) -> None:
         own = baseline["rows"] / baseline["seconds"]
         scored = [str(source), "--version", "bench-spark", "--overwrite"]
         local = Measured([*local_mlci, *scored[:1], str(source.with_suffix(".local.parquet")), *scored[1:]], project)
+        text = source.with_suffix(".csv")
+        local_csv = Measured([*local_mlci, str(text), str(text.with_suffix(".local.csv")), *scored[1:]], project)
         on_spark = [*with_spark, "-m", "mlci", "score", str(source), str(source.with_suffix(".spark.parquet"))]
         spark = Measured([*on_spark, *scored[1:], "--engine", "spark", "--master", MASTER], project)
         arrow_output = str(source.with_suffix(".arrow.parquet"))
         arrow = Measured([*with_spark, "-c", MAP_IN_ARROW, str(source), arrow_output, "bench-spark", MASTER], project)
         print(f"  {rows:,} rows: baseline {own:,.0f} rows/s")
         print(f"    local engine {local.figures(rows, rate_of(local.stdout), own)}")
+        csv_rate = rate_of(local_csv.stdout)
+        parquet_share = csv_rate / rate_of(local.stdout)
+        print(f"    ... of CSV   {local_csv.figures(rows, csv_rate, own)}, {parquet_share:.2f} of Parquet's rate")
         print(f"    Spark        {spark.figures(rows, rate_of(spark.stdout), own)}")
         print(f"    mapInArrow   {arrow.figures(rows, rows / arrow.seconds, own)}")
     print("  (Spark's figures include its start, about ten seconds, and each worker's load of the build: its cost")

@@ -10,7 +10,7 @@ import pytest
 
 from mlci_serving import Categorical, Date, Numeric
 from mlci_serving.answers import TrainedModel, answers, frame_rows
-from mlci_serving.batch import TableScorer, as_numbers
+from mlci_serving.batch import TableScorer, arrow_text_as_numbers, as_numbers
 
 from .cases import Case
 
@@ -115,3 +115,33 @@ def test_true_and_false_are_never_read_as_numbers() -> None:
     expected = [np.nan, 1.5, 2.0, np.nan, np.nan, np.nan]
     assert as_numbers(mixed).tolist() == pytest.approx(expected, nan_ok=True)
     assert as_numbers(pd.Series([True, False])).isna().all()
+
+
+AWKWARD_NUMBERS = [
+    *["1", "1.5", "-1e5", "+2", ".5", "5.", "-0", "00012", "1E5", "1e400", "1e-400", "4.9e-324"],
+    *["1.7976931348623157e308", "1.23456789012345678901234", "inf", "-inf", "+inf", "Infinity", "nan", "NaN"],
+    *[" 1", "1 ", "\t1", "1\n", "1_000", "0x10", "0b1", "1,5", "1e", "e5", "--1", "1d5", "1.0f", "TRUE", "True"],
+    *["", "  ", "\u0661\u0662", "\uff11\uff12", "many"],  # Arabic-Indic and full-width digits
+]
+
+
+def plain_numbers(count: int) -> list[str]:
+    """Numbers written the many ways a table writes them: few digits and more than a float keeps, any exponent."""
+    rng = np.random.default_rng(7)
+    values = rng.standard_normal(count) * 10.0 ** rng.integers(-30, 30, count)
+    return [f"{value:.{digits}g}" for value, digits in zip(values, rng.integers(1, 25, count), strict=True)]
+
+
+@pytest.mark.parametrize("text", [*AWKWARD_NUMBERS, None])
+def test_text_held_by_arrow_reads_as_the_same_number_as_pandas_reads_it(text: str | None) -> None:
+    column = [*plain_numbers(1000), text]
+    fast = as_numbers(pd.Series(column, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    judged_one_by_one = as_numbers(pd.Series(column, dtype=object))
+    assert fast.tolist() == pytest.approx(judged_one_by_one.tolist(), nan_ok=True, rel=0, abs=0)
+
+
+def test_arrow_parses_a_column_of_plain_numbers_in_one_pass_and_leaves_any_other_to_pandas() -> None:
+    plain = plain_numbers(1000)
+    assert arrow_text_as_numbers(pd.Series(plain, dtype=pd.StringDtype("pyarrow", na_value=np.nan))) is not None
+    assert arrow_text_as_numbers(pd.Series([*plain, " 1"], dtype=pd.StringDtype("pyarrow", na_value=np.nan))) is None
+    assert arrow_text_as_numbers(pd.Series(plain, dtype=object)) is None

@@ -6,6 +6,6 @@ which imports BentoML, so that reading a schema never does.
 
 from mlci_serving.columns import Categorical, Column, Date, Numeric, Role, Task, Text
 
-__version__ = "0.1.1"  # the distribution's: a bento carries this package's source, not its metadata
+__version__ = "0.1.2"  # the distribution's: a bento carries this package's source, not its metadata
 
 __all__ = ["Categorical", "Column", "Date", "Numeric", "Role", "Task", "Text", "__version__"]

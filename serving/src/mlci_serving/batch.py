@@ -27,10 +27,34 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.astype(str).astype(object).where(values.notna(), np.nan)
 
 
+def is_arrow_text(values: pd.Series) -> bool:
+    """Whether pandas holds the values as Arrow text, as it reads a CSV's columns and Parquet's text."""
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+
+
+def arrow_text_as_numbers(values: pd.Series) -> pd.Series | None:
+    """Text that Arrow holds (a CSV's columns, as pandas reads them) parsed as numbers in one pass; None when
+    the values are not Arrow text or one of them is not plainly a number, which `pd.to_numeric` then judges
+    as it always has. Where Arrow parses every value, the two give the same floats (a test holds them to it)."""
+    if not is_arrow_text(values):
+        return None
+    import pyarrow  # there, since pandas holds the text in it
+    import pyarrow.compute
+
+    try:
+        parsed = pyarrow.compute.cast(pyarrow.array(values), pyarrow.float64())
+    except pyarrow.ArrowInvalid:
+        return None
+    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index)
+
+
 def as_numbers(values: pd.Series) -> pd.Series:
     """Values as floats; NaN where missing or not a number (true and false are not numbers)."""
     if pd.api.types.is_bool_dtype(values):
         return pd.Series(np.nan, index=values.index)
+    parsed = arrow_text_as_numbers(values)
+    if parsed is not None:
+        return parsed
     numbers = pd.to_numeric(values, errors="coerce").astype(float)
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in NO_BOOLEANS:
         booleans = values.map(lambda value: isinstance(value, bool | np.bool_)).to_numpy(dtype=bool)
@@ -43,6 +67,13 @@ def said(message: str, value: object) -> str:
     if value is None:
         return "missing, which the schema does not allow for this column"
     return f"{message} (got {value!r})"
+
+
+def accepted(rows: int, refused: dict[int, str]) -> np.ndarray:
+    """The places of a part's rows that were not refused, in order."""
+    kept = np.ones(rows, dtype=bool)
+    kept[list(refused)] = False
+    return np.flatnonzero(kept)
 
 
 class TableScorer:
@@ -90,7 +121,8 @@ class TableScorer:
             elif isinstance(column, Date):
                 kept = value.map(dates.is_date).to_numpy(dtype=bool)
             else:
-                kept = (value.str.len() <= LONGEST_LABEL).to_numpy(dtype=bool)
+                text = raw if is_arrow_text(raw) else value  # the same text; Arrow measures it in one pass
+                kept = (text.str.len() <= LONGEST_LABEL).to_numpy(dtype=bool)
             valid &= (present & kept) | (~present & column.nullable)
         identifier = self.schema.identifier
         if identifier is not None and identifier in table.columns:
@@ -138,8 +170,7 @@ class TableScorer:
             refused = self.reason(self.as_record(table, int(position)))
             if refused is not None:
                 reasons[int(position)] = refused
-        kept = [position for position in range(len(table)) if position not in reasons]
-        return inputs.iloc[kept], reasons
+        return inputs.iloc[accepted(len(table), reasons)], reasons
 
     def predictions(self, model: Any, inputs: pd.DataFrame, version: str) -> pd.DataFrame:
         """What the service would answer for each row: the prediction, a classifier's probabilities,

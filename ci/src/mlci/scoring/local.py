@@ -13,10 +13,11 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow
@@ -30,6 +31,7 @@ from mlci.scoring.partition import KEEP_ALL, ScoreError, as_arrow, layout, score
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REFUSED_SUFFIX = ".refused.csv"
+T = TypeVar("T")
 INPUT_SETTING = "the table to score (INPUT)"
 OUTPUT_SETTING = "the scored table (OUTPUT)"
 
@@ -193,28 +195,48 @@ def checked_request(request: ScoreRequest) -> tuple[str, str]:
 
 
 def score(repository: Repository, request: ScoreRequest) -> Scored:
-    """Score a table with a stored build, writing the answers and the refused rows."""
+    """Score a table with a stored build, writing the answers and the refused rows. The next chunk is read and
+    the last one written in a thread while the model answers this one (each of them leaves the GIL)."""
     kind, side = checked_request(request)
     version = version_for(repository, request.version, request.stage)
     build = stored_build(repository, version)
     types = column_types(request.table)
     started, scored_at, rows, refused = time.monotonic(), datetime.now(UTC), 0, 0
-    with scratch_folder("score") as scratch:
+    with scratch_folder("score") as scratch, ThreadPoolExecutor(max_workers=1) as writer:
         output: PlacedWriter | None = None
         refusals: PlacedWriter | None = None
-        for chunk in chunks(request.table, request.chunk_rows):
+        written: Future[None] | None = None
+        for chunk in read_ahead(chunks(request.table, request.chunk_rows)):
             if output is None or refusals is None:
                 shape = layout(list(chunk.columns), build, request.keep, request.table)
                 here = Path(scratch)
                 output = PlacedWriter(request.output, here / f"scored.{kind}", kind, shape.scored_schema(types))
                 refusals = PlacedWriter(side, here / "refused.csv", "csv", shape.refused_schema(types))
             answered, refused_rows = score_part(chunk, rows + 1, build, shape, scored_at)
-            output.write(answered)
-            refusals.write(refused_rows)
+            if written is not None:
+                written.result()  # one chunk's answers held at a time: memory stays bounded
+            written = writer.submit(write_both, output, answered, refusals, refused_rows)
             rows, refused = rows + len(chunk), refused + len(refused_rows)
             rate = rows / max(time.monotonic() - started, 1e-9)
             print(f"{request.table}: {rows:,} rows scored, {refused:,} refused ({rate:,.0f} rows/s)", file=sys.stderr)
         if output is None or refusals is None:
             raise ScoreError(f"{request.table}: the table has no header row: nothing to score")
+        if written is not None:
+            written.result()
         publish([output, refusals])
     return Scored(version, request.output, side, rows, refused, time.monotonic() - started)
+
+
+def write_both(output: TableWriter, answered: pd.DataFrame, refusals: TableWriter, refused: pd.DataFrame) -> None:
+    """A chunk's answered rows and refused rows, each into its file."""
+    output.write(answered)
+    refusals.write(refused)
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items of an iterator, the next one made in a thread while the caller works on this one."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = reader.submit(next, items, None)
+            yield item

@@ -120,7 +120,9 @@ def score_part(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A part's answered rows with their answers, and its refused rows with their numbers and reasons."""
     inputs, reasons = build.scorer.judged(part)
-    kept = np.setdiff1d(np.arange(len(part)), np.fromiter(reasons, dtype=np.int64, count=len(reasons)))
+    answerable = np.ones(len(part), dtype=bool)
+    answerable[list(reasons)] = False
+    kept = np.flatnonzero(answerable)
     answered = part.iloc[kept][list(shape.kept)].reset_index(drop=True)
     answered.insert(0, shape.row, first_row + kept)
     if len(kept):
