@@ -154,6 +154,25 @@ def test_parquet_in_and_out_keep_the_columns_and_rows(repository: Path) -> None:
     assert list(refused.columns) == ["row", "x", "note", "reason"]
 
 
+@pytest.mark.parametrize("listed", [False, True], ids=["written by Arrow", "a list column: written by pandas"])
+def test_parquet_scored_into_csv_reads_back_with_awkward_names_and_values(repository: Path, listed: bool) -> None:
+    frame = pd.DataFrame({"x": [1.0, 9.0, 99.0], 'a, "quoted" name': ["p,q", 'say "hi"', None]})
+    if listed:
+        frame["tags"] = [[1, 2], [], [3]]
+    frame.to_parquet(repository / "in.parquet")
+    assert main(["score", "in.parquet", "scored.csv", "--chunk-rows", "2"]) == 0
+    scored = pd.read_csv(repository / "scored.csv")
+    assert list(scored.columns[:3]) == ["row", "x", 'a, "quoted" name']
+    assert scored["row"].tolist() == [1, 2]
+    assert scored['a, "quoted" name'].tolist() == ["p,q", 'say "hi"']
+    assert scored["prediction"].tolist() == ["small", "big"]
+    refused = pd.read_csv(repository / "scored.refused.csv")
+    assert refused["row"].tolist() == [3]
+    assert refused['a, "quoted" name'].isna().all()
+    if listed:
+        assert scored["tags"].tolist() == ["[1 2]", "[]"]
+
+
 def test_an_interrupted_run_leaves_the_previous_output_as_it_was(
     repository: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

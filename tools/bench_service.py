@@ -4,8 +4,9 @@
 clients sending RECORDS records per request (default 1), taking turns in short rounds so that a machine's drift
 during the run weighs on every server alike; `inprocess` times the model's own `predict`, one record per call
 and batched, and the inference log's own cost per record;
-`fastapi PORT` serves the same model as a minimal FastAPI app. Each prints one JSON value (but `fastapi`, which
-serves until stopped).
+`fastapi PORT` serves the same model as a minimal FastAPI app; `bare PORT` answers a constant with the HTTP
+stack the service runs on. Each prints one JSON value (but `fastapi` and `bare`, which serve until stopped).
+Requests and in-process calls alike carry varied records drawn from the repository's data.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import http.client
 import importlib
 import json
 import pickle
+import random
 import statistics
 import sys
 import tempfile
@@ -27,7 +29,8 @@ from mlci.core.config import load_config
 from mlci.core.project import Project
 from mlci_serving.schema import Schema
 
-EXAMPLE = Path("examples/predict.json")  # the repository's own example request: one record
+DATA = Path("data/penguins.csv")  # the template's own table, from which requests are drawn
+CONSTANT = b'{"predictions": [{"prediction": "constant", "model_version": "none"}]}'
 
 
 def package() -> str:
@@ -40,10 +43,24 @@ def schema() -> Schema:
     return Schema.of(importlib.import_module(f"{package()}.schema"))
 
 
+def varied_records(count: int) -> list[dict[str, Any]]:
+    """`count` records drawn at random from the repository's data, as a request holds them: varied rows, as
+    traffic sends them (one record repeated makes the model several times faster than it is), each one a record
+    the contract accepts."""
+    import pandas as pd
+    from mlci_serving.batch import TableScorer
+
+    table = pd.read_csv(DATA, dtype=str)
+    scorer = TableScorer(schema())
+    records = [scorer.as_record(table, position) for position in range(len(table))]
+    accepted = [record for record in records if scorer.reason(record) is None]
+    draw = random.Random(1)
+    return [draw.choice(accepted) for _ in range(count)]
+
+
 def body(records: int) -> bytes:
-    """A request of the example record, `records` times over."""
-    (record,) = json.loads(EXAMPLE.read_text())["records"]
-    return json.dumps({"records": [record] * records}).encode()
+    """A request of `records` varied records."""
+    return json.dumps({"records": varied_records(records)}).encode()
 
 
 def client(url: str, until: float, latencies: list[float], errors: list[int], records: int = 1) -> None:
@@ -123,10 +140,10 @@ def inprocess(seconds: float) -> dict[str, float]:
     import pandas as pd
 
     fitted = model()
-    records = json.loads(EXAMPLE.read_text())["records"]
+    varied = varied_records(1000)
     # each as the service hands it records: the trained model a frame, the compiled one the rows
-    trained = {"per_record": as_frame(pd.DataFrame(records)), "batched": as_frame(pd.DataFrame(records * 1000))}
-    rows = {"per_record": records, "batched": records * 1000}
+    trained = {"per_record": as_frame(pd.DataFrame(varied[:1])), "batched": as_frame(pd.DataFrame(varied))}
+    rows = {"per_record": varied[:1], "batched": varied}
     rates = {}
     for prefix, predictor, given in (("", fitted, trained), ("compiled_", compiled(fitted), rows)):
         for name, batch in given.items():
@@ -136,7 +153,7 @@ def inprocess(seconds: float) -> dict[str, float]:
                 predictor.predict_proba(batch)
                 calls += 1
             rates[prefix + name] = calls * len(batch) / (time.perf_counter() - start)
-    return {**rates, **log_cost(records[0])}
+    return {**rates, **log_cost(varied[0])}
 
 
 def as_frame(frame: Any) -> Any:
@@ -175,7 +192,7 @@ def beside_hostile(url: str, clients: int, seconds: float) -> dict[str, Any]:
     length and time."""
     import hostile
 
-    (record,) = json.loads(EXAMPLE.read_text())["records"]
+    (record,) = varied_records(1)
 
     def window(action: Any) -> dict[str, float]:
         latencies: list[float] = []
@@ -220,6 +237,30 @@ def fastapi(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+async def constant_answer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An ASGI app that reads the request and answers the same few bytes: the limit of the HTTP stack."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":  # startup: ready at once
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": CONSTANT})
+
+
+def bare(port: int) -> None:
+    """The constant answer served by uvicorn as BentoML's worker configures it (one worker, its default loop and
+    HTTP parser, no server header): what the HTTP stack alone costs on this machine."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        constant_answer, host="127.0.0.1", port=port, log_config=None, workers=1, server_header=False
+    )
+    uvicorn.Server(config).run()
+
+
 def main() -> None:
     command, *args = sys.argv[1:]
     if command == "load":
@@ -235,6 +276,8 @@ def main() -> None:
         print(json.dumps(inprocess(float(args[0]))))
     elif command == "fastapi":
         fastapi(int(args[0]))
+    elif command == "bare":
+        bare(int(args[0]))
     else:
         sys.exit(f"unknown command {command!r}")
 

@@ -9,6 +9,8 @@ temporary name and moved into place together at the end: an interrupted run leav
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import sys
 import time
@@ -17,10 +19,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import pandas as pd
 import pyarrow
+import pyarrow.csv
 import pyarrow.parquet
 
 from mlci.build.loaded import stored_build, version_for
@@ -32,6 +35,8 @@ from mlci.scoring.partition import KEEP_ALL, ScoreError, as_arrow, layout, score
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REFUSED_SUFFIX = ".refused.csv"
 T = TypeVar("T")
+PANDAS_CSV = "pandas"  # a CSV writer of the columns Arrow cannot write
+WITHOUT_HEADER = pyarrow.csv.WriteOptions(include_header=False)
 INPUT_SETTING = "the table to score (INPUT)"
 OUTPUT_SETTING = "the scored table (OUTPUT)"
 
@@ -119,11 +124,16 @@ def column_types(url: str) -> dict[str, pyarrow.DataType]:
 
 
 class TableWriter:
-    """A table written a part at a time into a local file (to be moved or uploaded whole), in the run's types."""
+    """A table written a part at a time into a local file (to be moved or uploaded whole), in the run's types.
+
+    Arrow writes both formats; a CSV's header is written as pandas writes it (quoted only where needed), and a
+    table with columns Arrow cannot write as CSV (lists, structs, maps, kept from a Parquet input) is written by
+    pandas instead."""
 
     def __init__(self, local: Path, kind: str, schema: pyarrow.Schema) -> None:
         self.path, self.kind, self.schema = local, kind, schema
         self.writer: Any = None
+        self.handle: BinaryIO | None = None  # a CSV's file, which Arrow's writer appends to
         self.rows = 0
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -131,23 +141,40 @@ class TableWriter:
         if frame.empty:
             return
         self.rows += len(frame)
-        if self.kind == "csv":
-            frame.to_csv(self.path, mode="a", header=self.writer is None, index=False)
-            self.writer = True
-            return
         if self.writer is None:
-            self.writer = pyarrow.parquet.ParquetWriter(self.path, self.schema)
-        self.writer.write_table(as_arrow(frame, self.schema))
+            self.writer = self.opened()
+        if self.writer is PANDAS_CSV:
+            frame.to_csv(self.path, mode="a", header=False, index=False)
+        else:
+            self.writer.write_table(as_arrow(frame, self.schema))
+
+    def opened(self) -> Any:
+        """The file's writer, the header written."""
+        if self.kind == "parquet":
+            return pyarrow.parquet.ParquetWriter(self.path, self.schema)
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(self.schema.names)
+        self.path.write_text(header.getvalue(), encoding="utf-8")
+        handle = self.path.open("ab")
+        try:
+            writer = pyarrow.csv.CSVWriter(handle, self.schema, write_options=WITHOUT_HEADER)
+        except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError):  # a type it cannot write as text
+            handle.close()
+            return PANDAS_CSV
+        self.handle = handle
+        return writer
 
     def finish(self) -> None:
         """Close the file; an empty table still gets its header."""
         if self.writer is None:
-            if self.kind == "csv":
-                pd.DataFrame(columns=self.schema.names).to_csv(self.path, index=False)
-            else:
+            if self.kind == "parquet":
                 pyarrow.parquet.write_table(self.schema.empty_table(), self.path)
-        elif self.kind == "parquet":
+                return
+            self.writer = self.opened()
+        if self.writer is not PANDAS_CSV:
             self.writer.close()
+        if self.handle is not None:
+            self.handle.close()
 
 
 class PlacedWriter(TableWriter):
