@@ -11,6 +11,7 @@ Requests and in-process calls alike carry varied records drawn from the reposito
 
 from __future__ import annotations
 
+import functools
 import http.client
 import importlib
 import json
@@ -58,8 +59,9 @@ def varied_records(count: int) -> list[dict[str, Any]]:
     return [draw.choice(accepted) for _ in range(count)]
 
 
+@functools.cache
 def body(records: int) -> bytes:
-    """A request of `records` varied records."""
+    """A request of `records` varied records, made once (`load` makes it before any client starts)."""
     return json.dumps({"records": varied_records(records)}).encode()
 
 
@@ -111,6 +113,7 @@ def load(
     """Per URL, the figures at each level: `seconds` of load each, given in `rounds` turns taken by the URLs;
     `records` per request."""
     figures: list[list[dict[str, float]]] = [[] for _ in urls]
+    body(records)  # drawn and checked before the clock starts
     for clients in levels:
         measured: list[tuple[list[float], list[int]]] = [([], []) for _ in urls]
         for _ in range(rounds):
