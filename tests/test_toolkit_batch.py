@@ -180,15 +180,15 @@ def test_an_interrupted_run_leaves_the_previous_output_as_it_was(
     (repository / "scored.csv").write_text("the previous scores\n")
     chunked = 0
 
-    def failing(chunk: pd.DataFrame, *args: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def failing(judged: partition.JudgedPart, *args: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         nonlocal chunked
         chunked += 1
         if chunked == 2:
             raise KeyboardInterrupt
-        return original(chunk, *args)
+        return original(judged, *args)
 
-    original = partition.score_part
-    monkeypatch.setattr(scoring, "score_part", failing)
+    original = partition.answered_part
+    monkeypatch.setattr(scoring, "answered_part", failing)
     assert main(["score", "in.csv", "scored.csv", "--chunk-rows", "10", "--overwrite"]) == 130
     assert (repository / "scored.csv").read_text() == "the previous scores\n"
     assert not (repository / "scored.refused.csv").exists()

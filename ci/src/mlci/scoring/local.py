@@ -26,11 +26,20 @@ import pyarrow
 import pyarrow.csv
 import pyarrow.parquet
 
-from mlci.build.loaded import stored_build, version_for
+from mlci.build.loaded import LoadedBuild, stored_build, version_for
 from mlci.core.repository import Repository
 from mlci.core.scratch import scratch_folder
 from mlci.core.storage import filesystem, reaching
-from mlci.scoring.partition import KEEP_ALL, ScoreError, as_arrow, layout, score_part
+from mlci.scoring.partition import (
+    KEEP_ALL,
+    JudgedPart,
+    Layout,
+    ScoreError,
+    answered_part,
+    as_arrow,
+    judged_part,
+    layout,
+)
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 REFUSED_SUFFIX = ".refused.csv"
@@ -223,7 +232,7 @@ def checked_request(request: ScoreRequest) -> tuple[str, str]:
 
 def score(repository: Repository, request: ScoreRequest) -> Scored:
     """Score a table with a stored build, writing the answers and the refused rows. The next chunk is read and
-    the last one written in a thread while the model answers this one (each of them leaves the GIL)."""
+    judged, and the last one written, in threads while the model answers this one (which leaves the GIL)."""
     kind, side = checked_request(request)
     version = version_for(repository, request.version, request.stage)
     build = stored_build(repository, version)
@@ -233,17 +242,16 @@ def score(repository: Repository, request: ScoreRequest) -> Scored:
         output: PlacedWriter | None = None
         refusals: PlacedWriter | None = None
         written: Future[None] | None = None
-        for chunk in read_ahead(chunks(request.table, request.chunk_rows)):
+        for shape, judged in read_ahead(judged_chunks(request, build)):
             if output is None or refusals is None:
-                shape = layout(list(chunk.columns), build, request.keep, request.table)
                 here = Path(scratch)
                 output = PlacedWriter(request.output, here / f"scored.{kind}", kind, shape.scored_schema(types))
                 refusals = PlacedWriter(side, here / "refused.csv", "csv", shape.refused_schema(types))
-            answered, refused_rows = score_part(chunk, rows + 1, build, shape, scored_at)
+            answered, refused_rows = answered_part(judged, build, shape, scored_at)
             if written is not None:
                 written.result()  # one chunk's answers held at a time: memory stays bounded
             written = writer.submit(write_both, output, answered, refusals, refused_rows)
-            rows, refused = rows + len(chunk), refused + len(refused_rows)
+            rows, refused = rows + len(judged.part), refused + len(refused_rows)
             rate = rows / max(time.monotonic() - started, 1e-9)
             print(f"{request.table}: {rows:,} rows scored, {refused:,} refused ({rate:,.0f} rows/s)", file=sys.stderr)
         if output is None or refusals is None:
@@ -252,6 +260,17 @@ def score(repository: Repository, request: ScoreRequest) -> Scored:
             written.result()
         publish([output, refusals])
     return Scored(version, request.output, side, rows, refused, time.monotonic() - started)
+
+
+def judged_chunks(request: ScoreRequest, build: LoadedBuild) -> Iterator[tuple[Layout, JudgedPart]]:
+    """The table's chunks judged by the build's contract, with the outputs' layout, which the first one fixes
+    (and which refuses a table without a column the build needs before any row is judged)."""
+    shape: Layout | None = None
+    first_row = 1
+    for chunk in chunks(request.table, request.chunk_rows):
+        shape = shape or layout(list(chunk.columns), build, request.keep, request.table)
+        yield shape, judged_part(chunk, first_row, build)
+        first_row += len(chunk)
 
 
 def write_both(output: TableWriter, answered: pd.DataFrame, refusals: TableWriter, refused: pd.DataFrame) -> None:

@@ -115,18 +115,34 @@ def layout(columns: Sequence[str], build: LoadedBuild, keep: str, url: str) -> L
     return Layout(tuple(columns), kept, answers, prediction, own_name(ROW, columns), own_name(REASON, columns))
 
 
-def score_part(
-    part: pd.DataFrame, first_row: int, build: LoadedBuild, shape: Layout, scored_at: datetime
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A part's answered rows with their answers, and its refused rows with their numbers and reasons."""
+@dataclass(frozen=True)
+class JudgedPart:
+    """A part with the contract's verdict: the model's inputs of the rows it accepts, each refused row's reason."""
+
+    part: pd.DataFrame
+    first_row: int
+    inputs: pd.DataFrame
+    reasons: dict[int, str]
+
+
+def judged_part(part: pd.DataFrame, first_row: int, build: LoadedBuild) -> JudgedPart:
+    """A part judged by the build's own request contract, row by row as requests are."""
     inputs, reasons = build.scorer.judged(part)
+    return JudgedPart(part, first_row, inputs, reasons)
+
+
+def answered_part(
+    judged: JudgedPart, build: LoadedBuild, shape: Layout, scored_at: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A judged part's answered rows with their answers, and its refused rows with their numbers and reasons."""
+    part, first_row, reasons = judged.part, judged.first_row, judged.reasons
     answerable = np.ones(len(part), dtype=bool)
     answerable[list(reasons)] = False
     kept = np.flatnonzero(answerable)
     answered = part.iloc[kept][list(shape.kept)].reset_index(drop=True)
     answered.insert(0, shape.row, first_row + kept)
     if len(kept):
-        answers = build.scorer.predictions(build.model, inputs, build.version).reset_index(drop=True)
+        answers = build.scorer.predictions(build.model, judged.inputs, build.version).reset_index(drop=True)
         answered = pd.concat([answered, answers[list(shape.answers)]], axis=1)
     answered = answered.reindex(columns=shape.scored[:-1])  # a part all refused has no answers
     answered[SCORED_AT] = pd.Timestamp(scored_at)
@@ -134,6 +150,13 @@ def score_part(
     refused.insert(0, shape.row, [first_row + position for position in reasons])
     refused[shape.reason] = list(reasons.values())
     return answered, refused
+
+
+def score_part(
+    part: pd.DataFrame, first_row: int, build: LoadedBuild, shape: Layout, scored_at: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A part's answered rows with their answers, and its refused rows with their numbers and reasons."""
+    return answered_part(judged_part(part, first_row, build), build, shape, scored_at)
 
 
 def as_arrow(frame: pd.DataFrame, schema: pyarrow.Schema) -> pyarrow.Table:
