@@ -1,5 +1,6 @@
 """Measure a generated repository: validation against plain pandas, a no-op `dvc repro` against `dvc status`,
-the served bento against the model in process and a minimal FastAPI app, and a promotion to a kubernetes stage
+the served bento against the compiled model in process, a bare ASGI server and a minimal FastAPI app, against
+a plain BentoML service of the same model (the peers part), and a promotion to a kubernetes stage
 (a commit in git) against one to a local stage (a server started and smoke-tested), with the rendered overlays,
 batch scoring of a table against the model scoring it in process, one experiment against a plain `dvc repro`
 and a sweep run two at a time against one at a time, and the DVC remote in an S3 bucket (moto's
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from bench_experiments import experiments
 from bench_page import recorded
+from bench_peers import peers
 from bench_results import figure, verdict, write
 from bench_spark import spark_scoring
 from demo import TEMPLATE, generate
@@ -453,6 +455,7 @@ def main() -> None:
         "pipeline",
         "service",
         "serving",
+        "peers",
         "hostile",
         "promotion",
         "scoring",
@@ -484,12 +487,17 @@ def measure(args: argparse.Namespace, chosen: list[str], workdir: Path) -> None:
     print(f"Machine: {machine()}")
     if "validation" in chosen:
         validation(project, args.rows)
-    if {"pipeline", "service", "serving", "hostile", "promotion", "scoring", "experiments", "spark"} & set(chosen):
+    if {"pipeline", "service", "serving", "peers", "hostile", "promotion", "scoring", "experiments", "spark"} & set(
+        chosen
+    ):
         pipeline(project, args.repeat)  # the model the later parts serve and promote
     if "service" in chosen:
         service(project, args.levels, args.seconds, args.rounds)
     if "serving" in chosen:
         serving_speed(project, args.seconds, args.rounds)
+    if "peers" in chosen:
+        stored_build(project)
+        peers(project, args.seconds, args.rounds)
     if "hostile" in chosen:
         hostile(project, min(args.seconds, 6))
     if "promotion" in chosen:
